@@ -1,0 +1,28 @@
+"""Running a script's main() so that user mistakes end in one clear line, not a traceback."""
+
+import argparse
+import sys
+from typing import Any, Callable, Sequence
+
+from cs294.errors import UserError
+
+USER_ERROR_EXIT_CODE = 2
+INTERRUPTED_EXIT_CODE = 130
+
+
+def run(
+    main: Callable[[argparse.Namespace], Any],
+    parser: argparse.ArgumentParser,
+    argv: Sequence[str] | None = None,
+) -> int:
+    """Parse argv, call main, and turn a UserError or Ctrl-C into a one-line message and exit code."""
+    args = parser.parse_args(argv)
+    try:
+        main(args)
+    except UserError as error:
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        return USER_ERROR_EXIT_CODE
+    except KeyboardInterrupt:
+        print(f"{parser.prog}: interrupted", file=sys.stderr)
+        return INTERRUPTED_EXIT_CODE
+    return 0

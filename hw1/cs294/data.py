@@ -1,0 +1,189 @@
+"""The trajectory type and the one HDF5 reader and writer for rollout files."""
+
+import contextlib
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Sequence
+
+import h5py
+import numpy as np
+
+from cs294.errors import UserError
+
+FORMAT_NAME = "cs294-hw1-rollouts"
+FORMAT_VERSION = 1
+# Attributes every rollout file carries; the writer refuses to write a file without them.
+REQUIRED_ATTRIBUTES = ("env_name", "gym_id", "gym_kwargs", "policy", "policy_sha256", "seed", "package_versions")
+EPISODE_FIELDS = ("observations", "actions", "rewards", "terminations", "truncations")
+
+
+@dataclasses.dataclass(frozen=True)
+class Trajectory:
+    """One episode: T steps, with the T+1 observations so that every (s, a, s') triple is there."""
+
+    observations: np.ndarray
+    """(T+1, obs_dim) float32: the reset observation, then the one after each step."""
+    actions: np.ndarray
+    """(T, act_dim) float32 for continuous actions, (T,) int64 for discrete ones."""
+    rewards: np.ndarray
+    """(T,) float64."""
+    terminations: np.ndarray
+    """(T,) bool: the episode ended inside the task (the hopper fell); only the last can be True."""
+    truncations: np.ndarray
+    """(T,) bool: the episode was cut by the time limit; only the last can be True."""
+    seed: int
+    """The seed the episode's reset used."""
+
+    def __post_init__(self) -> None:
+        steps = len(self.actions)
+        expected = {
+            "observations": (self.observations, steps + 1, 2),
+            "rewards": (self.rewards, steps, 1),
+            "terminations": (self.terminations, steps, 1),
+            "truncations": (self.truncations, steps, 1),
+        }
+        for name, (array, length, ndim) in expected.items():
+            if array.ndim != ndim or len(array) != length:
+                raise ValueError(f"{name} has shape {array.shape}; with {steps} actions it needs {length} rows")
+        if self.actions.ndim not in (1, 2):
+            raise ValueError(f"actions have shape {self.actions.shape}; expected (T,) or (T, act_dim)")
+        if steps == 0:
+            raise ValueError("an episode needs at least one step")
+        for name in ("terminations", "truncations"):
+            if getattr(self, name)[:-1].any():
+                raise ValueError(f"{name} is set before the last step")
+
+    @property
+    def length(self) -> int:
+        return len(self.actions)
+
+    @property
+    def episode_return(self) -> float:
+        return float(self.rewards.sum())
+
+
+def make_trajectory(
+    *,
+    observations: Sequence | np.ndarray,
+    actions: Sequence | np.ndarray,
+    rewards: Sequence | np.ndarray,
+    terminations: Sequence | np.ndarray,
+    truncations: Sequence | np.ndarray,
+    seed: int,
+) -> Trajectory:
+    """Build a Trajectory, casting each field to the dtype the file format uses."""
+    actions = np.asarray(actions)
+    action_dtype = np.int64 if actions.dtype.kind in "iu" else np.float32
+    return Trajectory(
+        observations=np.asarray(observations, dtype=np.float32),
+        actions=actions.astype(action_dtype),
+        rewards=np.asarray(rewards, dtype=np.float64),
+        terminations=np.asarray(terminations, dtype=bool),
+        truncations=np.asarray(truncations, dtype=bool),
+        seed=int(seed),
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Rollouts:
+    """The episodes of one rollout file and its attributes."""
+
+    trajectories: list[Trajectory]
+    attributes: dict[str, Any]
+
+
+def _episode_name(index: int) -> str:
+    return f"episode_{index:06d}"
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; rename it to `path` only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def write_rollouts(path: str | Path, trajectories: Sequence[Trajectory], attributes: Mapping[str, Any]) -> None:
+    """Write episodes and attributes to an HDF5 file atomically: a temporary name, then a rename."""
+    missing = [name for name in REQUIRED_ATTRIBUTES if name not in attributes]
+    if missing:
+        raise ValueError(f"rollout attributes lack {missing}")
+    if not trajectories:
+        raise ValueError("no episodes to write")
+    with atomic_path(path) as temporary, h5py.File(temporary, "w") as file:
+        file.attrs["format"] = FORMAT_NAME
+        file.attrs["format_version"] = FORMAT_VERSION
+        for name, value in attributes.items():
+            file.attrs[name] = json.dumps(value) if isinstance(value, (dict, list)) else value
+        for index, trajectory in enumerate(trajectories):
+            group = file.create_group(_episode_name(index))
+            group.attrs["seed"] = trajectory.seed
+            for field in EPISODE_FIELDS:
+                group.create_dataset(field, data=getattr(trajectory, field))
+        file.create_dataset("episode_returns", data=[t.episode_return for t in trajectories])
+        file.create_dataset("episode_lengths", data=[t.length for t in trajectories], dtype=np.int64)
+        file.create_dataset("episode_seeds", data=[t.seed for t in trajectories], dtype=np.int64)
+
+
+def read_rollouts(path: str | Path, *, env_name: str | None = None) -> Rollouts:
+    """Read and validate a rollout file; every problem is a UserError naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"data file {path} does not exist")
+    try:
+        file = h5py.File(path, "r")
+    except OSError as error:
+        raise UserError(f"{path} is not a readable HDF5 file; it may be truncated or of another format ({error})") from None
+    with file:
+        _check_format(path, file)
+        attributes = {name: _decode_attribute(value) for name, value in file.attrs.items()}
+        if env_name is not None and attributes["env_name"] != env_name:
+            raise UserError(
+                f"{path} holds rollouts of {attributes['env_name']}, not {env_name}; "
+                f"use the data of {env_name} or name {attributes['env_name']}"
+            )
+        try:
+            trajectories = [_read_episode(file, index) for index in range(len(file["episode_lengths"]))]
+        except (KeyError, ValueError, OSError) as error:
+            raise UserError(f"{path} is damaged: {error}") from None
+    return Rollouts(trajectories=trajectories, attributes=attributes)
+
+
+def _check_format(path: Path, file: h5py.File) -> None:
+    if file.attrs.get("format") != FORMAT_NAME:
+        raise UserError(f"{path} is an HDF5 file but not a rollout file of this project (no format={FORMAT_NAME!r} attribute)")
+    version = int(file.attrs.get("format_version", -1))
+    if version != FORMAT_VERSION:
+        raise UserError(f"{path} has rollout format version {version}; this code reads version {FORMAT_VERSION}")
+    missing = [name for name in REQUIRED_ATTRIBUTES if name not in file.attrs]
+    if missing or "episode_lengths" not in file:
+        raise UserError(f"{path} is damaged: it lacks {missing or ['episode_lengths']}")
+
+
+def _read_episode(file: h5py.File, index: int) -> Trajectory:
+    name = _episode_name(index)
+    group = file[name]
+    try:
+        trajectory = Trajectory(**{field: group[field][()] for field in EPISODE_FIELDS}, seed=int(group.attrs["seed"]))
+    except ValueError as error:
+        raise ValueError(f"{name}: {error}") from None
+    if trajectory.length != file["episode_lengths"][index]:
+        raise ValueError(f"{name} has {trajectory.length} steps but episode_lengths says {file['episode_lengths'][index]}")
+    return trajectory
+
+
+def _decode_attribute(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, str) and value[:1] in "{[":
+        with contextlib.suppress(json.JSONDecodeError):
+            return json.loads(value)
+    return value

@@ -1,0 +1,163 @@
+"""The one rollout loop: any Keras policy drives a batch of environments; plus episode statistics."""
+
+import dataclasses
+from typing import Callable, Sequence
+
+import gymnasium as gym
+import keras
+import numpy as np
+import tensorflow as tf
+
+from cs294.data import Trajectory, make_trajectory
+from cs294.environments import EnvSpec, make_env
+
+DEFAULT_NUM_ENVS = 16
+
+
+class BatchPolicy:
+    """Calls a Keras model on a fixed-size batch through one XLA-compiled function.
+
+    A plain `model(x)` costs ~1 ms and `model.predict` ~40 ms, against ~0.1 ms for a MuJoCo step.
+    One compiled call (~0.15 ms) for a whole batch of environments spreads that cost over them, and
+    padding every call to the same batch size means the function is compiled only once.
+    """
+
+    def __init__(self, model: keras.Model, batch_size: int, action_space: gym.Space) -> None:
+        self.batch = np.zeros((batch_size, model.input_shape[-1]), dtype=np.float32)
+        self.discrete = isinstance(action_space, gym.spaces.Discrete)
+        self.action_dtype = action_space.dtype
+        # The concrete function skips tf.function's per-call argument binding (~0.05 ms).
+        self._forward = tf.function(
+            lambda observations: model(observations, training=False),
+            input_signature=[tf.TensorSpec(self.batch.shape, tf.float32)],
+            jit_compile=True,
+        ).get_concrete_function()
+
+    def __call__(self, observations: np.ndarray) -> np.ndarray:
+        """Actions for the first len(observations) rows; discrete policies give logits, acted on by argmax."""
+        count = len(observations)
+        self.batch[:count] = observations
+        outputs = self._forward(tf.constant(self.batch)).numpy()[:count]
+        if self.discrete:
+            return outputs.argmax(axis=-1)
+        return outputs.astype(self.action_dtype)
+
+
+class _EpisodeRecorder:
+    """Collects one episode's steps as they happen."""
+
+    def __init__(self, index: int, seed: int, observation: np.ndarray) -> None:
+        self.index = index
+        self.seed = seed
+        self.observations = [observation]
+        self.actions: list[np.ndarray] = []
+        self.rewards: list[float] = []
+        self.terminated = False
+        self.truncated = False
+
+    def add(self, action: np.ndarray, reward: float, observation: np.ndarray, terminated: bool, truncated: bool) -> None:
+        self.actions.append(action)
+        self.rewards.append(reward)
+        self.observations.append(observation)
+        self.terminated, self.truncated = terminated, truncated
+
+    def finish(self) -> Trajectory:
+        steps = len(self.actions)
+        last = np.arange(steps) == steps - 1
+        return make_trajectory(
+            observations=self.observations,
+            actions=self.actions,
+            rewards=self.rewards,
+            terminations=last & self.terminated,
+            truncations=last & self.truncated,
+            seed=self.seed,
+        )
+
+
+def episode_seeds(rng: np.random.Generator, count: int) -> list[int]:
+    """Draw reset seeds for `count` episodes from the caller's generator."""
+    return [int(seed) for seed in rng.integers(0, 2**31 - 1, size=count)]
+
+
+def sample_trajectories(
+    model: keras.Model,
+    env_spec: EnvSpec,
+    seeds: Sequence[int],
+    *,
+    max_episode_steps: int | None = None,
+    num_envs: int = DEFAULT_NUM_ENVS,
+    render_mode: str | None = None,
+    on_episode_end: Callable[[int, Trajectory], None] | None = None,
+) -> list[Trajectory]:
+    """Run one episode per seed with `model` acting, `num_envs` environments side by side.
+
+    Episode i always resets with seeds[i], so the episodes do not depend on num_envs. The
+    trajectories come back in seed order; on_episode_end(i, trajectory) is called as each ends.
+    """
+    num_envs = max(1, min(num_envs, len(seeds)))
+    envs = [make_env(env_spec, max_episode_steps=max_episode_steps, render_mode=render_mode) for _ in range(num_envs)]
+    policy = BatchPolicy(model, num_envs, envs[0].action_space)
+    # Row `slot` holds the latest observation of envs[slot]; rows of idle slots are ignored.
+    current_observations = np.zeros((num_envs, *envs[0].observation_space.shape), dtype=np.float32)
+    pending = iter(enumerate(seeds))
+    recorders: list[_EpisodeRecorder | None] = [None] * num_envs
+    finished: dict[int, Trajectory] = {}
+
+    def start_next(slot: int) -> None:
+        next_episode = next(pending, None)
+        recorders[slot] = None
+        if next_episode is not None:
+            index, seed = next_episode
+            observation, _ = envs[slot].reset(seed=seed)
+            recorders[slot] = _EpisodeRecorder(index, seed, observation)
+            current_observations[slot] = observation
+
+    try:
+        for slot in range(num_envs):
+            start_next(slot)
+        while any(recorders):
+            actions = policy(current_observations)
+            for slot, recorder in enumerate(recorders):
+                if recorder is None:
+                    continue
+                observation, reward, terminated, truncated, _ = envs[slot].step(actions[slot])
+                recorder.add(actions[slot], float(reward), observation, terminated, truncated)
+                current_observations[slot] = observation
+                if terminated or truncated:
+                    finished[recorder.index] = trajectory = recorder.finish()
+                    if on_episode_end is not None:
+                        on_episode_end(recorder.index, trajectory)
+                    start_next(slot)
+    finally:
+        for env in envs:
+            env.close()
+    return [finished[index] for index in range(len(seeds))]
+
+
+@dataclasses.dataclass(frozen=True)
+class EpisodeStats:
+    """Summary of a set of episodes; stdout, JSON, TensorBoard and the tables all read from this."""
+
+    mean: float
+    std: float
+    min: float
+    max: float
+    mean_length: float
+    episodes: int
+
+    def __str__(self) -> str:
+        return f"{self.mean:.1f} ± {self.std:.1f} (min {self.min:.1f}, max {self.max:.1f}, mean length {self.mean_length:.0f}, {self.episodes} episodes)"
+
+
+def rollout_stats(trajectories: Sequence[Trajectory]) -> EpisodeStats:
+    """Mean, std (population, as numpy and the 2017 homework compute it), min, max of the returns."""
+    returns = np.array([t.episode_return for t in trajectories])
+    lengths = np.array([t.length for t in trajectories])
+    return EpisodeStats(
+        mean=float(returns.mean()),
+        std=float(returns.std()),
+        min=float(returns.min()),
+        max=float(returns.max()),
+        mean_length=float(lengths.mean()),
+        episodes=len(returns),
+    )

@@ -1,0 +1,97 @@
+"""Run a 2017 expert policy in today's simulator and save its rollouts to HDF5.
+
+    python hw1/run_expert.py experts/Hopper-v1.pkl Hopper-v1 --num_rollouts 10
+
+Prints each episode's return, then the mean and std, and writes the episodes to
+data/<ENV>_<N>_rollouts.h5 (README.md, "Rollout files", describes the format).
+"""
+
+import argparse
+import datetime
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from cs294 import cli, data, environments, experts, provenance, rollouts
+from cs294.errors import UserError
+
+
+def default_output(env_name: str, num_rollouts: int) -> Path:
+    """Where rollouts go unless --output says otherwise; bc.py and dagger.py look here."""
+    return Path("data") / f"{env_name}_{num_rollouts}_rollouts.h5"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="run_expert.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("expert_policy_file", help="expert pickle, e.g. experts/Hopper-v1.pkl")
+    parser.add_argument("envname", help="Ant-v1, HalfCheetah-v1, Hopper-v1, Humanoid-v1, Reacher-v1, Walker2d-v1, or a gymnasium id")
+    parser.add_argument("--num_rollouts", type=int, default=20, help="number of expert episodes (default: 20)")
+    parser.add_argument("--max_timesteps", type=int, default=None, help="cut each episode after this many steps (default: the env's limit, 1000 for MuJoCo)")
+    parser.add_argument("--seed", type=int, default=0, help="seed from which the episodes' reset seeds are drawn (default: 0)")
+    parser.add_argument("--output", type=Path, default=None, help="HDF5 file to write (default: data/<envname>_<num_rollouts>_rollouts.h5)")
+    parser.add_argument("--render", action="store_true", help="show the episodes in a window (needs a display); runs one env at a time")
+    parser.add_argument("--num_envs", type=int, default=rollouts.DEFAULT_NUM_ENVS, help=f"environments stepped side by side; results do not depend on it (default: {rollouts.DEFAULT_NUM_ENVS})")
+    return parser
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """Reject impossible settings before anything slow happens."""
+    if args.num_rollouts < 1:
+        raise UserError(f"--num_rollouts must be at least 1, got {args.num_rollouts}")
+    if args.max_timesteps is not None and args.max_timesteps < 1:
+        raise UserError(f"--max_timesteps must be at least 1, got {args.max_timesteps}")
+    if args.num_envs < 1:
+        raise UserError(f"--num_envs must be at least 1, got {args.num_envs}")
+    if args.render and sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise UserError("--render opens a window, but no display was found (DISPLAY is not set); run without --render")
+
+
+def main(args: argparse.Namespace) -> dict:
+    """Roll out the expert, print the returns, write the HDF5 file; return the stats and path."""
+    check_args(args)
+    spec = environments.resolve(args.envname)
+    weights = experts.load_expert_weights(args.expert_policy_file)
+    expert_sha256 = provenance.file_sha256(args.expert_policy_file)
+    probe = environments.make_env(spec)
+    experts.check_fits_env(weights, probe, args.expert_policy_file, spec, expert_sha256)
+    probe.close()
+    model = experts.build_expert_model(weights)
+    seeds = rollouts.episode_seeds(np.random.default_rng(args.seed), args.num_rollouts)
+    output = args.output or default_output(args.envname, args.num_rollouts)
+
+    with tqdm(total=args.num_rollouts, unit="episode", desc=f"{args.envname} expert") as progress:
+        def report(index: int, trajectory: data.Trajectory) -> None:
+            progress.write(f"episode {index:4d}  return {trajectory.episode_return:10.2f}  steps {trajectory.length:5d}")
+            progress.update()
+
+        trajectories = rollouts.sample_trajectories(
+            model, spec, seeds,
+            max_episode_steps=args.max_timesteps,
+            num_envs=1 if args.render else args.num_envs,
+            render_mode="human" if args.render else None,
+            on_episode_end=report,
+        )
+    stats = rollouts.rollout_stats(trajectories)
+    print(f"mean return {stats.mean:.2f}")
+    print(f"std of return {stats.std:.2f}")
+    data.write_rollouts(output, trajectories, {
+        "env_name": args.envname,
+        "gym_id": spec.gym_id,
+        "gym_kwargs": spec.kwargs_json,
+        "policy": "expert",
+        "policy_file": str(args.expert_policy_file),
+        "policy_sha256": expert_sha256,
+        "seed": args.seed,
+        "max_episode_steps": args.max_timesteps or environments.default_max_episode_steps(spec) or 0,
+        "package_versions": provenance.package_versions(),
+        "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    })
+    print(f"wrote {len(trajectories)} episodes, {sum(t.length for t in trajectories)} steps, to {output}")
+    return {"output": output, "stats": stats}
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli.run(main, build_parser()))

@@ -1,0 +1,26 @@
+"""Shared test helpers: paths into the checkout and a way to run the scripts as a user does."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+EXPERTS_DIR = REPO_ROOT / "experts"
+EXPERT_ENVS = ("Ant-v1", "HalfCheetah-v1", "Hopper-v1", "Humanoid-v1", "Reacher-v1", "Walker2d-v1")
+
+
+def run_script(script: str, *args: str, cwd: Path = REPO_ROOT, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run hw1/<script> in a fresh interpreter, as `python hw1/<script> ...` from the checkout."""
+    return subprocess.run(
+        [sys.executable, str(REPO_ROOT / "hw1" / script), *args],
+        cwd=cwd, capture_output=True, text=True, timeout=timeout, env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+
+
+@pytest.fixture
+def expert_path():
+    """Path of a published expert by env name."""
+    return lambda env_name: EXPERTS_DIR / f"{env_name}.pkl"

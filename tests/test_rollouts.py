@@ -1,0 +1,86 @@
+"""The rollout loop with real environments and real Keras models, and the episode statistics."""
+
+import keras
+import numpy as np
+import pytest
+
+from conftest import EXPERTS_DIR
+from cs294 import data, environments, experts, rollouts
+
+
+@pytest.fixture(scope="module")
+def hopper_expert():
+    return experts.build_expert_model(experts.load_expert_weights(EXPERTS_DIR / "Hopper-v1.pkl"))
+
+
+def test_episodes_are_recorded_step_by_step(hopper_expert):
+    spec = environments.resolve("Hopper-v1")
+    trajectories = rollouts.sample_trajectories(hopper_expert, spec, [11, 12], max_episode_steps=40, num_envs=2)
+    assert [t.seed for t in trajectories] == [11, 12]
+    env = environments.make_env(spec, max_episode_steps=40)
+    for trajectory in trajectories:
+        assert trajectory.observations.shape == (41, 11)
+        assert trajectory.actions.shape == (40, 3)
+        assert trajectory.truncations[-1] and not trajectory.terminations.any()
+        # Replaying the recorded actions from the same reset seed gives the recorded episode.
+        observation, _ = env.reset(seed=trajectory.seed)
+        np.testing.assert_allclose(observation, trajectory.observations[0], rtol=1e-6)
+        for step, action in enumerate(trajectory.actions):
+            observation, reward, *_ = env.step(action)
+            np.testing.assert_allclose(observation, trajectory.observations[step + 1], rtol=1e-5, atol=1e-5)
+            assert reward == pytest.approx(trajectory.rewards[step])
+
+
+def test_episodes_do_not_depend_on_the_number_of_envs(hopper_expert):
+    spec = environments.resolve("Hopper-v1")
+    seeds = [3, 4, 5]
+    alone = rollouts.sample_trajectories(hopper_expert, spec, seeds, max_episode_steps=60, num_envs=1)
+    together = rollouts.sample_trajectories(hopper_expert, spec, seeds, max_episode_steps=60, num_envs=3)
+    for a, b in zip(alone, together):
+        np.testing.assert_allclose(a.observations, b.observations, atol=1e-4)
+
+
+def test_the_expert_keeps_hopper_up_and_a_zero_policy_falls(hopper_expert):
+    spec = environments.resolve("Hopper-v1")
+    expert_run = rollouts.sample_trajectories(hopper_expert, spec, [0], max_episode_steps=200)[0]
+    inputs = keras.Input((11,))
+    zero_policy = keras.Model(inputs, keras.layers.Dense(3, kernel_initializer="zeros")(inputs))
+    fallen = rollouts.sample_trajectories(zero_policy, spec, [0])[0]
+    assert expert_run.truncations[-1] and expert_run.length == 200
+    assert fallen.terminations[-1] and fallen.length < 200
+    assert expert_run.episode_return > 3 * fallen.episode_return
+
+
+def test_discrete_policies_act_by_argmax_of_logits():
+    inputs = keras.Input((4,))
+    always_right = keras.layers.Dense(2, kernel_initializer="zeros", bias_initializer=keras.initializers.Constant([0.0, 1.0]))
+    model = keras.Model(inputs, always_right(inputs))
+    trajectories = rollouts.sample_trajectories(model, environments.resolve("CartPole-v1"), [0, 1])
+    for trajectory in trajectories:
+        assert trajectory.actions.dtype == np.int64
+        assert set(trajectory.actions.tolist()) == {1}
+        assert trajectory.terminations[-1]  # pushing right forever drops the pole
+        assert trajectory.length < 100
+
+
+def test_episode_end_callback_sees_every_episode(hopper_expert):
+    seen = []
+    rollouts.sample_trajectories(hopper_expert, environments.resolve("Hopper-v1"), [1, 2, 3], max_episode_steps=5,
+                                 num_envs=2, on_episode_end=lambda index, trajectory: seen.append((index, trajectory.length)))
+    assert sorted(seen) == [(0, 5), (1, 5), (2, 5)]
+
+
+def test_episode_seeds_come_from_the_generator():
+    assert rollouts.episode_seeds(np.random.default_rng(1), 4) == rollouts.episode_seeds(np.random.default_rng(1), 4)
+    assert rollouts.episode_seeds(np.random.default_rng(1), 4) != rollouts.episode_seeds(np.random.default_rng(2), 4)
+
+
+def test_rollout_stats():
+    def episode(rewards):
+        steps = len(rewards)
+        return data.make_trajectory(observations=np.zeros((steps + 1, 1)), actions=np.zeros((steps, 1)), rewards=rewards,
+                                    terminations=np.arange(steps) == steps - 1, truncations=np.zeros(steps, bool), seed=0)
+    stats = rollouts.rollout_stats([episode([1.0, 2.0]), episode([5.0]), episode([0.0, 0.0, 0.0])])
+    assert (stats.mean, stats.min, stats.max, stats.episodes) == (8 / 3, 0.0, 5.0, 3)
+    assert stats.std == pytest.approx(np.std([3.0, 5.0, 0.0]))
+    assert stats.mean_length == 2.0
