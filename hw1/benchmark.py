@@ -10,11 +10,13 @@ model once per step for all of its environments. The ratio is package steps/s ov
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 
 from cs294 import cli, environments, experts, rollouts
 
+EXPERTS_DIR = Path(__file__).resolve().parents[1] / "experts"
 EXPERT_ENVS = ("Ant-v1", "HalfCheetah-v1", "Hopper-v1", "Humanoid-v1", "Reacher-v1", "Walker2d-v1")
 
 
@@ -39,7 +41,9 @@ def package_loop_steps_per_second(weights: experts.ExpertWeights, spec: environm
     episode_steps = environments.default_max_episode_steps(spec)
     rng = np.random.default_rng(seed)
     rollouts.sample_trajectories(model, spec, rollouts.episode_seeds(rng, 1), max_episode_steps=5, num_envs=num_envs)
-    seeds = rollouts.episode_seeds(rng, max(num_envs, steps // episode_steps))
+    # Whole batches of episodes, so that no env idles at the end while the others finish.
+    batches = -(-steps // (episode_steps * num_envs))
+    seeds = rollouts.episode_seeds(rng, batches * num_envs)
     start = time.perf_counter()
     trajectories = rollouts.sample_trajectories(model, spec, seeds, num_envs=num_envs)
     elapsed = time.perf_counter() - start
@@ -61,7 +65,7 @@ def main(args: argparse.Namespace) -> list[dict]:
     print("|---|---|---|---|")
     for name in args.envs.split(","):
         spec = environments.resolve(name)
-        weights = experts.load_expert_weights(f"experts/{name}.pkl")
+        weights = experts.load_expert_weights(EXPERTS_DIR / f"{name}.pkl")
         bare = bare_loop_steps_per_second(weights, spec, args.steps, args.seed)
         package = package_loop_steps_per_second(weights, spec, args.steps, args.seed, args.num_envs)
         rows.append({"env": name, "bare": bare, "package": package, "ratio": package / bare})

@@ -1,6 +1,7 @@
 """Running a script's main() so that user mistakes end in one clear line, not a traceback."""
 
 import argparse
+import os
 import sys
 from typing import Any, Callable, Sequence
 
@@ -25,4 +26,8 @@ def run(
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted", file=sys.stderr)
         return INTERRUPTED_EXIT_CODE
+    except BrokenPipeError:
+        # The reader of our stdout (e.g. `| head`) went away; that is not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     return 0

@@ -7,8 +7,27 @@ import warnings
 from typing import Any, Mapping
 
 import gymnasium as gym
+import mujoco
 
 from cs294.errors import UserError
+
+
+class MujocoWarning(UserWarning):
+    """A warning raised by the MuJoCo library."""
+
+
+# Ant-v4's XML uses an attribute today's compiler calls deprecated; it still works as in 2017.
+_EXPECTED_MUJOCO_WARNINGS = ("compiler attribute 'settotalmass' is deprecated",)
+
+
+def _mujoco_warning(message: str) -> None:
+    # MuJoCo's default handler prints to stdout and appends to MUJOCO_LOG.TXT in the working
+    # directory; routing through Python's warnings shows each message once and writes no file.
+    if not any(expected in message for expected in _EXPECTED_MUJOCO_WARNINGS):
+        warnings.warn(message, MujocoWarning, stacklevel=2)
+
+
+mujoco.set_mju_user_warning(_mujoco_warning)
 
 
 @dataclasses.dataclass(frozen=True)
