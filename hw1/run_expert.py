@@ -19,11 +19,6 @@ from cs294 import cli, data, environments, experts, provenance, rollouts
 from cs294.errors import UserError
 
 
-def default_output(env_name: str, num_rollouts: int) -> Path:
-    """Where rollouts go unless --output says otherwise; bc.py and dagger.py look here."""
-    return Path("data") / f"{env_name}_{num_rollouts}_rollouts.h5"
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="run_expert.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("expert_policy_file", help="expert pickle, e.g. experts/Hopper-v1.pkl")
@@ -60,7 +55,7 @@ def main(args: argparse.Namespace) -> dict:
     probe.close()
     model = experts.build_expert_model(weights)
     seeds = rollouts.episode_seeds(np.random.default_rng(args.seed), args.num_rollouts)
-    output = args.output or default_output(args.envname, args.num_rollouts)
+    output = args.output or data.default_rollouts_path(args.envname, args.num_rollouts)
 
     with tqdm(total=args.num_rollouts, unit="episode", desc=f"{args.envname} expert") as progress:
         def report(index: int, trajectory: data.Trajectory) -> None:

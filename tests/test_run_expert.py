@@ -32,8 +32,8 @@ def test_short_real_run_writes_a_valid_file(tmp_path):
         assert file["episode_000001/actions"].shape == (50, 3)
 
 
-def test_default_output_goes_under_data(tmp_path):
-    assert run_expert.default_output("Hopper-v1", 10).as_posix() == "data/Hopper-v1_10_rollouts.h5"
+def test_default_output_goes_under_data():
+    assert data.default_rollouts_path("Hopper-v1", 10).as_posix() == "data/Hopper-v1_10_rollouts.h5"
 
 
 def run_in_process(module, argv, capsys):

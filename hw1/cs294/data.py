@@ -16,6 +16,8 @@ FORMAT_NAME = "cs294-hw1-rollouts"
 FORMAT_VERSION = 1
 # Attributes every rollout file carries; the writer refuses to write a file without them.
 REQUIRED_ATTRIBUTES = ("env_name", "gym_id", "gym_kwargs", "policy", "policy_sha256", "seed", "package_versions")
+# Expert rollouts per task in seed 002's reward table; bc.py and dagger.py default to these files.
+DEMONSTRATION_ROLLOUTS = {"Ant-v1": 250, "HalfCheetah-v1": 10, "Hopper-v1": 10, "Humanoid-v1": 250, "Reacher-v1": 10, "Walker2d-v1": 250}
 EPISODE_FIELDS = ("observations", "actions", "rewards", "terminations", "truncations")
 
 
@@ -94,6 +96,18 @@ class Rollouts:
     attributes: dict[str, Any]
 
 
+def transitions(trajectories: Sequence[Trajectory]) -> tuple[np.ndarray, np.ndarray]:
+    """All (observation, action) pairs of the episodes, stacked: the supervised data of cloning."""
+    observations = np.concatenate([t.observations[:-1] for t in trajectories])
+    actions = np.concatenate([t.actions for t in trajectories])
+    return observations, actions
+
+
+def default_rollouts_path(env_name: str, num_rollouts: int) -> Path:
+    """Where run_expert.py writes rollouts unless told otherwise, and where bc.py looks for them."""
+    return Path("data") / f"{env_name}_{num_rollouts}_rollouts.h5"
+
+
 def _episode_name(index: int) -> str:
     return f"episode_{index:06d}"
 
@@ -103,7 +117,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside `path`; rename it to `path` only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    # The suffix stays last because some writers insist on it (Keras saves only to *.keras).
+    temporary = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
     try:
         yield temporary
         os.replace(temporary, path)

@@ -74,9 +74,20 @@ class _EpisodeRecorder:
         )
 
 
-def episode_seeds(rng: np.random.Generator, count: int) -> list[int]:
-    """Draw reset seeds for `count` episodes from the caller's generator."""
-    return [int(seed) for seed in rng.integers(0, 2**31 - 1, size=count)]
+def episode_seeds(rng: np.random.Generator, count: int, exclude: Sequence[int] = ()) -> list[int]:
+    """Draw `count` distinct reset seeds from the caller's generator, none of them in `exclude`.
+
+    Evaluation passes the training data's seeds as `exclude`, so a policy is never scored on
+    the very episodes it was trained on.
+    """
+    excluded = set(int(seed) for seed in exclude)
+    seeds: list[int] = []
+    while len(seeds) < count:
+        for seed in rng.integers(0, 2**31 - 1, size=count - len(seeds)):
+            if int(seed) not in excluded:
+                excluded.add(int(seed))
+                seeds.append(int(seed))
+    return seeds
 
 
 def sample_trajectories(
@@ -161,3 +172,16 @@ def rollout_stats(trajectories: Sequence[Trajectory]) -> EpisodeStats:
         mean_length=float(lengths.mean()),
         episodes=len(returns),
     )
+
+
+def evaluate(
+    model: keras.Model,
+    env_spec: EnvSpec,
+    seeds: Sequence[int],
+    *,
+    num_envs: int = DEFAULT_NUM_ENVS,
+    on_episode_end: Callable[[int, Trajectory], None] | None = None,
+) -> tuple[EpisodeStats, list[Trajectory]]:
+    """Run the policy for one episode per seed at the env's own time limit; the stats and the episodes."""
+    trajectories = sample_trajectories(model, env_spec, seeds, num_envs=num_envs, on_episode_end=on_episode_end)
+    return rollout_stats(trajectories), trajectories

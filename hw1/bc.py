@@ -1,0 +1,163 @@
+"""Behavioral cloning: fit a policy to expert rollouts, then score it in the simulator.
+
+    python hw1/bc.py Hopper-v1
+
+Reads data/<ENV>_<N>_rollouts.h5 (N is seed 002's rollout count for the task), trains a Keras
+MLP with its input normalization inside the model, evaluates it on fresh episodes, and writes
+policy.keras, metrics.json and TensorBoard logs to results/<ENV>/bc/<run name>/.
+"""
+
+import argparse
+import datetime
+import time
+from pathlib import Path
+
+import numpy as np
+
+from cs294 import cli, data, environments, models, provenance, reporting, rollouts, training
+from cs294.errors import UserError
+
+import keras  # noqa: E402  (after cs294, which keeps TensorFlow's start-up banner quiet)
+
+
+def parse_hidden(text: str) -> tuple[int, ...]:
+    """'64,64' -> (64, 64)."""
+    try:
+        units = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--hidden takes comma-separated layer sizes such as 64,64, not {text!r}") from None
+    if not units or min(units) < 1:
+        raise argparse.ArgumentTypeError(f"--hidden needs at least one layer of at least 1 unit, not {text!r}")
+    return units
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """The policy and training flags, shared with dagger.py."""
+    policy, train = models.PolicyConfig(), training.TrainingConfig()
+    parser.add_argument("--epochs", type=int, default=train.epochs, help=f"passes over the data (default: {train.epochs})")
+    parser.add_argument("--batch_size", type=int, default=train.batch_size, help=f"samples per gradient step (default: {train.batch_size})")
+    parser.add_argument("--learning_rate", type=float, default=train.learning_rate, help=f"optimizer step size (default: {train.learning_rate})")
+    parser.add_argument("--optimizer", choices=("adam", "sgd"), default=train.optimizer, help=f"default: {train.optimizer}")
+    parser.add_argument("--validation_fraction", type=float, default=train.validation_fraction, help=f"share of transitions held out (default: {train.validation_fraction})")
+    parser.add_argument("--hidden", type=parse_hidden, default=policy.hidden, help="hidden layer sizes, e.g. 64,64 (default: %s)" % ",".join(map(str, policy.hidden)))
+    parser.add_argument("--activation", choices=("relu", "tanh"), default=policy.activation, help=f"hidden activation (default: {policy.activation})")
+    parser.add_argument("--l2", type=float, default=policy.l2, help=f"L2 penalty on kernels (default: {policy.l2})")
+    parser.add_argument("--head", choices=("linear", "lstm"), default=policy.head, help="output block: linear, or seed 000's LSTM output layer (default: linear)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bc.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("env", help="Ant-v1, HalfCheetah-v1, Hopper-v1, Humanoid-v1, Reacher-v1, Walker2d-v1, or a gymnasium id")
+    parser.add_argument("--data", type=Path, default=None, help="rollout file (default: data/<env>_<N>_rollouts.h5 with seed 002's N)")
+    add_model_arguments(parser)
+    parser.add_argument("--eval_episodes", type=int, default=10, help="evaluation episodes in the simulator (default: 10)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of initialization, shuffling, the split and the evaluation episodes (default: 0)")
+    parser.add_argument("--run_dir", type=Path, default=None, help="output directory (default: results/<env>/bc/seed<S>_<time>)")
+    parser.add_argument("--num_envs", type=int, default=rollouts.DEFAULT_NUM_ENVS, help="environments stepped side by side in evaluation")
+    return parser
+
+
+def configs_from_args(args: argparse.Namespace) -> tuple[models.PolicyConfig, training.TrainingConfig]:
+    """The architecture and training settings the flags describe, checked."""
+    for name in ("epochs", "batch_size", "eval_episodes", "num_envs"):
+        if getattr(args, name) < 1:
+            raise UserError(f"--{name} must be at least 1, got {getattr(args, name)}")
+    if not 0 <= args.validation_fraction < 1:
+        raise UserError(f"--validation_fraction must be in [0, 1), got {args.validation_fraction}")
+    if args.learning_rate <= 0 or args.l2 < 0:
+        raise UserError("--learning_rate must be positive and --l2 must not be negative")
+    policy = models.PolicyConfig(hidden=tuple(args.hidden), activation=args.activation, l2=args.l2, head=args.head)
+    train = training.TrainingConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
+                                     optimizer=args.optimizer, validation_fraction=args.validation_fraction)
+    return policy, train
+
+
+def resolve_data_path(env_name: str, data_path: Path | None) -> Path:
+    """The rollout file to read; a missing one is a UserError that says how to make it."""
+    num_rollouts = data.DEMONSTRATION_ROLLOUTS.get(env_name, 20)
+    path = data_path or data.default_rollouts_path(env_name, num_rollouts)
+    if not path.exists():
+        raise UserError(f"data file {path} does not exist; make it with: "
+                        f"python hw1/run_expert.py experts/{env_name}.pkl {env_name} --num_rollouts {num_rollouts}"
+                        + (f" --output {path}" if data_path else ""))
+    return path
+
+
+def default_run_dir(env_name: str, method: str, seed: int) -> Path:
+    """results/<env>/<method>/seed<S>_<UTC time>: one directory per run."""
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    return Path("results") / env_name / method / f"seed{seed}_{stamp}"
+
+
+def output_dim(env_spec: environments.EnvSpec, actions: np.ndarray) -> tuple[int, bool]:
+    """Size of the policy's output and whether actions are discrete (then the outputs are logits)."""
+    env = environments.make_env(env_spec)
+    space = env.action_space
+    env.close()
+    if actions.ndim == 1:
+        return int(space.n), True
+    return actions.shape[1], False
+
+
+def main(args: argparse.Namespace) -> dict:
+    """Train, evaluate and save one behavioral cloning run; returns its metrics."""
+    policy_config, training_config = configs_from_args(args)
+    spec = environments.resolve(args.env)
+    data_path = resolve_data_path(args.env, args.data)
+    demonstrations = data.read_rollouts(data_path, env_name=args.env)
+    run_dir = args.run_dir or default_run_dir(args.env, "bc", args.seed)
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+    keras.utils.set_random_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    observations, actions = data.transitions(demonstrations.trajectories)
+    train, validation = training.split_train_validation(observations, actions, training_config.validation_fraction, rng)
+    action_dim, discrete = output_dim(spec, actions)
+    model = models.build_policy(train[0], action_dim, policy_config)
+    training.compile_policy(model, training_config, discrete)
+
+    config = {"env": args.env, "gym_id": spec.gym_id, "data": str(data_path), "seed": args.seed,
+              **{f"policy.{k}": v for k, v in vars(policy_config).items()},
+              **{f"training.{k}": v for k, v in vars(training_config).items()}}
+    logger = reporting.TensorBoardLogger(run_dir / "tensorboard")
+    logger.text("hyperparameters", reporting.hyperparameter_table(config))
+    print(f"training on {len(train[0])} transitions from {len(demonstrations.trajectories)} episodes "
+          f"({len(validation[0])} held out for validation)")
+    fit = training.fit_policy(model, train, validation, training_config,
+                              callbacks=[reporting.EpochLogger(logger, training_config.epochs, f"{args.env} BC")])
+
+    evaluation_seeds = rollouts.episode_seeds(rng, args.eval_episodes, exclude=[t.seed for t in demonstrations.trajectories])
+    evaluation_start = time.perf_counter()
+    stats, evaluation_episodes = rollouts.evaluate(model, spec, evaluation_seeds, num_envs=args.num_envs)
+    evaluation_seconds = time.perf_counter() - evaluation_start
+    expert = rollouts.rollout_stats(demonstrations.trajectories)
+    logger.scalars({"eval/return_mean": stats.mean, "eval/return_std": stats.std, "eval/expert_return_mean": expert.mean},
+                   step=training_config.epochs)
+    logger.close()
+
+    reporting.save_policy(model, run_dir / "policy.keras")
+    metrics = {
+        "config": config,
+        "data": {"path": str(data_path), "sha256": provenance.file_sha256(data_path),
+                 "episodes": len(demonstrations.trajectories), "transitions": len(observations)},
+        "train_loss": fit.train_loss,
+        "validation_loss": fit.validation_loss,
+        "evaluation": {**vars(stats), "returns": [t.episode_return for t in evaluation_episodes], "seeds": evaluation_seeds},
+        "expert": vars(expert),
+        "seconds": {"training": fit.seconds, "evaluation": evaluation_seconds},
+        "training_samples_per_second": fit.samples_per_second,
+        "package_versions": provenance.package_versions(),
+    }
+    reporting.write_json(run_dir / "metrics.json", metrics)
+
+    share = f"{100 * stats.mean / expert.mean:.1f}% of" if expert.mean > 0 else "vs."
+    print(f"final loss: train {fit.train_loss[-1]:.5f}, validation {fit.validation_loss[-1] if fit.validation_loss else float('nan'):.5f} "
+          f"({fit.seconds:.1f} s, {fit.samples_per_second:,.0f} samples/s)")
+    print(f"BC return {stats.mean:.1f} ± {stats.std:.1f} over {stats.episodes} episodes: "
+          f"{share} the expert's {expert.mean:.1f} ± {expert.std:.1f}")
+    print(f"wrote {run_dir}/policy.keras, metrics.json and tensorboard/")
+    return metrics
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli.run(main, build_parser()))

@@ -1,0 +1,58 @@
+"""Policy networks: Keras functional MLPs that map raw observations to actions (or logits)."""
+
+import dataclasses
+
+import keras
+import numpy as np
+
+# Features whose spread in the training data is below this are constants to the policy: they get
+# an enormous variance, so they normalize to ~0 whatever value they take later. Dividing by their
+# real std (~0) would turn any later change in them into a huge input.
+CONSTANT_FEATURE_STD = 1e-3
+CONSTANT_FEATURE_VARIANCE = 1e12
+
+
+@dataclasses.dataclass(frozen=True)
+class PolicyConfig:
+    """The architecture of a cloned policy."""
+
+    hidden: tuple[int, ...] = (50, 50)
+    """Units of each hidden Dense layer (seed 002: two layers of 50)."""
+    activation: str = "relu"
+    """Activation of the hidden layers: relu (seed 002) or tanh."""
+    l2: float = 0.0
+    """L2 penalty on every kernel (seed 000's regularization used 0.01)."""
+    head: str = "linear"
+    """Output block: linear (a Dense layer), or lstm (an LSTM over a length-1 sequence, seed 000)."""
+
+
+def normalizer_statistics(observations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and variance for the input normalizer, with near-constant features neutralized."""
+    mean = observations.mean(axis=0)
+    std = observations.std(axis=0)
+    variance = np.where(std < CONSTANT_FEATURE_STD, CONSTANT_FEATURE_VARIANCE, std**2)
+    return mean, variance
+
+
+def build_policy(observations: np.ndarray, output_dim: int, config: PolicyConfig, name: str = "policy") -> keras.Model:
+    """An MLP whose Normalization layer is adapted to `observations`; raw observations in, actions out.
+
+    With head="lstm" the last hidden features pass through an LSTM that sees each observation as
+    a sequence of length 1, so the policy still maps one observation to one action and the saved
+    model still takes (batch, obs_dim).
+    """
+    if config.activation not in ("relu", "tanh"):
+        raise ValueError(f"activation must be relu or tanh, not {config.activation!r}")
+    if config.head not in ("linear", "lstm"):
+        raise ValueError(f"head must be linear or lstm, not {config.head!r}")
+    regularizer = keras.regularizers.L2(config.l2) if config.l2 > 0 else None
+    mean, variance = normalizer_statistics(observations)
+    inputs = keras.Input(shape=(observations.shape[1],), name="observations")
+    features = keras.layers.Normalization(mean=mean, variance=variance, name="normalize")(inputs)
+    for index, units in enumerate(config.hidden):
+        features = keras.layers.Dense(units, activation=config.activation, kernel_regularizer=regularizer, name=f"hidden_{index}")(features)
+    if config.head == "lstm":
+        sequence = keras.layers.Reshape((1, features.shape[-1]), name="as_sequence")(features)
+        features = keras.layers.LSTM(config.hidden[-1], kernel_regularizer=regularizer, name="lstm")(sequence)
+    outputs = keras.layers.Dense(output_dim, kernel_regularizer=regularizer, name="actions")(features)
+    return keras.Model(inputs, outputs, name=name)

@@ -1,0 +1,73 @@
+"""What a run leaves behind: TensorBoard scalars, progress on the terminal, and JSON metrics."""
+
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+import keras
+import tensorflow as tf
+from tqdm import tqdm
+
+from cs294.data import atomic_path
+
+
+def write_json(path: str | Path, payload: Any) -> None:
+    """Write JSON atomically: readers see the old file or the new one, never half of one."""
+    with atomic_path(path) as temporary:
+        temporary.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+
+
+class TensorBoardLogger:
+    """One event file per run directory, with namespaced tags (train/…, eval/…)."""
+
+    def __init__(self, log_dir: str | Path) -> None:
+        self.writer = tf.summary.create_file_writer(str(log_dir))
+
+    def scalars(self, values: Mapping[str, float], step: int) -> None:
+        with self.writer.as_default():
+            for tag, value in values.items():
+                tf.summary.scalar(tag, value, step=step)
+        self.writer.flush()
+
+    def text(self, tag: str, markdown: str) -> None:
+        with self.writer.as_default():
+            tf.summary.text(tag, markdown, step=0)
+        self.writer.flush()
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+class EpochLogger(keras.callbacks.Callback):
+    """Shows each epoch's losses in a progress bar and sends them to TensorBoard."""
+
+    def __init__(self, logger: TensorBoardLogger, epochs: int, description: str, tag_prefix: str = "train", step_offset: int = 0) -> None:
+        super().__init__()
+        self.logger = logger
+        self.tag_prefix = tag_prefix
+        self.step_offset = step_offset
+        self.progress = tqdm(total=epochs, unit="epoch", desc=description)
+
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
+        logs = logs or {}
+        values = {f"{self.tag_prefix}/loss": logs["loss"]}
+        if "val_loss" in logs:
+            values[f"{self.tag_prefix}/validation_loss"] = logs["val_loss"]
+        self.logger.scalars(values, step=self.step_offset + epoch)
+        self.progress.set_postfix({name.split("/")[-1]: f"{value:.4g}" for name, value in values.items()})
+        self.progress.update()
+
+    def on_train_end(self, logs: Mapping[str, float] | None = None) -> None:
+        self.progress.close()
+
+
+def hyperparameter_table(config: Mapping[str, Any]) -> str:
+    """The run's settings as a markdown table, for TensorBoard's text tab."""
+    rows = "\n".join(f"| {name} | {value} |" for name, value in sorted(config.items()))
+    return f"| setting | value |\n|---|---|\n{rows}"
+
+
+def save_policy(model: keras.Model, path: str | Path) -> None:
+    """Save a .keras file atomically; it loads with plain keras.saving.load_model(path)."""
+    with atomic_path(path) as temporary:
+        model.save(temporary)
