@@ -9,6 +9,7 @@ policy.keras, metrics.json and TensorBoard logs to results/<ENV>/bc/<run name>/.
 
 import argparse
 import datetime
+import json
 import time
 from pathlib import Path
 
@@ -99,6 +100,15 @@ def output_dim(env_spec: environments.EnvSpec, actions: np.ndarray) -> tuple[int
     return actions.shape[1], False
 
 
+def run_config(args: argparse.Namespace, policy_config: models.PolicyConfig, training_config: training.TrainingConfig,
+               data_path: Path, spec: environments.EnvSpec) -> dict:
+    """Everything that determines a run's result, as recorded in metrics.json and TensorBoard."""
+    config = {"env": args.env, "gym_id": spec.gym_id, "data": str(data_path), "seed": args.seed, "eval_episodes": args.eval_episodes,
+              **{f"policy.{k}": v for k, v in vars(policy_config).items()},
+              **{f"training.{k}": v for k, v in vars(training_config).items()}}
+    return json.loads(json.dumps(config))  # as it reads back from metrics.json: tuples become lists
+
+
 def main(args: argparse.Namespace) -> dict:
     """Train, evaluate and save one behavioral cloning run; returns its metrics."""
     policy_config, training_config = configs_from_args(args)
@@ -116,9 +126,7 @@ def main(args: argparse.Namespace) -> dict:
     model = models.build_policy(train[0], action_dim, policy_config)
     training.compile_policy(model, training_config, discrete)
 
-    config = {"env": args.env, "gym_id": spec.gym_id, "data": str(data_path), "seed": args.seed,
-              **{f"policy.{k}": v for k, v in vars(policy_config).items()},
-              **{f"training.{k}": v for k, v in vars(training_config).items()}}
+    config = run_config(args, policy_config, training_config, data_path, spec)
     logger = reporting.TensorBoardLogger(run_dir / "tensorboard")
     logger.text("hyperparameters", reporting.hyperparameter_table(config))
     print(f"training on {len(train[0])} transitions from {len(demonstrations.trajectories)} episodes "

@@ -11,10 +11,15 @@ from tqdm import tqdm
 from cs294.data import atomic_path
 
 
-def write_json(path: str | Path, payload: Any) -> None:
-    """Write JSON atomically: readers see the old file or the new one, never half of one."""
+def write_text(path: str | Path, text: str) -> None:
+    """Write a text file atomically: readers see the old file or the new one, never half of one."""
     with atomic_path(path) as temporary:
-        temporary.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+        temporary.write_text(text)
+
+
+def write_json(path: str | Path, payload: Any) -> None:
+    """Write JSON atomically."""
+    write_text(path, json.dumps(payload, indent=2, sort_keys=True) + "\n")
 
 
 class TensorBoardLogger:

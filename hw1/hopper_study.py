@@ -1,0 +1,159 @@
+"""Seed 000's Hopper architecture study: seven BC configurations, several seeds, one table.
+
+    python hw1/hopper_study.py --seeds 0,1,2
+
+Each configuration is a bc.py run on the Hopper-v1 expert data. The network follows seed 000's
+BCModel: hidden layers of 128 and 64 units; its regularization, tf.contrib's
+l2_regularizer(0.01) = 0.01 * sum(w^2) / 2, is Keras L2(0.005). Runs whose metrics.json already
+holds the same settings are reused, so an interrupted study continues where it stopped. The
+table, beside seed 000's numbers, goes to results/hopper_architectures.md.
+"""
+
+import argparse
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+
+import bc
+from cs294 import cli, environments, reporting
+from cs294.errors import UserError
+
+SEED_000_L2 = 0.005
+
+
+@dataclasses.dataclass(frozen=True)
+class StudyConfig:
+    """One row of seed 000's table."""
+
+    label: str
+    activation: str
+    optimizer: str
+    l2: float
+    head: str
+    published: float
+    """Seed 000's 'Avg Iteration Reward'."""
+
+    @property
+    def slug(self) -> str:
+        return f"{self.activation}_{self.optimizer}_l2-{self.l2:g}_{self.head}"
+
+
+CONFIGS = (
+    StudyConfig("Two layer tanh SGD with linear output", "tanh", "sgd", 0.0, "linear", 213.0),
+    StudyConfig("Two layer tanh Adam with linear output", "tanh", "adam", 0.0, "linear", 771.34),
+    StudyConfig("Two layer ReLU SGD with linear output", "relu", "sgd", 0.0, "linear", 532.0),
+    StudyConfig("Two layer ReLU Adam with linear output", "relu", "adam", 0.0, "linear", 913.65),
+    StudyConfig("Two layer tanh with linear output with regularization (Adam)", "tanh", "adam", SEED_000_L2, "linear", 1169.94),
+    StudyConfig("Two layer ReLU with linear output with regularization (Adam)", "relu", "adam", SEED_000_L2, "linear", 1127.3),
+    StudyConfig("Two layer relu with regularization with lstm output layer", "relu", "adam", SEED_000_L2, "lstm", 991.2),
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hopper_study.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds, one BC run per seed and configuration (default: 0,1,2)")
+    parser.add_argument("--data", type=Path, default=None, help="Hopper-v1 rollout file (default: data/Hopper-v1_10_rollouts.h5)")
+    parser.add_argument("--epochs", type=int, default=100, help="epochs per run (default: 100)")
+    parser.add_argument("--eval_episodes", type=int, default=10, help="evaluation episodes per run (default: 10)")
+    parser.add_argument("--results_dir", type=Path, default=Path("results/Hopper-v1/architecture_study"), help="where the runs go")
+    parser.add_argument("--output", type=Path, default=Path("results/hopper_architectures.md"), help="the markdown table")
+    return parser
+
+
+def bc_arguments(config: StudyConfig, seed: int, args: argparse.Namespace, run_dir: Path) -> argparse.Namespace:
+    argv = ["Hopper-v1", "--hidden", "128,64", "--activation", config.activation, "--optimizer", config.optimizer,
+            "--l2", str(config.l2), "--head", config.head, "--epochs", str(args.epochs), "--seed", str(seed),
+            "--eval_episodes", str(args.eval_episodes), "--run_dir", str(run_dir)]
+    if args.data:
+        argv += ["--data", str(args.data)]
+    return bc.build_parser().parse_args(argv)
+
+
+def run_or_reuse(config: StudyConfig, seed: int, args: argparse.Namespace) -> dict:
+    """The metrics of one run, trained now unless a finished run with the same settings exists."""
+    run_dir = args.results_dir / config.slug / f"seed{seed}"
+    bc_args = bc_arguments(config, seed, args, run_dir)
+    metrics_path = run_dir / "metrics.json"
+    if metrics_path.exists():
+        metrics = json.loads(metrics_path.read_text())
+        expected = bc.run_config(bc_args, *bc.configs_from_args(bc_args), bc.resolve_data_path("Hopper-v1", bc_args.data),
+                                 environments.resolve("Hopper-v1"))
+        if metrics["config"] == expected:
+            print(f"reusing {run_dir}")
+            return metrics
+    print(f"=== {config.label}, seed {seed}")
+    return bc.main(bc_args)
+
+
+def summarize(results: dict[StudyConfig, list[dict]]) -> dict[StudyConfig, tuple[float, float]]:
+    """Mean and std over seeds of each configuration's mean evaluation return."""
+    return {config: (float(np.mean([m["evaluation"]["mean"] for m in runs])), float(np.std([m["evaluation"]["mean"] for m in runs])))
+            for config, runs in results.items()}
+
+
+def finding(claim: str, better: list[tuple[float, float]], worse: list[tuple[float, float]], detail: str) -> str:
+    """One of seed 000's claims, checked on the means: reproduced where every comparison holds."""
+    holding = sum(b[0] > w[0] for b, w in zip(better, worse))
+    verdict = "reproduced" if holding == len(better) else "not reproduced" if holding == 0 else "partly reproduced"
+    return f"- **{claim}**: {verdict} ({detail})."
+
+
+def findings(summary: dict[StudyConfig, tuple[float, float]]) -> list[str]:
+    by = {config.slug: summary[config] for config in summary}
+    tanh_sgd, tanh_adam, relu_sgd, relu_adam, tanh_reg, relu_reg, relu_lstm = (by[c.slug] for c in CONFIGS)
+    fmt = lambda pair: f"{pair[0]:.0f} ± {pair[1]:.0f}"  # noqa: E731
+    return [
+        finding("Adam beats SGD", [tanh_adam, relu_adam], [tanh_sgd, relu_sgd],
+                f"tanh {fmt(tanh_adam)} vs {fmt(tanh_sgd)}, ReLU {fmt(relu_adam)} vs {fmt(relu_sgd)}"),
+        finding("tanh beats ReLU", [tanh_adam, tanh_reg], [relu_adam, relu_reg],
+                f"without L2 {fmt(tanh_adam)} vs {fmt(relu_adam)}, with L2 {fmt(tanh_reg)} vs {fmt(relu_reg)}"),
+        finding("Regularization helps", [tanh_reg, relu_reg], [tanh_adam, relu_adam],
+                f"tanh {fmt(tanh_reg)} vs {fmt(tanh_adam)}, ReLU {fmt(relu_reg)} vs {fmt(relu_adam)}"),
+        finding("The LSTM output layer does not help", [relu_reg], [relu_lstm],
+                f"linear {fmt(relu_reg)} vs LSTM {fmt(relu_lstm)}"),
+    ]
+
+
+def markdown_report(results: dict[StudyConfig, list[dict]], args: argparse.Namespace) -> str:
+    summary = summarize(results)
+    expert = next(iter(results.values()))[0]["expert"]
+    first = next(iter(results.values()))[0]
+    lines = [
+        "# Hopper-v1 architecture study (seed 000)",
+        "",
+        f"Behavioral cloning on `{first['data']['path']}` ({first['data']['episodes']} expert episodes, "
+        f"{first['data']['transitions']} transitions; expert {expert['mean']:.1f} ± {expert['std']:.1f}). "
+        f"Hidden layers 128 and 64, {args.epochs} epochs, batch 32, learning rate 1e-3, L2 {SEED_000_L2} where regularized "
+        f"(seed 000's l2_regularizer(0.01)). Each seed's return is the mean of {args.eval_episodes} evaluation episodes; "
+        "the table gives the mean ± std of that over seeds.",
+        "",
+        f"Made by `python hw1/hopper_study.py --seeds {args.seeds} --epochs {args.epochs} --eval_episodes {args.eval_episodes}`.",
+        "",
+        "| configuration | seed 000 | this project | per seed | % of expert |",
+        "|---|---|---|---|---|",
+    ]
+    for config, runs in results.items():
+        mean, std = summary[config]
+        per_seed = ", ".join(f"{m['evaluation']['mean']:.0f}" for m in runs)
+        lines.append(f"| {config.label} | {config.published:g} | {mean:.1f} ± {std:.1f} | {per_seed} | {100 * mean / expert['mean']:.1f}% |")
+    lines += ["", "## Seed 000's findings, checked", "", *findings(summary), ""]
+    return "\n".join(lines)
+
+
+def main(args: argparse.Namespace) -> dict:
+    try:
+        seeds = [int(seed) for seed in args.seeds.split(",")]
+    except ValueError:
+        raise UserError(f"--seeds takes comma-separated integers such as 0,1,2, not {args.seeds!r}") from None
+    results = {config: [run_or_reuse(config, seed, args) for seed in seeds] for config in CONFIGS}
+    report = markdown_report(results, args)
+    reporting.write_text(args.output, report)
+    print(report)
+    print(f"wrote {args.output}")
+    return {config.slug: summarize(results)[config] for config in CONFIGS}
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli.run(main, build_parser()))
