@@ -1,11 +1,15 @@
-"""Rollout speed: the package's loop with the Keras expert against a bare loop with a numpy expert.
+"""Rollout and training speed: the package's loop against a bare loop with a numpy expert.
 
     python hw1/benchmark.py --steps 20000
 
-Both loops run here, one after the other, for each environment. The bare loop is one environment
-and a numpy forward pass per step: the fastest a single-process loop of the expert can go. The
-package loop is cs294.rollouts.sample_trajectories, which records every step and calls the Keras
-model once per step for all of its environments. The ratio is package steps/s over bare steps/s.
+For each environment, one after the other in this process:
+1. bare loop: one environment and a numpy forward pass of the expert per step, nothing recorded;
+   the fastest a single-process loop of the expert goes;
+2. package loop, expert: cs294.rollouts.sample_trajectories with the Keras expert, which records
+   every step and calls the model once per step for all of its environments;
+3. training: a BC policy (bc.py's default network) fit to the episodes of step 2, in samples/s;
+4. package loop, learned: the same loop driven by that learned policy.
+The ratios are package steps/s over bare steps/s.
 """
 
 import argparse
@@ -14,7 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from cs294 import cli, environments, experts, rollouts
+from cs294 import cli, data, environments, experts, models, rollouts, training
+
+import keras  # noqa: E402  (after cs294, which keeps TensorFlow's start-up banner quiet)
 
 EXPERTS_DIR = Path(__file__).resolve().parents[1] / "experts"
 EXPERT_ENVS = ("Ant-v1", "HalfCheetah-v1", "Hopper-v1", "Humanoid-v1", "Reacher-v1", "Walker2d-v1")
@@ -35,9 +41,8 @@ def bare_loop_steps_per_second(weights: experts.ExpertWeights, spec: environment
     return steps / elapsed
 
 
-def package_loop_steps_per_second(weights: experts.ExpertWeights, spec: environments.EnvSpec, steps: int, seed: int, num_envs: int) -> float:
-    """Steps/s of sample_trajectories with the Keras expert, compile time excluded."""
-    model = experts.build_expert_model(weights)
+def package_loop(model: keras.Model, spec: environments.EnvSpec, steps: int, seed: int, num_envs: int) -> tuple[float, list[data.Trajectory]]:
+    """Steps/s of sample_trajectories with `model` acting, compile time excluded, and the episodes."""
     episode_steps = environments.default_max_episode_steps(spec)
     rng = np.random.default_rng(seed)
     rollouts.sample_trajectories(model, spec, rollouts.episode_seeds(rng, 1), max_episode_steps=5, num_envs=num_envs)
@@ -47,7 +52,17 @@ def package_loop_steps_per_second(weights: experts.ExpertWeights, spec: environm
     start = time.perf_counter()
     trajectories = rollouts.sample_trajectories(model, spec, seeds, num_envs=num_envs)
     elapsed = time.perf_counter() - start
-    return sum(t.length for t in trajectories) / elapsed
+    return sum(t.length for t in trajectories) / elapsed, trajectories
+
+
+def train_policy(trajectories: list[data.Trajectory], epochs: int) -> tuple[keras.Model, float]:
+    """A BC policy with bc.py's default network fit to the episodes; the model and samples/s."""
+    observations, actions = data.transitions(trajectories)
+    config = training.TrainingConfig(epochs=epochs)
+    model = models.build_policy(observations, actions.shape[1], models.PolicyConfig())
+    training.compile_policy(model, config, discrete=False)
+    result = training.fit_policy(model, (observations, actions), (observations[:0], actions[:0]), config)
+    return model, result.samples_per_second
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,20 +71,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--steps", type=int, default=20000, help="environment steps per loop and env (default: 20000)")
     parser.add_argument("--num_envs", type=int, default=rollouts.DEFAULT_NUM_ENVS, help="environments in the package loop")
     parser.add_argument("--seed", type=int, default=0, help="seed of the episodes")
+    parser.add_argument("--epochs", type=int, default=5, help="epochs of the learned policy's training (default: 5)")
     return parser
 
 
 def main(args: argparse.Namespace) -> list[dict]:
     rows = []
-    print("| env | bare numpy loop (steps/s) | package loop, Keras expert (steps/s) | ratio |")
-    print("|---|---|---|---|")
+    print("| env | bare numpy loop (steps/s) | Keras expert (steps/s) | ratio | learned policy (steps/s) | ratio | training (samples/s) |")
+    print("|---|---|---|---|---|---|---|")
     for name in args.envs.split(","):
         spec = environments.resolve(name)
         weights = experts.load_expert_weights(EXPERTS_DIR / f"{name}.pkl")
+        keras.utils.set_random_seed(args.seed)
         bare = bare_loop_steps_per_second(weights, spec, args.steps, args.seed)
-        package = package_loop_steps_per_second(weights, spec, args.steps, args.seed, args.num_envs)
-        rows.append({"env": name, "bare": bare, "package": package, "ratio": package / bare})
-        print(f"| {name} | {bare:,.0f} | {package:,.0f} | {package / bare:.2f} |", flush=True)
+        expert, trajectories = package_loop(experts.build_expert_model(weights), spec, args.steps, args.seed, args.num_envs)
+        policy, samples_per_second = train_policy(trajectories, args.epochs)
+        learned, _ = package_loop(policy, spec, args.steps, args.seed + 1, args.num_envs)
+        row = {"env": name, "bare": bare, "expert": expert, "expert_ratio": expert / bare,
+               "learned": learned, "learned_ratio": learned / bare, "training_samples_per_second": samples_per_second}
+        rows.append(row)
+        print(f"| {name} | {bare:,.0f} | {expert:,.0f} | {expert / bare:.2f} | {learned:,.0f} | {learned / bare:.2f} | {samples_per_second:,.0f} |", flush=True)
     return rows
 
 

@@ -8,13 +8,14 @@ data/<ENV>_<N>_rollouts.h5 (README.md, "Rollout files", describes the format).
 
 import argparse
 import datetime
-import os
+import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
+import replay
 from cs294 import cli, data, environments, experts, provenance, rollouts
 from cs294.errors import UserError
 
@@ -27,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max_timesteps", type=int, default=None, help="cut each episode after this many steps (default: the env's limit, 1000 for MuJoCo)")
     parser.add_argument("--seed", type=int, default=0, help="seed from which the episodes' reset seeds are drawn (default: 0)")
     parser.add_argument("--output", type=Path, default=None, help="HDF5 file to write (default: data/<envname>_<num_rollouts>_rollouts.h5)")
-    parser.add_argument("--render", action="store_true", help="show the episodes in a window (needs a display); runs one env at a time")
+    parser.add_argument("--render", action="store_true", help="then show the episodes in a window (needs a display), replayed by replay.py")
     parser.add_argument("--num_envs", type=int, default=rollouts.DEFAULT_NUM_ENVS, help=f"environments stepped side by side; results do not depend on it (default: {rollouts.DEFAULT_NUM_ENVS})")
     return parser
 
@@ -40,8 +41,8 @@ def check_args(args: argparse.Namespace) -> None:
         raise UserError(f"--max_timesteps must be at least 1, got {args.max_timesteps}")
     if args.num_envs < 1:
         raise UserError(f"--num_envs must be at least 1, got {args.num_envs}")
-    if args.render and sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        raise UserError("--render opens a window, but no display was found (DISPLAY is not set); run without --render")
+    if args.render:
+        replay.check_display()
 
 
 def main(args: argparse.Namespace) -> dict:
@@ -65,8 +66,7 @@ def main(args: argparse.Namespace) -> dict:
         trajectories = rollouts.sample_trajectories(
             model, spec, seeds,
             max_episode_steps=args.max_timesteps,
-            num_envs=1 if args.render else args.num_envs,
-            render_mode="human" if args.render else None,
+            num_envs=args.num_envs,
             on_episode_end=report,
         )
     stats = rollouts.rollout_stats(trajectories)
@@ -85,6 +85,9 @@ def main(args: argparse.Namespace) -> dict:
         "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     })
     print(f"wrote {len(trajectories)} episodes, {sum(t.length for t in trajectories)} steps, to {output}")
+    if args.render:
+        # Rendering runs in a fresh process: TensorFlow, loaded here, crashes alongside OpenGL.
+        subprocess.run([sys.executable, str(Path(__file__).with_name("replay.py")), str(output)], check=False)
     return {"output": output, "stats": stats}
 
 

@@ -86,3 +86,23 @@ def test_interrupted_run_leaves_no_file(tmp_path):
     assert process.returncode == 130, stderr
     assert "interrupted" in stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_replay_reproduces_recorded_episodes_without_tensorflow(tmp_path):
+    path = tmp_path / "hopper.h5"
+    run_expert.main(run_expert.build_parser().parse_args(
+        [str(EXPERTS_DIR / "Hopper-v1.pkl"), "Hopper-v1", "--num_rollouts", "2", "--max_timesteps", "300", "--output", str(path)]))
+    # The rendering side must never load TensorFlow, which crashes alongside OpenGL.
+    check = ("import sys; sys.path.insert(0, 'hw1'); from cs294 import replay; "
+             f"drifts = replay.replay_file({str(path)!r}, render_mode=None); "
+             "assert 'tensorflow' not in sys.modules, 'tensorflow was imported'; print(max(drifts))")
+    result = subprocess.run([sys.executable, "-c", check], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert float(result.stdout) < 1e-4  # float32 storage of the observations is the only difference
+
+
+def test_render_without_a_display_is_a_clear_error(capsys, monkeypatch, tmp_path):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    code, stderr = run_in_process(run_expert, [str(EXPERTS_DIR / "Hopper-v1.pkl"), "Hopper-v1", "--render", "--output", str(tmp_path / "x.h5")], capsys)
+    assert code == 2 and "no display was found" in stderr

@@ -1,29 +1,5 @@
-"""Imitation learning on MuJoCo: the CS294-112 (Fall 2017) HW1 library behind the hw1/ scripts."""
+"""Imitation learning on MuJoCo: the CS294-112 (Fall 2017) HW1 library behind the hw1/ scripts.
 
-import os
-import sys
-
-
-def _import_tensorflow_quietly() -> None:
-    """Import TensorFlow with its C++ start-up banner (absl and oneDNN notices) kept off stderr.
-
-    TF_CPP_MIN_LOG_LEVEL does not silence these when set from inside Python, so stderr is pointed
-    at /dev/null for the import alone. A failing import still raises, and its traceback shows.
-    Set CS294_TF_LOGS=1 to see the banner.
-    """
-    if os.environ.get("CS294_TF_LOGS") == "1" or "tensorflow" in sys.modules:
-        return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    sys.stderr.flush()
-    saved_stderr = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        import tensorflow  # noqa: F401
-    finally:
-        os.dup2(saved_stderr, 2)
-        os.close(saved_stderr)
-        os.close(devnull)
-
-
-_import_tensorflow_quietly()
+Modules that need TensorFlow import `cs294.quiet_tensorflow` first. `environments`, `data` and
+`replay` do not import TensorFlow at all, which matters for rendering (see replay.py).
+"""

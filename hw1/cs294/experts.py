@@ -7,6 +7,8 @@ import pickle
 from pathlib import Path
 from typing import Any
 
+from cs294 import quiet_tensorflow  # noqa: F401  (first: before keras)
+
 import gymnasium as gym
 import keras
 import numpy as np

@@ -2,6 +2,8 @@
 
 import dataclasses
 
+from cs294 import quiet_tensorflow  # noqa: F401  (first: before keras)
+
 import keras
 import numpy as np
 

@@ -4,6 +4,8 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
+from cs294 import quiet_tensorflow  # noqa: F401  (first: before keras)
+
 import keras
 import tensorflow as tf
 from tqdm import tqdm

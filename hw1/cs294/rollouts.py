@@ -3,6 +3,8 @@
 import dataclasses
 from typing import Callable, Sequence
 
+from cs294 import quiet_tensorflow  # noqa: F401  (first: before keras)
+
 import gymnasium as gym
 import keras
 import numpy as np

@@ -3,6 +3,8 @@
 import dataclasses
 import time
 
+from cs294 import quiet_tensorflow  # noqa: F401  (first: before keras)
+
 import keras
 import numpy as np
 
