@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bc.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("env", help="Ant-v1, HalfCheetah-v1, Hopper-v1, Humanoid-v1, Reacher-v1, Walker2d-v1, or a gymnasium id")
     parser.add_argument("--data", type=Path, default=None, help="rollout file (default: data/<env>_<N>_rollouts.h5 with seed 002's N)")
+    parser.add_argument("--num_demos", type=int, default=None, help="use only the first N episodes of the file (default: all)")
     add_model_arguments(parser)
     parser.add_argument("--eval_episodes", type=int, default=10, help="evaluation episodes in the simulator (default: 10)")
     parser.add_argument("--seed", type=int, default=0, help="seed of initialization, shuffling, the split and the evaluation episodes (default: 0)")
@@ -60,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def configs_from_args(args: argparse.Namespace) -> tuple[models.PolicyConfig, training.TrainingConfig]:
     """The architecture and training settings the flags describe, checked."""
+    if args.num_demos is not None and args.num_demos < 1:
+        raise UserError(f"--num_demos must be at least 1, got {args.num_demos}")
     for name in ("epochs", "batch_size", "eval_episodes", "num_envs"):
         if getattr(args, name) < 1:
             raise UserError(f"--{name} must be at least 1, got {getattr(args, name)}")
@@ -103,7 +106,8 @@ def output_dim(env_spec: environments.EnvSpec, actions: np.ndarray) -> tuple[int
 def run_config(args: argparse.Namespace, policy_config: models.PolicyConfig, training_config: training.TrainingConfig,
                data_path: Path, spec: environments.EnvSpec) -> dict:
     """Everything that determines a run's result, as recorded in metrics.json and TensorBoard."""
-    config = {"env": args.env, "gym_id": spec.gym_id, "data": str(data_path), "seed": args.seed, "eval_episodes": args.eval_episodes,
+    config = {"env": args.env, "gym_id": spec.gym_id, "data": str(data_path), "num_demos": args.num_demos,
+              "seed": args.seed, "eval_episodes": args.eval_episodes,
               **{f"policy.{k}": v for k, v in vars(policy_config).items()},
               **{f"training.{k}": v for k, v in vars(training_config).items()}}
     return json.loads(json.dumps(config))  # as it reads back from metrics.json: tuples become lists
@@ -115,6 +119,10 @@ def main(args: argparse.Namespace) -> dict:
     spec = environments.resolve(args.env)
     data_path = resolve_data_path(args.env, args.data)
     demonstrations = data.read_rollouts(data_path, env_name=args.env)
+    if args.num_demos is not None:
+        if args.num_demos > len(demonstrations.trajectories):
+            raise UserError(f"--num_demos {args.num_demos} asks for more episodes than the {len(demonstrations.trajectories)} in {data_path}")
+        demonstrations = data.Rollouts(demonstrations.trajectories[:args.num_demos], demonstrations.attributes)
     run_dir = args.run_dir or default_run_dir(args.env, "bc", args.seed)
     run_dir.mkdir(parents=True, exist_ok=True)
 
@@ -165,6 +173,18 @@ def main(args: argparse.Namespace) -> dict:
           f"{share} the expert's {expert.mean:.1f} ± {expert.std:.1f}")
     print(f"wrote {run_dir}/policy.keras, metrics.json and tensorboard/")
     return metrics
+
+
+def run_or_reuse(args: argparse.Namespace) -> dict:
+    """The metrics of a bc.py run: read back if its run_dir holds a finished run with the same settings, else trained now."""
+    metrics_path = args.run_dir / "metrics.json"
+    if metrics_path.exists():
+        metrics = json.loads(metrics_path.read_text())
+        expected = run_config(args, *configs_from_args(args), resolve_data_path(args.env, args.data), environments.resolve(args.env))
+        if metrics.get("config") == expected:
+            print(f"reusing the finished run in {args.run_dir}")
+            return metrics
+    return main(args)
 
 
 if __name__ == "__main__":

@@ -11,13 +11,12 @@ table, beside seed 000's numbers, goes to results/hopper_architectures.md.
 
 import argparse
 import dataclasses
-import json
 from pathlib import Path
 
 import numpy as np
 
 import bc
-from cs294 import cli, environments, reporting
+from cs294 import cli, reporting
 from cs294.errors import UserError
 
 SEED_000_L2 = 0.005
@@ -73,18 +72,8 @@ def bc_arguments(config: StudyConfig, seed: int, args: argparse.Namespace, run_d
 
 def run_or_reuse(config: StudyConfig, seed: int, args: argparse.Namespace) -> dict:
     """The metrics of one run, trained now unless a finished run with the same settings exists."""
-    run_dir = args.results_dir / config.slug / f"seed{seed}"
-    bc_args = bc_arguments(config, seed, args, run_dir)
-    metrics_path = run_dir / "metrics.json"
-    if metrics_path.exists():
-        metrics = json.loads(metrics_path.read_text())
-        expected = bc.run_config(bc_args, *bc.configs_from_args(bc_args), bc.resolve_data_path("Hopper-v1", bc_args.data),
-                                 environments.resolve("Hopper-v1"))
-        if metrics["config"] == expected:
-            print(f"reusing {run_dir}")
-            return metrics
     print(f"=== {config.label}, seed {seed}")
-    return bc.main(bc_args)
+    return bc.run_or_reuse(bc_arguments(config, seed, args, args.results_dir / config.slug / f"seed{seed}"))
 
 
 def summarize(results: dict[StudyConfig, list[dict]]) -> dict[StudyConfig, tuple[float, float]]:

@@ -126,3 +126,25 @@ def test_cloned_hopper_beats_a_random_policy(tmp_path, hopper_data, capsys):
     # Random Hopper falls within a few dozen steps; the clone of 1000 expert steps hops on.
     assert cloned["min"] > max(random_returns)
     assert cloned["mean"] > 5 * np.mean(random_returns)
+
+
+def test_hopper_study_runs_all_seven_configurations_and_reuses_them(tmp_path, hopper_data, capsys):
+    import hopper_study
+    argv = ["--seeds", "0", "--epochs", "1", "--eval_episodes", "1", "--data", str(hopper_data),
+            "--results_dir", str(tmp_path / "runs"), "--output", str(tmp_path / "study.md")]
+    assert cli.run(hopper_study.main, hopper_study.build_parser(), argv) == 0
+    report = (tmp_path / "study.md").read_text()
+    assert report.count("| Two layer") == 7 and "## Seed 000's findings, checked" in report
+    capsys.readouterr()
+    assert cli.run(hopper_study.main, hopper_study.build_parser(), argv) == 0  # second time: nothing retrained
+    assert capsys.readouterr().out.count("reusing the finished run") == 7
+
+
+def test_bc_curve_writes_table_and_plot(tmp_path, hopper_data):
+    import bc_curve
+    argv = ["Hopper-v1", "--data", str(hopper_data), "--num_demos", "1,4", "--epochs", "1", "--eval_episodes", "1",
+            "--output_dir", str(tmp_path)]
+    assert cli.run(bc_curve.main, bc_curve.build_parser(), argv) == 0
+    points = json.loads((tmp_path / "bc_curve.json").read_text())
+    assert [p["transitions"] for p in points] == [250, 1000]
+    assert (tmp_path / "bc_curve.png").read_bytes()[:4] == b"\x89PNG"

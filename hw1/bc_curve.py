@@ -1,0 +1,95 @@
+"""Return of behavioral cloning against the number of expert demonstrations.
+
+    python hw1/bc_curve.py Humanoid-v1 --num_demos 10,25,50,100,250 --seeds 0
+
+Runs bc.py on the first N episodes of the task's rollout file for each N and seed (finished runs
+with the same settings are reused), then writes a table and a plot of evaluation return against
+N, with the expert's line, to results/<env>/bc_curve.md and .png.
+"""
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+import bc
+from cs294 import cli, reporting
+from cs294.errors import UserError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bc_curve.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("env", help="a task with a rollout file, e.g. Hopper-v1 or Humanoid-v1")
+    parser.add_argument("--num_demos", default="1,2,5,10", help="comma-separated episode counts (default: 1,2,5,10)")
+    parser.add_argument("--seeds", default="0", help="comma-separated seeds (default: 0)")
+    parser.add_argument("--data", type=Path, default=None, help="rollout file (default: bc.py's)")
+    parser.add_argument("--epochs", type=int, default=100, help="epochs per run (default: 100)")
+    parser.add_argument("--eval_episodes", type=int, default=10, help="evaluation episodes per run (default: 10)")
+    parser.add_argument("--output_dir", type=Path, default=None, help="where runs, table and plot go (default: results/<env>/bc_curve)")
+    return parser
+
+
+def integers(text: str, flag: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        raise UserError(f"{flag} takes comma-separated integers, not {text!r}") from None
+
+
+def plot(path: Path, env_name: str, points: list[dict], expert_mean: float) -> None:
+    """Return against demonstrations (log scale), mean ± std over seeds, with the expert's line."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(6, 4))
+    demos = [p["num_demos"] for p in points]
+    axes.errorbar(demos, [p["mean"] for p in points], yerr=[p["std"] for p in points], marker="o", capsize=3, label="BC")
+    axes.axhline(expert_mean, color="black", linestyle="--", label="expert")
+    axes.set_xscale("log")
+    axes.set_xticks(demos, labels=[str(count) for count in demos])
+    axes.minorticks_off()
+    axes.set_xlabel("expert demonstrations (episodes)")
+    axes.set_ylabel("evaluation return")
+    axes.set_title(f"{env_name}: behavioral cloning against demonstrations")
+    axes.legend()
+    figure.tight_layout()
+    with reporting.atomic_path(path) as temporary:
+        figure.savefig(temporary, dpi=100)
+    plt.close(figure)
+
+
+def main(args: argparse.Namespace) -> list[dict]:
+    num_demos, seeds = integers(args.num_demos, "--num_demos"), integers(args.seeds, "--seeds")
+    output_dir = args.output_dir or Path("results") / args.env / "bc_curve"
+    points, expert_mean = [], None
+    for count in num_demos:
+        runs = []
+        for seed in seeds:
+            argv = [args.env, "--num_demos", str(count), "--seed", str(seed), "--epochs", str(args.epochs),
+                    "--eval_episodes", str(args.eval_episodes), "--run_dir", str(output_dir / f"demos{count}_seed{seed}")]
+            runs.append(bc.run_or_reuse(bc.build_parser().parse_args(argv + (["--data", str(args.data)] if args.data else []))))
+        returns = [run["evaluation"]["mean"] for run in runs]
+        expert_mean = runs[0]["expert"]["mean"] if expert_mean is None else expert_mean
+        points.append({"num_demos": count, "transitions": runs[0]["data"]["transitions"], "mean": float(np.mean(returns)),
+                       "std": float(np.std(returns)), "per_seed": returns, "expert_mean_of_these_demos": runs[0]["expert"]["mean"]})
+    lines = [f"# {args.env}: behavioral cloning against the number of demonstrations", "",
+             f"Made by `python hw1/bc_curve.py {args.env} --num_demos {args.num_demos} --seeds {args.seeds} --epochs {args.epochs} "
+             f"--eval_episodes {args.eval_episodes}`; bc.py's default network. Return: mean ± std over seeds of each run's "
+             f"mean over {args.eval_episodes} evaluation episodes.", "",
+             "| demonstrations | transitions | BC return | per seed | expert return of those demos | % of expert |", "|---|---|---|---|---|---|"]
+    for p in points:
+        lines.append(f"| {p['num_demos']} | {p['transitions']} | {p['mean']:.1f} ± {p['std']:.1f} | "
+                     f"{', '.join(f'{r:.0f}' for r in p['per_seed'])} | {p['expert_mean_of_these_demos']:.1f} | "
+                     f"{100 * p['mean'] / p['expert_mean_of_these_demos']:.1f}% |")
+    report = "\n".join(lines) + "\n"
+    reporting.write_text(output_dir / "bc_curve.md", report)
+    reporting.write_json(output_dir / "bc_curve.json", points)
+    plot(output_dir / "bc_curve.png", args.env, points, expert_mean)
+    print(report)
+    print(f"wrote {output_dir}/bc_curve.md, bc_curve.json and bc_curve.png")
+    return points
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli.run(main, build_parser()))
