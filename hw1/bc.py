@@ -61,8 +61,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def configs_from_args(args: argparse.Namespace) -> tuple[models.PolicyConfig, training.TrainingConfig]:
     """The architecture and training settings the flags describe, checked."""
-    if args.num_demos is not None and args.num_demos < 1:
-        raise UserError(f"--num_demos must be at least 1, got {args.num_demos}")
     for name in ("epochs", "batch_size", "eval_episodes", "num_envs"):
         if getattr(args, name) < 1:
             raise UserError(f"--{name} must be at least 1, got {getattr(args, name)}")
@@ -106,7 +104,7 @@ def output_dim(env_spec: environments.EnvSpec, actions: np.ndarray) -> tuple[int
 def run_config(args: argparse.Namespace, policy_config: models.PolicyConfig, training_config: training.TrainingConfig,
                data_path: Path, spec: environments.EnvSpec) -> dict:
     """Everything that determines a run's result, as recorded in metrics.json and TensorBoard."""
-    config = {"env": args.env, "gym_id": spec.gym_id, "data": str(data_path), "num_demos": args.num_demos,
+    config = {"env": args.env, "gym_id": spec.gym_id, "data": str(data_path), "num_demos": getattr(args, "num_demos", None),  # dagger.py has none
               "seed": args.seed, "eval_episodes": args.eval_episodes,
               **{f"policy.{k}": v for k, v in vars(policy_config).items()},
               **{f"training.{k}": v for k, v in vars(training_config).items()}}
@@ -120,8 +118,8 @@ def main(args: argparse.Namespace) -> dict:
     data_path = resolve_data_path(args.env, args.data)
     demonstrations = data.read_rollouts(data_path, env_name=args.env)
     if args.num_demos is not None:
-        if args.num_demos > len(demonstrations.trajectories):
-            raise UserError(f"--num_demos {args.num_demos} asks for more episodes than the {len(demonstrations.trajectories)} in {data_path}")
+        if not 1 <= args.num_demos <= len(demonstrations.trajectories):
+            raise UserError(f"--num_demos must be between 1 and the {len(demonstrations.trajectories)} episodes in {data_path}, got {args.num_demos}")
         demonstrations = data.Rollouts(demonstrations.trajectories[:args.num_demos], demonstrations.attributes)
     run_dir = args.run_dir or default_run_dir(args.env, "bc", args.seed)
     run_dir.mkdir(parents=True, exist_ok=True)

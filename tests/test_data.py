@@ -105,3 +105,20 @@ def test_trajectory_rejects_inconsistent_shapes(broken):
         fields["terminations"] = np.array([True, False, False, False])
     with pytest.raises(ValueError):
         data.make_trajectory(**fields)
+
+
+def test_append_grows_the_file_by_exactly_the_new_episodes(tmp_path):
+    rng = np.random.default_rng(0)
+    first = [random_trajectory(rng, steps, seed=i) for i, steps in enumerate([4, 6])]
+    added = [random_trajectory(rng, steps, seed=10 + i) for i, steps in enumerate([3, 5, 7])]
+    path = tmp_path / "rollouts.h5"
+    data.write_rollouts(path, first, ATTRIBUTES, [{"iteration": 0}] * 2)
+    data.append_rollouts(path, added, [{"iteration": 1}] * 3, attributes={"iterations_completed": 1})
+    loaded = data.read_rollouts(path)
+    assert_same_trajectories(first + added, loaded.trajectories)
+    assert [a["iteration"] for a in loaded.episode_attributes] == [0, 0, 1, 1, 1]
+    assert loaded.attributes["iterations_completed"] == 1
+    assert sum(t.length for t in loaded.trajectories) == 10 + 15
+    with h5py.File(path) as file:
+        np.testing.assert_array_equal(file["episode_seeds"][()], [0, 1, 10, 11, 12])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rollouts.h5"]

@@ -4,6 +4,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
@@ -94,6 +95,8 @@ class Rollouts:
 
     trajectories: list[Trajectory]
     attributes: dict[str, Any]
+    episode_attributes: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    """Per episode, the attributes of its group besides `seed` (DAgger records its iteration there)."""
 
 
 def transitions(trajectories: Sequence[Trajectory]) -> tuple[np.ndarray, np.ndarray]:
@@ -126,7 +129,12 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         temporary.unlink(missing_ok=True)
 
 
-def write_rollouts(path: str | Path, trajectories: Sequence[Trajectory], attributes: Mapping[str, Any]) -> None:
+def write_rollouts(
+    path: str | Path,
+    trajectories: Sequence[Trajectory],
+    attributes: Mapping[str, Any],
+    episode_attributes: Sequence[Mapping[str, Any]] | None = None,
+) -> None:
     """Write episodes and attributes to an HDF5 file atomically: a temporary name, then a rename."""
     missing = [name for name in REQUIRED_ATTRIBUTES if name not in attributes]
     if missing:
@@ -136,16 +144,51 @@ def write_rollouts(path: str | Path, trajectories: Sequence[Trajectory], attribu
     with atomic_path(path) as temporary, h5py.File(temporary, "w") as file:
         file.attrs["format"] = FORMAT_NAME
         file.attrs["format_version"] = FORMAT_VERSION
-        for name, value in attributes.items():
-            file.attrs[name] = json.dumps(value) if isinstance(value, (dict, list)) else value
-        for index, trajectory in enumerate(trajectories):
-            group = file.create_group(_episode_name(index))
-            group.attrs["seed"] = trajectory.seed
-            for field in EPISODE_FIELDS:
-                group.create_dataset(field, data=getattr(trajectory, field))
-        file.create_dataset("episode_returns", data=[t.episode_return for t in trajectories])
-        file.create_dataset("episode_lengths", data=[t.length for t in trajectories], dtype=np.int64)
-        file.create_dataset("episode_seeds", data=[t.seed for t in trajectories], dtype=np.int64)
+        _set_attributes(file.attrs, attributes)
+        _write_episodes(file, 0, trajectories, episode_attributes)
+
+
+def append_rollouts(
+    path: str | Path,
+    trajectories: Sequence[Trajectory],
+    episode_attributes: Sequence[Mapping[str, Any]] | None = None,
+    attributes: Mapping[str, Any] | None = None,
+) -> None:
+    """Add episodes (and update file attributes) in one atomic step: a copy grows, then replaces the file."""
+    path = Path(path)
+    with atomic_path(path) as temporary:
+        shutil.copyfile(path, temporary)
+        with h5py.File(temporary, "a") as file:
+            _set_attributes(file.attrs, attributes or {})
+            _write_episodes(file, len(file["episode_lengths"]), trajectories, episode_attributes)
+
+
+def _set_attributes(target: h5py.AttributeManager, attributes: Mapping[str, Any]) -> None:
+    for name, value in attributes.items():
+        target[name] = json.dumps(value) if isinstance(value, (dict, list)) else value
+
+
+def _write_episodes(file: h5py.File, first_index: int, trajectories: Sequence[Trajectory],
+                    episode_attributes: Sequence[Mapping[str, Any]] | None) -> None:
+    """Write episode groups from first_index on, then rebuild the per-episode summary datasets."""
+    for offset, trajectory in enumerate(trajectories):
+        group = file.create_group(_episode_name(first_index + offset))
+        group.attrs["seed"] = trajectory.seed
+        if episode_attributes is not None:
+            _set_attributes(group.attrs, episode_attributes[offset])
+        for field in EPISODE_FIELDS:
+            group.create_dataset(field, data=getattr(trajectory, field))
+    count = first_index + len(trajectories)
+    groups = [file[_episode_name(index)] for index in range(count)]
+    summaries = {
+        "episode_returns": ([float(g["rewards"][()].sum()) for g in groups], np.float64),
+        "episode_lengths": ([len(g["actions"]) for g in groups], np.int64),
+        "episode_seeds": ([int(g.attrs["seed"]) for g in groups], np.int64),
+    }
+    for name, (values, dtype) in summaries.items():
+        if name in file:
+            del file[name]
+        file.create_dataset(name, data=np.asarray(values, dtype=dtype))
 
 
 def read_rollouts(path: str | Path, *, env_name: str | None = None) -> Rollouts:
@@ -166,10 +209,13 @@ def read_rollouts(path: str | Path, *, env_name: str | None = None) -> Rollouts:
                 f"use the data of {env_name} or name {attributes['env_name']}"
             )
         try:
-            trajectories = [_read_episode(file, index) for index in range(len(file["episode_lengths"]))]
+            count = len(file["episode_lengths"])
+            trajectories = [_read_episode(file, index) for index in range(count)]
+            episode_attributes = [{name: _decode_attribute(value) for name, value in file[_episode_name(index)].attrs.items()
+                                   if name != "seed"} for index in range(count)]
         except (KeyError, ValueError, OSError) as error:
             raise UserError(f"{path} is damaged: {error}") from None
-    return Rollouts(trajectories=trajectories, attributes=attributes)
+    return Rollouts(trajectories=trajectories, attributes=attributes, episode_attributes=episode_attributes)
 
 
 def _check_format(path: Path, file: h5py.File) -> None:

@@ -1,0 +1,215 @@
+"""DAgger: the learned policy drives, the expert labels every state it visits, the data grows.
+
+    python hw1/dagger.py Hopper-v1 --iterations 5
+
+Iteration 0 is behavioral cloning on the expert's rollouts (bc.py's model and flags). Each
+iteration then rolls out the current policy (--rollouts_per_iter episodes; with --beta B the
+expert acts at each step with probability B**i), relabels every visited observation with the
+expert's action, appends those episodes to the aggregated HDF5 file in one atomic step,
+retrains the policy warm-started from its current weights (--retrain_epochs on all the data),
+and evaluates it on the same held-out episode seeds each time.
+
+The run directory holds aggregated.h5, metrics.json, policy.keras (the best iteration),
+policy_last.keras, state.json, returns.png, validation_loss.png and TensorBoard logs. After an
+interruption (Ctrl-C, or kill -9), --resume continues after the last completed iteration.
+"""
+
+import argparse
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+import bc
+from cs294 import aggregation, cli, data, environments, experts, models, provenance, reporting, rollouts, training
+from cs294.errors import UserError
+
+import keras  # noqa: E402  (after cs294, which keeps TensorFlow's start-up banner quiet)
+
+AGGREGATED_FILE = "aggregated.h5"
+# The generator of the evaluation seeds: (seed, EVALUATION_STREAM), apart from every iteration's (seed, i).
+EVALUATION_STREAM = 1_000_000
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dagger.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("env", help="Ant-v1, HalfCheetah-v1, Hopper-v1, Humanoid-v1, Reacher-v1 or Walker2d-v1")
+    parser.add_argument("--data", type=Path, default=None, help="expert rollout file to start from (default: bc.py's)")
+    parser.add_argument("--expert", type=Path, default=None, help="expert that labels the states (default: experts/<env>.pkl)")
+    parser.add_argument("--iterations", type=int, default=10, help="DAgger iterations after the initial cloning (default: 10)")
+    parser.add_argument("--rollouts_per_iter", type=int, default=5, help="episodes of the current policy per iteration (default: 5)")
+    parser.add_argument("--retrain_epochs", type=int, default=10, help="epochs over all aggregated data per iteration, warm-started (default: 10)")
+    parser.add_argument("--beta", type=float, default=0.0, help="iteration i lets the expert act at each step with probability beta**i (default: 0, the learner always drives)")
+    bc.add_model_arguments(parser)
+    parser.add_argument("--eval_episodes", type=int, default=10, help="evaluation episodes per iteration (default: 10)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of everything random in the run (default: 0)")
+    parser.add_argument("--run_dir", type=Path, default=None, help="output directory (default: results/<env>/dagger/seed<S>_<time>)")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --run_dir after its last completed iteration")
+    parser.add_argument("--num_envs", type=int, default=rollouts.DEFAULT_NUM_ENVS, help="environments stepped side by side")
+    return parser
+
+
+def check_args(args: argparse.Namespace) -> None:
+    for name in ("iterations", "rollouts_per_iter", "retrain_epochs"):
+        if getattr(args, name) < (0 if name == "iterations" else 1):
+            raise UserError(f"--{name} is too small: {getattr(args, name)}")
+    if not 0 <= args.beta <= 1:
+        raise UserError(f"--beta must be in [0, 1], got {args.beta}")
+    if args.resume and args.run_dir is None:
+        raise UserError("--resume needs --run_dir, the directory of the run to continue")
+    if args.resume and not (args.run_dir / AGGREGATED_FILE).exists():
+        raise UserError(f"nothing to resume in {args.run_dir}: it has no {AGGREGATED_FILE}; start the run without --resume")
+
+
+def load_expert(args: argparse.Namespace, spec: environments.EnvSpec) -> keras.Model:
+    """The expert of the task, checked against the environment."""
+    path = args.expert or Path(__file__).resolve().parents[1] / "experts" / f"{args.env}.pkl"
+    weights = experts.load_expert_weights(path)
+    env = environments.make_env(spec)
+    experts.check_fits_env(weights, env, path, spec, provenance.file_sha256(path))
+    env.close()
+    return experts.build_expert_model(weights)
+
+
+def fit(model: keras.Model, trajectories: list[data.Trajectory], config: training.TrainingConfig, seed: int,
+        logger: reporting.TensorBoardLogger, description: str, epoch_offset: int) -> training.TrainingResult:
+    """Fit the model to all transitions, with a fresh random validation split drawn from `seed`."""
+    observations, actions = data.transitions(trajectories)
+    train, validation = training.split_train_validation(observations, actions, config.validation_fraction, np.random.default_rng(seed))
+    callback = reporting.EpochLogger(logger, config.epochs, description, step_offset=epoch_offset)
+    return training.fit_policy(model, train, validation, config, callbacks=[callback])
+
+
+class DaggerRun:
+    """One DAgger run directory: its aggregated data, policies, metrics and state."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.spec = environments.resolve(args.env)
+        self.policy_config, self.training_config = bc.configs_from_args(args)
+        self.retrain_config = training.TrainingConfig(**{**vars(self.training_config), "epochs": args.retrain_epochs})
+        self.run_dir = args.run_dir or bc.default_run_dir(args.env, "dagger", args.seed)
+        self.data_path = self.run_dir / AGGREGATED_FILE
+        self.expert = load_expert(args, self.spec)
+        self.logger = reporting.TensorBoardLogger(self.run_dir / "tensorboard")
+
+    def seeds_for(self, iteration: int, count: int, exclude: list[int]) -> list[int]:
+        """Episode seeds of one iteration, from a generator of (seed, iteration): a resumed iteration redoes the same episodes."""
+        return rollouts.episode_seeds(np.random.default_rng([self.args.seed, iteration]), count, exclude=exclude)
+
+    def start(self) -> tuple[keras.Model, dict, aggregation.DaggerState]:
+        """Copy the expert data, clone it (iteration 0), evaluate; or pick up a run for --resume."""
+        if self.args.resume:
+            return self.resume()
+        source = bc.resolve_data_path(self.args.env, self.args.data)
+        data.read_rollouts(source, env_name=self.args.env)  # validate before copying
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        with data.atomic_path(self.data_path) as temporary:
+            shutil.copyfile(source, temporary)
+        demonstrations = data.read_rollouts(self.data_path)
+        expert_stats = rollouts.rollout_stats(demonstrations.trajectories)
+        evaluation_seeds = self.seeds_for(EVALUATION_STREAM, self.args.eval_episodes, exclude=[t.seed for t in demonstrations.trajectories])
+        config = bc.run_config(self.args, self.policy_config, self.training_config, source, self.spec)
+        config.update({name: getattr(self.args, name) for name in ("iterations", "rollouts_per_iter", "retrain_epochs", "beta")})
+        self.logger.text("hyperparameters", reporting.hyperparameter_table(config))
+        metrics = {"config": config, "source_data": {"path": str(source), "sha256": provenance.file_sha256(source)},
+                   "expert": vars(expert_stats), "evaluation_seeds": evaluation_seeds, "iterations": [],
+                   "validation_loss_per_epoch": [], "package_versions": provenance.package_versions()}
+
+        keras.utils.set_random_seed(self.args.seed)
+        observations, actions = data.transitions(demonstrations.trajectories)
+        action_dim, discrete = bc.output_dim(self.spec, actions)
+        policy = models.build_policy(observations, action_dim, self.policy_config)
+        training.compile_policy(policy, self.training_config, discrete)
+        started = time.perf_counter()
+        result = fit(policy, demonstrations.trajectories, self.training_config, self.args.seed, self.logger, f"{self.args.env} BC (iteration 0)", 0)
+        state = aggregation.DaggerState(completed_iterations=-1, episodes=len(demonstrations.trajectories), best_iteration=-1, best_return=float("-inf"))
+        self.finish_iteration(0, policy, result, metrics, state, demonstrations.trajectories, time.perf_counter() - started)
+        return policy, metrics, state
+
+    def resume(self) -> tuple[keras.Model, dict, aggregation.DaggerState]:
+        state = aggregation.DaggerState.load(self.run_dir)
+        if state is None:
+            raise UserError(f"{self.run_dir} holds no completed iteration to resume from; start the run again without --resume")
+        dropped = aggregation.drop_unfinished_episodes(self.data_path, state.episodes)
+        metrics = reporting.read_json(self.run_dir / "metrics.json")
+        policy = keras.saving.load_model(self.run_dir / "policy_last.keras")  # with its optimizer state
+        print(f"resuming {self.run_dir} after iteration {state.completed_iterations}"
+              + (f"; dropped {dropped} episodes of the unfinished iteration" if dropped else ""))
+        return policy, metrics, state
+
+    def iterate(self, iteration: int, policy: keras.Model, metrics: dict, state: aggregation.DaggerState) -> None:
+        """Roll out, relabel, aggregate (one atomic step), retrain, evaluate."""
+        started = time.perf_counter()
+        aggregated = data.read_rollouts(self.data_path)
+        beta = self.args.beta ** iteration
+        driver = aggregation.mixture_policy(policy, self.expert, beta, seed=self.args.seed * 1000 + iteration)
+        seeds = self.seeds_for(iteration, self.args.rollouts_per_iter,
+                               exclude=metrics["evaluation_seeds"] + [t.seed for t in aggregated.trajectories])
+        visited = rollouts.sample_trajectories(driver, self.spec, seeds, num_envs=self.args.num_envs)
+        labeled = aggregation.relabel(visited, self.expert)
+        data.append_rollouts(self.data_path, labeled, [{"dagger_iteration": iteration, "beta": beta}] * len(labeled))
+        all_episodes = aggregated.trajectories + labeled
+        keras.utils.set_random_seed(self.args.seed * 1000 + iteration)
+        epoch_offset = self.training_config.epochs + (iteration - 1) * self.retrain_config.epochs
+        result = fit(policy, all_episodes, self.retrain_config, self.args.seed * 1000 + iteration, self.logger,
+                     f"{self.args.env} DAgger {iteration}/{self.args.iterations}", epoch_offset)
+        self.finish_iteration(iteration, policy, result, metrics, state, all_episodes, time.perf_counter() - started,
+                              visited_return=rollouts.rollout_stats(visited).mean)
+
+    def finish_iteration(self, iteration: int, policy: keras.Model, result: training.TrainingResult, metrics: dict,
+                         state: aggregation.DaggerState, episodes: list[data.Trajectory], seconds: float,
+                         visited_return: float | None = None) -> None:
+        """Evaluate, then save policies, metrics, plots and finally the state that marks the iteration done."""
+        stats, _ = rollouts.evaluate(policy, self.spec, metrics["evaluation_seeds"], num_envs=self.args.num_envs)
+        transitions = sum(t.length for t in episodes)
+        row = {"iteration": iteration, "episodes": len(episodes), "transitions": transitions,
+               "train_loss": result.train_loss[-1], "validation_loss": result.validation_loss[-1] if result.validation_loss else None,
+               "return_mean": stats.mean, "return_std": stats.std, "return_min": stats.min, "return_max": stats.max,
+               "driving_policy_return": visited_return, "seconds": seconds}
+        metrics["iterations"].append(row)
+        metrics["validation_loss_per_epoch"].append(result.validation_loss)
+        self.logger.scalars({"eval/return_mean": stats.mean, "eval/return_std": stats.std, "eval/expert_return_mean": metrics["expert"]["mean"],
+                             "eval/bc_return_mean": metrics["iterations"][0]["return_mean"], "data/transitions": transitions}, step=iteration)
+        reporting.save_policy(policy, self.run_dir / "policy_last.keras")
+        if stats.mean > state.best_return:
+            state.best_iteration, state.best_return = iteration, stats.mean
+            reporting.save_policy(policy, self.run_dir / "policy.keras")
+        metrics["best_iteration"], metrics["best_return"] = state.best_iteration, state.best_return
+        reporting.write_json(self.run_dir / "metrics.json", metrics)
+        self.plot(metrics)
+        state.completed_iterations, state.episodes = iteration, len(episodes)
+        state.save(self.run_dir)  # last: the iteration counts as done only once everything above is on disk
+        share = f" ({100 * stats.mean / metrics['expert']['mean']:.1f}% of the expert)" if metrics["expert"]["mean"] > 0 else ""
+        print(f"iteration {iteration}: {len(episodes)} episodes, {transitions} transitions, "
+              f"return {stats.mean:.1f} ± {stats.std:.1f}{share}, {seconds:.1f} s")
+
+    def plot(self, metrics: dict) -> None:
+        rows = metrics["iterations"]
+        reporting.plot_dagger_returns(self.run_dir / "returns.png", self.args.env, [r["iteration"] for r in rows],
+                                      [r["return_mean"] for r in rows], [r["return_std"] for r in rows],
+                                      metrics["expert"]["mean"], rows[0]["return_mean"])
+        losses = metrics["validation_loss_per_epoch"]
+        if losses and losses[0]:
+            reporting.plot_validation_loss(self.run_dir / "validation_loss.png", self.args.env, losses[0],
+                                           [value for iteration in losses[1:] for value in iteration])
+
+
+def main(args: argparse.Namespace) -> dict:
+    """Run (or resume) DAgger; returns its metrics."""
+    check_args(args)
+    run = DaggerRun(args)
+    policy, metrics, state = run.start()
+    for iteration in range(state.completed_iterations + 1, args.iterations + 1):
+        run.iterate(iteration, policy, metrics, state)
+    run.logger.close()
+    best = metrics["iterations"][state.best_iteration]
+    print(f"best iteration {state.best_iteration}: return {best['return_mean']:.1f} ± {best['return_std']:.1f} "
+          f"with {best['transitions']} transitions; expert {metrics['expert']['mean']:.1f}, BC {metrics['iterations'][0]['return_mean']:.1f}")
+    print(f"wrote {run.run_dir}")
+    return metrics
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli.run(main, build_parser()))
