@@ -1,0 +1,100 @@
+"""DAgger on real Hopper episodes: relabeling, mixing, aggregation on disk, and resuming."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+import dagger
+import run_expert
+from conftest import EXPERTS_DIR
+from cs294 import aggregation, cli, data, environments, experts, rollouts
+
+
+@pytest.fixture(scope="module")
+def hopper_expert():
+    return experts.build_expert_model(experts.load_expert_weights(EXPERTS_DIR / "Hopper-v1.pkl"))
+
+
+@pytest.fixture(scope="module")
+def hopper_data(tmp_path_factory):
+    path = tmp_path_factory.mktemp("data") / "hopper.h5"
+    run_expert.main(run_expert.build_parser().parse_args(
+        [str(EXPERTS_DIR / "Hopper-v1.pkl"), "Hopper-v1", "--num_rollouts", "3", "--max_timesteps", "200", "--output", str(path)]))
+    return path
+
+
+def zero_policy(observation_dim=11, action_dim=3):
+    inputs = keras.Input((observation_dim,))
+    return keras.Model(inputs, keras.layers.Dense(action_dim, kernel_initializer="zeros")(inputs))
+
+
+def test_relabeling_keeps_observations_and_takes_the_experts_actions(hopper_expert):
+    visited = rollouts.sample_trajectories(zero_policy(), environments.resolve("Hopper-v1"), [5, 6])
+    relabeled = aggregation.relabel(visited, hopper_expert)
+    for before, after in zip(visited, relabeled):
+        np.testing.assert_array_equal(before.observations, after.observations)
+        np.testing.assert_array_equal(before.rewards, after.rewards)
+        assert not np.allclose(before.actions, after.actions)  # the zero policy's actions are gone
+        np.testing.assert_allclose(after.actions, np.asarray(hopper_expert(before.observations[:-1])), atol=1e-5)
+
+
+def test_beta_one_lets_the_expert_drive_and_beta_zero_the_learner(hopper_expert):
+    learner = zero_policy()
+    observations = np.random.default_rng(0).normal(size=(8, 11)).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(aggregation.mixture_policy(learner, hopper_expert, 1.0, seed=0)(observations)),
+                               np.asarray(hopper_expert(observations)), atol=1e-6)
+    assert aggregation.mixture_policy(learner, hopper_expert, 0.0, seed=0) is learner
+    half = np.asarray(aggregation.mixture_policy(learner, hopper_expert, 0.5, seed=0)(np.repeat(observations[:1], 400, axis=0)))
+    from_expert = np.mean(np.abs(half).sum(axis=1) > 0)
+    assert 0.35 < from_expert < 0.65
+
+
+def run_dagger(argv, capsys):
+    code = cli.run(dagger.main, dagger.build_parser(), [str(a) for a in argv])
+    return code, capsys.readouterr()
+
+
+def tiny_run(hopper_data, run_dir, iterations):
+    return ["Hopper-v1", "--data", hopper_data, "--iterations", iterations, "--rollouts_per_iter", 2, "--epochs", 3,
+            "--retrain_epochs", 2, "--eval_episodes", 2, "--hidden", "32,32", "--run_dir", run_dir]
+
+
+def test_short_real_run_aggregates_exactly_the_visited_steps(tmp_path, hopper_data, capsys):
+    run_dir = tmp_path / "run"
+    code, output = run_dagger(tiny_run(hopper_data, run_dir, 2), capsys)
+    assert code == 0, output.err
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    aggregated = data.read_rollouts(run_dir / "aggregated.h5")
+    iterations = [a.get("dagger_iteration", 0) for a in aggregated.episode_attributes]
+    assert iterations == [0, 0, 0, 1, 1, 2, 2]
+    for row in metrics["iterations"]:  # each iteration grew the file by exactly the episodes it visited
+        assert row["transitions"] == sum(t.length for t, i in zip(aggregated.trajectories, iterations) if i <= row["iteration"])
+    assert [row["iteration"] for row in metrics["iterations"]] == [0, 1, 2]
+    for name in ("policy.keras", "policy_last.keras", "returns.png", "validation_loss.png", "state.json"):
+        assert (run_dir / name).exists(), name
+    assert keras.saving.load_model(run_dir / "policy.keras")(np.zeros((1, 11), np.float32)).shape == (1, 3)
+
+
+def test_resume_after_a_crash_continues_with_the_same_data(tmp_path, hopper_data, capsys):
+    straight, crashed = tmp_path / "straight", tmp_path / "crashed"
+    assert run_dagger(tiny_run(hopper_data, straight, 2), capsys)[0] == 0
+    assert run_dagger(tiny_run(hopper_data, crashed, 1), capsys)[0] == 0
+    # A crash after iteration 2 appended its episodes but before it finished: the file is ahead of state.json.
+    partial = data.read_rollouts(straight / "aggregated.h5")
+    data.append_rollouts(crashed / "aggregated.h5", partial.trajectories[-2:], [{"dagger_iteration": 2}] * 2)
+    code, output = run_dagger(tiny_run(hopper_data, crashed, 2) + ["--resume"], capsys)
+    assert code == 0, output.err
+    assert "resuming" in output.out and "dropped 2 episodes" in output.out
+    resumed, reference = data.read_rollouts(crashed / "aggregated.h5"), data.read_rollouts(straight / "aggregated.h5")
+    assert [t.seed for t in resumed.trajectories] == [t.seed for t in reference.trajectories]
+    assert [a.get("dagger_iteration", 0) for a in resumed.episode_attributes] == [0, 0, 0, 1, 1, 2, 2]
+    for before, after in zip(reference.trajectories[:5], resumed.trajectories[:5]):  # completed iterations untouched
+        np.testing.assert_array_equal(before.observations, after.observations)
+    assert [row["iteration"] for row in json.loads((crashed / "metrics.json").read_text())["iterations"]] == [0, 1, 2]
+
+
+def test_resume_without_a_run_is_a_clear_error(tmp_path, capsys):
+    code, output = run_dagger(["Hopper-v1", "--resume", "--run_dir", tmp_path / "nothing"], capsys)
+    assert code == 2 and "nothing to resume" in output.err
