@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cs294 import cli, data, environments, models, provenance, reporting, rollouts, training
+from cs294 import cli, data, environments, experts, models, provenance, reporting, rollouts, training
 from cs294.errors import UserError
 
 import keras  # noqa: E402  (after cs294, which keeps TensorFlow's start-up banner quiet)
@@ -144,7 +144,10 @@ def main(args: argparse.Namespace) -> dict:
     evaluation_start = time.perf_counter()
     stats, evaluation_episodes = rollouts.evaluate(model, spec, evaluation_seeds, num_envs=args.num_envs)
     evaluation_seconds = time.perf_counter() - evaluation_start
-    expert = rollouts.rollout_stats(demonstrations.trajectories)
+    expert_in_data = rollouts.rollout_stats(demonstrations.trajectories)
+    expert_model = experts.load_checked_expert(experts.default_expert_path(args.env), spec) if args.env in data.DEMONSTRATION_ROLLOUTS else None
+    # The expert on the very episodes the policy was scored on: a paired, less noisy yardstick.
+    expert = rollouts.evaluate(expert_model, spec, evaluation_seeds, num_envs=args.num_envs)[0] if expert_model else expert_in_data
     logger.scalars({"eval/return_mean": stats.mean, "eval/return_std": stats.std, "eval/expert_return_mean": expert.mean},
                    step=training_config.epochs)
     logger.close()
@@ -158,6 +161,7 @@ def main(args: argparse.Namespace) -> dict:
         "validation_loss": fit.validation_loss,
         "evaluation": {**vars(stats), "returns": [t.episode_return for t in evaluation_episodes], "seeds": evaluation_seeds},
         "expert": vars(expert),
+        "expert_in_data": vars(expert_in_data),
         "seconds": {"training": fit.seconds, "evaluation": evaluation_seconds},
         "training_samples_per_second": fit.samples_per_second,
         "package_versions": provenance.package_versions(),
@@ -168,7 +172,8 @@ def main(args: argparse.Namespace) -> dict:
     print(f"final loss: train {fit.train_loss[-1]:.5f}, validation {fit.validation_loss[-1] if fit.validation_loss else float('nan'):.5f} "
           f"({fit.seconds:.1f} s, {fit.samples_per_second:,.0f} samples/s)")
     print(f"BC return {stats.mean:.1f} ± {stats.std:.1f} over {stats.episodes} episodes: "
-          f"{share} the expert's {expert.mean:.1f} ± {expert.std:.1f}")
+          f"{share} the expert's {expert.mean:.1f} ± {expert.std:.1f} on the same episode seeds "
+          f"({expert_in_data.mean:.1f} ± {expert_in_data.std:.1f} in the data)")
     print(f"wrote {run_dir}/policy.keras, metrics.json and tensorboard/")
     return metrics
 

@@ -62,16 +62,6 @@ def check_args(args: argparse.Namespace) -> None:
         raise UserError(f"nothing to resume in {args.run_dir}: it has no {AGGREGATED_FILE}; start the run without --resume")
 
 
-def load_expert(args: argparse.Namespace, spec: environments.EnvSpec) -> keras.Model:
-    """The expert of the task, checked against the environment."""
-    path = args.expert or Path(__file__).resolve().parents[1] / "experts" / f"{args.env}.pkl"
-    weights = experts.load_expert_weights(path)
-    env = environments.make_env(spec)
-    experts.check_fits_env(weights, env, path, spec, provenance.file_sha256(path))
-    env.close()
-    return experts.build_expert_model(weights)
-
-
 def fit(model: keras.Model, trajectories: list[data.Trajectory], config: training.TrainingConfig, seed: int,
         logger: reporting.TensorBoardLogger, description: str, epoch_offset: int) -> training.TrainingResult:
     """Fit the model to all transitions, with a fresh random validation split drawn from `seed`."""
@@ -91,7 +81,7 @@ class DaggerRun:
         self.retrain_config = training.TrainingConfig(**{**vars(self.training_config), "epochs": args.retrain_epochs})
         self.run_dir = args.run_dir or bc.default_run_dir(args.env, "dagger", args.seed)
         self.data_path = self.run_dir / AGGREGATED_FILE
-        self.expert = load_expert(args, self.spec)
+        self.expert = experts.load_checked_expert(args.expert or experts.default_expert_path(args.env), self.spec)
         self.logger = reporting.TensorBoardLogger(self.run_dir / "tensorboard")
 
     def seeds_for(self, iteration: int, count: int, exclude: list[int]) -> list[int]:
@@ -113,8 +103,10 @@ class DaggerRun:
         config = bc.run_config(self.args, self.policy_config, self.training_config, source, self.spec)
         config.update({name: getattr(self.args, name) for name in ("iterations", "rollouts_per_iter", "retrain_epochs", "beta")})
         self.logger.text("hyperparameters", reporting.hyperparameter_table(config))
+        expert_on_evaluation, _ = rollouts.evaluate(self.expert, self.spec, evaluation_seeds, num_envs=self.args.num_envs)
         metrics = {"config": config, "source_data": {"path": str(source), "sha256": provenance.file_sha256(source)},
-                   "expert": vars(expert_stats), "evaluation_seeds": evaluation_seeds, "iterations": [],
+                   "expert": vars(expert_on_evaluation), "expert_in_data": vars(expert_stats),
+                   "evaluation_seeds": evaluation_seeds, "iterations": [],
                    "validation_loss_per_epoch": [], "package_versions": provenance.package_versions()}
 
         keras.utils.set_random_seed(self.args.seed)

@@ -76,7 +76,8 @@ def test_bc_run_writes_policy_metrics_and_tensorboard(tmp_path, hopper_data, cap
     with h5py.File(hopper_data) as file:
         data_seeds = set(file["episode_seeds"][()].tolist())
     assert not data_seeds & set(metrics["evaluation"]["seeds"])  # never scored on training episodes
-    assert metrics["data"]["sha256"] and metrics["expert"]["episodes"] == 4
+    assert metrics["data"]["sha256"] and metrics["expert_in_data"]["episodes"] == 4
+    assert metrics["expert"]["episodes"] == 2  # the expert, scored on the evaluation seeds
     assert list((run_dir / "tensorboard").glob("events.out.tfevents.*"))
     policy = keras.saving.load_model(run_dir / "policy.keras")
     assert policy(np.zeros((1, 11), np.float32)).shape == (1, 3)

@@ -14,7 +14,8 @@ import keras
 import numpy as np
 from numpy._core import multiarray
 
-from cs294.environments import PUBLISHED_ENVS, EnvSpec
+from cs294 import provenance
+from cs294.environments import PUBLISHED_ENVS, EnvSpec, make_env
 from cs294.errors import UserError
 
 # The only globals an expert pickle references (experts/README.md). Resolving nothing else means a
@@ -189,3 +190,19 @@ def check_fits_env(weights: ExpertWeights, env: gym.Env, expert_path: str | Path
         f"but {env_name} has observations of shape {env_observations} and actions of shape {env_actions}; "
         f"pair each expert with its own environment, e.g. experts/Hopper-v1.pkl with Hopper-v1"
     )
+
+
+def load_checked_expert(path: str | Path, env_spec: EnvSpec) -> keras.Model:
+    """Load an expert pickle safely, check it against the environment, and build its Keras model."""
+    weights = load_expert_weights(path)
+    env = make_env(env_spec)
+    try:
+        check_fits_env(weights, env, path, env_spec, provenance.file_sha256(path))
+    finally:
+        env.close()
+    return build_expert_model(weights)
+
+
+def default_expert_path(env_name: str) -> Path:
+    """experts/<env>.pkl in this checkout."""
+    return Path(__file__).resolve().parents[2] / "experts" / f"{env_name}.pkl"

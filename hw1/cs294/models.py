@@ -18,8 +18,8 @@ CONSTANT_FEATURE_VARIANCE = 1e12
 class PolicyConfig:
     """The architecture of a cloned policy."""
 
-    hidden: tuple[int, ...] = (50, 50)
-    """Units of each hidden Dense layer (seed 002: two layers of 50)."""
+    hidden: tuple[int, ...] = (64, 64)
+    """Units of each hidden Dense layer. Seed 002 used (50, 50); (64, 64) measured better on Hopper (README)."""
     activation: str = "relu"
     """Activation of the hidden layers: relu (seed 002) or tanh."""
     l2: float = 0.0
