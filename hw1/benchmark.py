@@ -14,7 +14,6 @@ The ratios are package steps/s over bare steps/s.
 
 import argparse
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -22,7 +21,6 @@ from cs294 import cli, data, environments, experts, models, rollouts, training
 
 import keras  # noqa: E402  (after cs294, which keeps TensorFlow's start-up banner quiet)
 
-EXPERTS_DIR = Path(__file__).resolve().parents[1] / "experts"
 EXPERT_ENVS = ("Ant-v1", "HalfCheetah-v1", "Hopper-v1", "Humanoid-v1", "Reacher-v1", "Walker2d-v1")
 
 
@@ -81,7 +79,7 @@ def main(args: argparse.Namespace) -> list[dict]:
     print("|---|---|---|---|---|---|---|")
     for name in args.envs.split(","):
         spec = environments.resolve(name)
-        weights = experts.load_expert_weights(EXPERTS_DIR / f"{name}.pkl")
+        weights = experts.load_expert_weights(experts.default_expert_path(name))
         keras.utils.set_random_seed(args.seed)
         bare = bare_loop_steps_per_second(weights, spec, args.steps, args.seed)
         expert, trajectories = package_loop(experts.build_expert_model(weights), spec, args.steps, args.seed, args.num_envs)

@@ -24,3 +24,14 @@ def run_script(script: str, *args: str, cwd: Path = REPO_ROOT, timeout: float = 
 def expert_path():
     """Path of a published expert by env name."""
     return lambda env_name: EXPERTS_DIR / f"{env_name}.pkl"
+
+
+@pytest.fixture(scope="session")
+def hopper_data(tmp_path_factory):
+    """Four real Hopper expert episodes of 250 steps, written by run_expert.py."""
+    import run_expert
+
+    path = tmp_path_factory.mktemp("data") / "hopper.h5"
+    run_expert.main(run_expert.build_parser().parse_args(
+        [str(EXPERTS_DIR / "Hopper-v1.pkl"), "Hopper-v1", "--num_rollouts", "4", "--max_timesteps", "250", "--output", str(path)]))
+    return path

@@ -8,18 +8,7 @@ import numpy as np
 import pytest
 
 import bc
-import run_expert
-from conftest import EXPERTS_DIR
 from cs294 import cli, data, environments, models, reporting, rollouts, training
-
-
-@pytest.fixture(scope="module")
-def hopper_data(tmp_path_factory):
-    """Four real Hopper expert episodes of 250 steps, written by run_expert.py."""
-    path = tmp_path_factory.mktemp("data") / "hopper.h5"
-    run_expert.main(run_expert.build_parser().parse_args(
-        [str(EXPERTS_DIR / "Hopper-v1.pkl"), "Hopper-v1", "--num_rollouts", "4", "--max_timesteps", "250", "--output", str(path)]))
-    return path
 
 
 def run_bc(argv, capsys):

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 import dagger
-import run_expert
 from conftest import EXPERTS_DIR
 from cs294 import aggregation, cli, data, environments, experts, rollouts
 
@@ -15,14 +14,6 @@ from cs294 import aggregation, cli, data, environments, experts, rollouts
 @pytest.fixture(scope="module")
 def hopper_expert():
     return experts.build_expert_model(experts.load_expert_weights(EXPERTS_DIR / "Hopper-v1.pkl"))
-
-
-@pytest.fixture(scope="module")
-def hopper_data(tmp_path_factory):
-    path = tmp_path_factory.mktemp("data") / "hopper.h5"
-    run_expert.main(run_expert.build_parser().parse_args(
-        [str(EXPERTS_DIR / "Hopper-v1.pkl"), "Hopper-v1", "--num_rollouts", "3", "--max_timesteps", "200", "--output", str(path)]))
-    return path
 
 
 def zero_policy(observation_dim=11, action_dim=3):
@@ -68,7 +59,7 @@ def test_short_real_run_aggregates_exactly_the_visited_steps(tmp_path, hopper_da
     metrics = json.loads((run_dir / "metrics.json").read_text())
     aggregated = data.read_rollouts(run_dir / "aggregated.h5")
     iterations = [a.get("dagger_iteration", 0) for a in aggregated.episode_attributes]
-    assert iterations == [0, 0, 0, 1, 1, 2, 2]
+    assert iterations == [0, 0, 0, 0, 1, 1, 2, 2]
     for row in metrics["iterations"]:  # each iteration grew the file by exactly the episodes it visited
         assert row["transitions"] == sum(t.length for t, i in zip(aggregated.trajectories, iterations) if i <= row["iteration"])
     assert [row["iteration"] for row in metrics["iterations"]] == [0, 1, 2]
@@ -89,8 +80,8 @@ def test_resume_after_a_crash_continues_with_the_same_data(tmp_path, hopper_data
     assert "resuming" in output.out and "dropped 2 episodes" in output.out
     resumed, reference = data.read_rollouts(crashed / "aggregated.h5"), data.read_rollouts(straight / "aggregated.h5")
     assert [t.seed for t in resumed.trajectories] == [t.seed for t in reference.trajectories]
-    assert [a.get("dagger_iteration", 0) for a in resumed.episode_attributes] == [0, 0, 0, 1, 1, 2, 2]
-    for before, after in zip(reference.trajectories[:5], resumed.trajectories[:5]):  # completed iterations untouched
+    assert [a.get("dagger_iteration", 0) for a in resumed.episode_attributes] == [0, 0, 0, 0, 1, 1, 2, 2]
+    for before, after in zip(reference.trajectories[:6], resumed.trajectories[:6]):  # completed iterations untouched
         np.testing.assert_array_equal(before.observations, after.observations)
     assert [row["iteration"] for row in json.loads((crashed / "metrics.json").read_text())["iterations"]] == [0, 1, 2]
 

@@ -3,7 +3,6 @@
 import signal
 import subprocess
 import sys
-import time
 
 import h5py
 import pytest
