@@ -6,7 +6,9 @@ Reads results/<ENV>/bc/seed*/metrics.json (made by `python hw1/bc.py <ENV> --see
 results/<ENV>/bc/seedS`) and results/<ENV>/dagger/seed*/metrics.json (made by dagger.py the
 same way). A method's return is the mean over seeds of each run's mean evaluation return, ± the
 std over seeds. For DAgger, each run's best iteration counts (the one saved as policy.keras). The
-expert column is the expert scored on the same evaluation seeds as the BC runs.
+expert column is the expert scored on the same evaluation seeds as the BC runs; DAgger's
+percentages use the expert on DAgger's own evaluation seeds. The best iteration is chosen on the
+evaluation episodes, which flatters it a little; the last iteration's return is given too.
 """
 
 import argparse
@@ -54,19 +56,21 @@ def share(value: list[float], expert: list[float]) -> str:
 
 
 def table(results: Path) -> str:
-    lines = ["| task | rollouts | expert (ours) | BC (ours) | DAgger (ours) | DAgger data, iterations, wall time | seed 002 expert | seed 002 BC | seed 002 DAgger |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| task | rollouts | expert (ours) | BC (ours) | DAgger, best iteration (ours) | DAgger, last iteration | DAgger data at best, wall time | seed 002 expert | seed 002 BC | seed 002 DAgger |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for env_name in TASKS:
         bc_runs, dagger_runs = load_runs(results, env_name, "bc"), load_runs(results, env_name, "dagger")
         expert = [run["expert"]["mean"] for run in bc_runs] or [run["expert"]["mean"] for run in dagger_runs]
         bc = [run["evaluation"]["mean"] for run in bc_runs]
         best = [run["iterations"][run["best_iteration"]] for run in dagger_runs]
         dagger = [row["return_mean"] for row in best]
+        last = [run["iterations"][-1]["return_mean"] for run in dagger_runs]
+        dagger_expert = [run["expert"]["mean"] for run in dagger_runs]
         cost = "; ".join(f"{row['transitions']} transitions at iteration {row['iteration']} of {len(run['iterations']) - 1}, "
                          f"{sum(r['seconds'] for r in run['iterations']):.0f} s" for row, run in zip(best, dagger_runs))
         rollouts, *published = SEED_002[env_name]
         lines.append(f"| {env_name} | {rollouts} | {summarize(expert)} | {summarize(bc)}{share(bc, expert)} | "
-                     f"{summarize(dagger)}{share(dagger, [run['expert']['mean'] for run in dagger_runs])} | {cost or '–'} | "
+                     f"{summarize(dagger)}{share(dagger, dagger_expert)} | {summarize(last)}{share(last, dagger_expert)} | {cost or '–'} | "
                      + " | ".join(published) + " |")
     counts = ", ".join(f"{e} {len(load_runs(results, e, 'bc'))}/{len(load_runs(results, e, 'dagger'))}" for e in TASKS)
     lines += ["", f"Seeds (BC/DAgger runs) per task: {counts}. DAgger's wall time adds up its iterations "

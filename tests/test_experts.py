@@ -88,7 +88,7 @@ def test_expert_paired_with_the_wrong_env_is_refused(expert_env, env_name, messa
 def test_size_mismatch_is_refused_for_an_unpublished_expert(tmp_path):
     path = EXPERTS_DIR / "Hopper-v1.pkl"
     spec = environments.resolve("Walker2d-v4")
-    with pytest.raises(UserError, match="takes 11 observations and gives 3 actions"):
+    with pytest.raises(UserError, match="takes 11 observations and gives 3 continuous actions"):
         experts.check_fits_env(experts.load_expert_weights(path), environments.make_env(spec), path, spec, "not-a-known-hash")
 
 

@@ -17,8 +17,10 @@ FORMAT_NAME = "cs294-hw1-rollouts"
 FORMAT_VERSION = 1
 # Attributes every rollout file carries; the writer refuses to write a file without them.
 REQUIRED_ATTRIBUTES = ("env_name", "gym_id", "gym_kwargs", "policy", "policy_sha256", "seed", "package_versions")
-# Expert rollouts per task in seed 002's reward table; bc.py and dagger.py default to these files.
-DEMONSTRATION_ROLLOUTS = {"Ant-v1": 250, "HalfCheetah-v1": 10, "Hopper-v1": 10, "Humanoid-v1": 250, "Reacher-v1": 10, "Walker2d-v1": 250}
+# Expert rollouts per task in seed 002's reward table (CartPole: this project's choice); bc.py,
+# dagger.py and bco.py default to these files.
+DEMONSTRATION_ROLLOUTS = {"Ant-v1": 250, "HalfCheetah-v1": 10, "Hopper-v1": 10, "Humanoid-v1": 250, "Reacher-v1": 10,
+                          "Walker2d-v1": 250, "CartPole-v1": 10}
 EPISODE_FIELDS = ("observations", "actions", "rewards", "terminations", "truncations")
 
 

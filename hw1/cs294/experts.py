@@ -69,6 +69,8 @@ class ExpertWeights:
     layers: tuple[tuple[np.ndarray, np.ndarray], ...]
     """(kernel, bias) pairs: the tanh hidden layers, then the linear output layer."""
     nonlinearity: str
+    discrete: bool = False
+    """True when the outputs are one logit per discrete action (the CartPole expert), acted on by argmax."""
 
     def __post_init__(self) -> None:
         inputs = self.observation_mean.shape[0]
@@ -132,11 +134,15 @@ def _parse_expert(raw: Any) -> ExpertWeights:
     hidden = policy["hidden"]["FeedforwardNet"]
     layer_names = sorted(hidden, key=lambda name: int(name.split("_")[1]))
     layers = tuple(_affine(hidden[name]) for name in layer_names) + (_affine(policy["out"]),)
+    action_type = raw.get("action_type", "continuous")
+    if action_type not in ("continuous", "discrete"):
+        raise ValueError(f"action_type {action_type!r} is neither 'continuous' nor 'discrete'")
     return ExpertWeights(
         observation_mean=mean,
         observation_std=np.sqrt(np.maximum(0.0, mean_square - mean**2)),
         layers=layers,
         nonlinearity=nonlinearity,
+        discrete=action_type == "discrete",
     )
 
 
@@ -182,12 +188,14 @@ def check_fits_env(weights: ExpertWeights, env: gym.Env, expert_path: str | Path
     if expert_of is not None and PUBLISHED_ENVS[expert_of].gym_id != env_spec.gym_id:
         raise UserError(f"{expert_path} is the expert of {expert_of}, not of {env_name}; use experts/{expert_of}.pkl with {expert_of}")
     env_observations = env.observation_space.shape
-    env_actions = env.action_space.shape
-    if env_observations == (weights.observation_dim,) and env_actions == (weights.action_dim,):
+    env_discrete = isinstance(env.action_space, gym.spaces.Discrete)
+    env_actions = (int(env.action_space.n),) if env_discrete else env.action_space.shape
+    if env_observations == (weights.observation_dim,) and env_actions == (weights.action_dim,) and env_discrete == weights.discrete:
         return
     raise UserError(
-        f"expert {expert_path} takes {weights.observation_dim} observations and gives {weights.action_dim} actions, "
-        f"but {env_name} has observations of shape {env_observations} and actions of shape {env_actions}; "
+        f"expert {expert_path} takes {weights.observation_dim} observations and gives {weights.action_dim} "
+        f"{'discrete' if weights.discrete else 'continuous'} actions, but {env_name} has observations of shape {env_observations} "
+        f"and {'discrete' if env_discrete else 'continuous'} actions of shape {env_actions}; "
         f"pair each expert with its own environment, e.g. experts/Hopper-v1.pkl with Hopper-v1"
     )
 
