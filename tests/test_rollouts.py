@@ -84,3 +84,11 @@ def test_rollout_stats():
     assert (stats.mean, stats.min, stats.max, stats.episodes) == (8 / 3, 0.0, 5.0, 3)
     assert stats.std == pytest.approx(np.std([3.0, 5.0, 0.0]))
     assert stats.mean_length == 2.0
+
+
+@pytest.mark.parametrize("budget", [1, 37, 450])
+def test_a_step_budget_collects_exactly_that_many_steps(hopper_expert, budget):
+    trajectories = rollouts.sample_trajectories(hopper_expert, environments.resolve("Hopper-v1"), list(range(20)),
+                                                max_episode_steps=100, num_envs=3, max_total_steps=budget)
+    assert sum(t.length for t in trajectories) == budget
+    assert all(t.truncations[-1] for t in trajectories)  # the expert neither falls nor finishes early

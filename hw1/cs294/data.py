@@ -220,6 +220,30 @@ def read_rollouts(path: str | Path, *, env_name: str | None = None) -> Rollouts:
     return Rollouts(trajectories=trajectories, attributes=attributes, episode_attributes=episode_attributes)
 
 
+def read_observations(path: str | Path, *, env_name: str | None = None) -> tuple[list[np.ndarray], list[int]]:
+    """Only the observation sequences of a rollout file, (T+1, obs) each, and the episodes' reset seeds.
+
+    State-only demonstrations: the actions in the file are never read, so they cannot leak into
+    learning from observation.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"data file {path} does not exist")
+    try:
+        file = h5py.File(path, "r")
+    except OSError as error:
+        raise UserError(f"{path} is not a readable HDF5 file; it may be truncated or of another format ({error})") from None
+    with file:
+        _check_format(path, file)
+        if env_name is not None and file.attrs["env_name"] != env_name:
+            raise UserError(f"{path} holds rollouts of {file.attrs['env_name']}, not {env_name}")
+        try:
+            count = len(file["episode_lengths"])
+            return [file[_episode_name(index)]["observations"][()] for index in range(count)], file["episode_seeds"][()].tolist()
+        except (KeyError, OSError) as error:
+            raise UserError(f"{path} is damaged: {error}") from None
+
+
 def _check_format(path: Path, file: h5py.File) -> None:
     if file.attrs.get("format") != FORMAT_NAME:
         raise UserError(f"{path} is an HDF5 file but not a rollout file of this project (no format={FORMAT_NAME!r} attribute)")

@@ -101,11 +101,14 @@ def sample_trajectories(
     num_envs: int = DEFAULT_NUM_ENVS,
     render_mode: str | None = None,
     on_episode_end: Callable[[int, Trajectory], None] | None = None,
+    max_total_steps: int | None = None,
 ) -> list[Trajectory]:
     """Run one episode per seed with `model` acting, `num_envs` environments side by side.
 
     Episode i always resets with seeds[i], so the episodes do not depend on num_envs. The
     trajectories come back in seed order; on_episode_end(i, trajectory) is called as each ends.
+    With max_total_steps, sampling stops after exactly that many steps in all: the episodes
+    running then end as truncated, and the seeds not yet started are left out.
     """
     num_envs = max(1, min(num_envs, len(seeds)))
     envs = [make_env(env_spec, max_episode_steps=max_episode_steps, render_mode=render_mode) for _ in range(num_envs)]
@@ -115,15 +118,22 @@ def sample_trajectories(
     pending = iter(enumerate(seeds))
     recorders: list[_EpisodeRecorder | None] = [None] * num_envs
     finished: dict[int, Trajectory] = {}
+    steps_left = max_total_steps if max_total_steps is not None else -1
 
     def start_next(slot: int) -> None:
-        next_episode = next(pending, None)
         recorders[slot] = None
+        next_episode = next(pending, None) if steps_left != 0 else None  # no new episode once the budget is spent
         if next_episode is not None:
             index, seed = next_episode
             observation, _ = envs[slot].reset(seed=seed)
             recorders[slot] = _EpisodeRecorder(index, seed, observation)
             current_observations[slot] = observation
+
+    def end_episode(slot: int, recorder: _EpisodeRecorder) -> None:
+        finished[recorder.index] = trajectory = recorder.finish()
+        if on_episode_end is not None:
+            on_episode_end(recorder.index, trajectory)
+        start_next(slot)
 
     try:
         for slot in range(num_envs):
@@ -133,18 +143,22 @@ def sample_trajectories(
             for slot, recorder in enumerate(recorders):
                 if recorder is None:
                     continue
+                if steps_left == 0:  # the budget is spent: cut this episode short
+                    recorder.truncated = True
+                    if recorder.actions:  # one reset in the same pass as the last step has no step at all
+                        end_episode(slot, recorder)
+                    recorders[slot] = None
+                    continue
                 observation, reward, terminated, truncated, _ = envs[slot].step(actions[slot])
+                steps_left -= 1
                 recorder.add(actions[slot], float(reward), observation, terminated, truncated)
                 current_observations[slot] = observation
                 if terminated or truncated:
-                    finished[recorder.index] = trajectory = recorder.finish()
-                    if on_episode_end is not None:
-                        on_episode_end(recorder.index, trajectory)
-                    start_next(slot)
+                    end_episode(slot, recorder)
     finally:
         for env in envs:
             env.close()
-    return [finished[index] for index in range(len(seeds))]
+    return [finished[index] for index in sorted(finished)]
 
 
 @dataclasses.dataclass(frozen=True)

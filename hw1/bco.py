@@ -1,0 +1,180 @@
+"""Behavioral cloning from observation (Torabi, Warnell and Stone, IJCAI 2018).
+
+    python hw1/bco.py CartPole-v1
+    python hw1/bco.py Hopper-v1
+
+The demonstrations are state-only: only the observations of the rollout file are read, never its
+actions. The agent first acts at random for --pre_steps steps and fits an inverse dynamics model
+(s, s') -> a to its own transitions (softmax and cross-entropy for discrete actions, MSE for
+continuous ones). It infers the demonstrations' missing actions with that model, and clones them
+(BCO(0), iteration 0). Each further iteration is BCO(alpha): the current policy (taking a random
+action with probability --exploration) collects alpha x (demonstration steps) new transitions.
+The inverse model is retrained on all of the agent's transitions, the actions are inferred
+again, and the policy is retrained. Environment interactions are counted exactly; evaluation
+episodes are not counted.
+
+The run directory holds policy.keras (observations -> actions, or logits for discrete actions),
+inverse_dynamics.keras (inputs state and next_state), metrics.json and TensorBoard logs.
+"""
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+import bc
+from cs294 import aggregation, cli, data, environments, experts, inverse_dynamics, models, provenance, reporting, rollouts, training
+from cs294.errors import UserError
+
+import gymnasium as gym  # noqa: E402
+import keras  # noqa: E402  (after cs294, which keeps TensorFlow's start-up banner quiet)
+
+EVALUATION_STREAM = 1_000_000
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bco.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("env", help="CartPole-v1, Hopper-v1, or another task with a rollout file")
+    parser.add_argument("--demos", type=Path, default=None, help="rollout file whose observations are the demonstrations (default: bc.py's data file)")
+    parser.add_argument("--pre_steps", type=int, default=None, help="random-action steps before the demonstrations are used (default: as many as the demonstrations have)")
+    parser.add_argument("--alpha", type=float, default=0.2, help="post-demonstration steps per iteration, as a multiple of the demonstration steps (default: 0.2)")
+    parser.add_argument("--iterations", type=int, default=5, help="BCO(alpha) iterations after BCO(0) (default: 5; 0 gives BCO(0) alone)")
+    parser.add_argument("--exploration", type=float, default=0.1, help="probability of a random action while the policy collects (default: 0.1)")
+    parser.add_argument("--inverse_epochs", type=int, default=30, help="epochs of the inverse model per fit (default: 30)")
+    parser.add_argument("--retrain_epochs", type=int, default=30, help="policy epochs per BCO(alpha) iteration, warm-started (default: 30)")
+    bc.add_model_arguments(parser)
+    parser.add_argument("--eval_episodes", type=int, default=10, help="evaluation episodes per iteration (default: 10)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of everything random in the run (default: 0)")
+    parser.add_argument("--run_dir", type=Path, default=None, help="output directory (default: results/<env>/bco/seed<S>_<time>)")
+    parser.add_argument("--num_envs", type=int, default=rollouts.DEFAULT_NUM_ENVS, help="environments stepped side by side")
+    return parser
+
+
+def check_args(args: argparse.Namespace) -> None:
+    if args.pre_steps is not None and args.pre_steps < 1:
+        raise UserError(f"--pre_steps must be at least 1, got {args.pre_steps}")
+    if args.alpha <= 0 and args.iterations > 0:
+        raise UserError(f"--alpha must be positive for BCO(alpha) iterations, got {args.alpha}")
+    if args.iterations < 0 or args.inverse_epochs < 1 or args.retrain_epochs < 1:
+        raise UserError("--iterations must be >= 0, --inverse_epochs and --retrain_epochs >= 1")
+    if not 0 <= args.exploration <= 1:
+        raise UserError(f"--exploration must be in [0, 1], got {args.exploration}")
+
+
+def split(arrays: tuple[np.ndarray, ...], fraction: float, rng: np.random.Generator) -> tuple[tuple, tuple]:
+    """The same random split of several aligned arrays: (train parts, held-out parts)."""
+    order = rng.permutation(len(arrays[0]))
+    held_out = max(1, int(round(fraction * len(order))))
+    return tuple(a[order[held_out:]] for a in arrays), tuple(a[order[:held_out]] for a in arrays)
+
+
+class BcoRun:
+    """The state of one BCO run: demonstrations, the agent's own transitions, the two models."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.spec = environments.resolve(args.env)
+        self.policy_config, self.training_config = bc.configs_from_args(args)
+        self.demo_path = bc.resolve_data_path(args.env, args.demos)
+        self.demos, demo_seeds = data.read_observations(self.demo_path, env_name=args.env)
+        self.demo_steps = sum(len(sequence) - 1 for sequence in self.demos)
+        self.run_dir = args.run_dir or bc.default_run_dir(args.env, "bco", args.seed)
+        env = environments.make_env(self.spec)
+        self.action_space, self.observation_dim = env.action_space, env.observation_space.shape[0]
+        env.close()
+        self.discrete = isinstance(self.action_space, gym.spaces.Discrete)
+        self.output_dim = int(self.action_space.n) if self.discrete else self.action_space.shape[0]
+        self.evaluation_seeds = rollouts.episode_seeds(np.random.default_rng([args.seed, EVALUATION_STREAM]), args.eval_episodes, exclude=demo_seeds)
+        self.used_seeds = set(demo_seeds) | set(self.evaluation_seeds)
+        self.explorer = inverse_dynamics.exploration_policy(self.observation_dim, self.action_space, seed=args.seed)
+        self.own: list[data.Trajectory] = []
+        self.logger = reporting.TensorBoardLogger(self.run_dir / "tensorboard")
+
+    def collect(self, driver: keras.Model, steps: int, stream: int) -> None:
+        """Exactly `steps` environment steps with `driver` acting, added to the agent's own transitions."""
+        seeds = rollouts.episode_seeds(np.random.default_rng([self.args.seed, stream]), steps, exclude=self.used_seeds)
+        self.used_seeds.update(seeds)
+        self.own += rollouts.sample_trajectories(driver, self.spec, seeds, num_envs=self.args.num_envs, max_total_steps=steps)
+
+    def fit_inverse(self, model: keras.Model | None, iteration: int) -> tuple[keras.Model, float]:
+        """(Re)fit the inverse model on all own transitions; its accuracy (discrete) or MSE (continuous) on held-out ones."""
+        states, next_states, actions = inverse_dynamics.transitions(self.own)
+        train, held_out = split((states, next_states, actions), 0.1, np.random.default_rng([self.args.seed, iteration, 1]))
+        if model is None:
+            model = inverse_dynamics.build_inverse_model(train[0], train[1], self.output_dim, self.policy_config)
+            training.compile_policy(model, self.training_config, self.discrete)
+        config = training.TrainingConfig(**{**vars(self.training_config), "epochs": self.args.inverse_epochs})
+        callback = reporting.EpochLogger(self.logger, config.epochs, f"inverse model {iteration}", tag_prefix="inverse",
+                                         step_offset=iteration * config.epochs)
+        training.fit_policy(model, ((train[0], train[1]), train[2]), ((held_out[0], held_out[1]), held_out[2]), config, [callback])
+        predictions = model.predict([held_out[0], held_out[1]], batch_size=8192, verbose=0)
+        if self.discrete:
+            return model, float(np.mean(predictions.argmax(axis=-1) == held_out[2]))
+        return model, float(np.mean((predictions - held_out[2]) ** 2))
+
+    def fit_policy(self, policy: keras.Model | None, inverse: keras.Model, iteration: int) -> keras.Model:
+        """Label the demonstrations with the inverse model and clone them (warm-started after iteration 0)."""
+        labels = inverse_dynamics.infer_actions(inverse, self.demos, self.action_space)
+        states = np.concatenate([sequence[:-1] for sequence in self.demos])
+        actions = np.concatenate(labels)
+        if policy is None:
+            policy = models.build_policy(states, self.output_dim, self.policy_config)
+            training.compile_policy(policy, self.training_config, self.discrete)
+            config = self.training_config
+        else:
+            config = training.TrainingConfig(**{**vars(self.training_config), "epochs": self.args.retrain_epochs})
+        train, validation = training.split_train_validation(states, actions, config.validation_fraction, np.random.default_rng([self.args.seed, iteration, 2]))
+        callback = reporting.EpochLogger(self.logger, config.epochs, f"policy {iteration}", tag_prefix="policy", step_offset=iteration * 1000)
+        training.fit_policy(policy, train, validation, config, [callback])
+        return policy
+
+
+def main(args: argparse.Namespace) -> dict:
+    """Run BCO(0) and then BCO(alpha); returns the metrics."""
+    check_args(args)
+    run = BcoRun(args)
+    run.run_dir.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(args.seed)
+    pre_steps = args.pre_steps or run.demo_steps
+    expert_stats, _ = rollouts.evaluate(experts.load_checked_expert(experts.default_expert_path(args.env), run.spec),
+                                        run.spec, run.evaluation_seeds, num_envs=args.num_envs)
+    config = {**bc.run_config(args, run.policy_config, run.training_config, run.demo_path, run.spec),
+              **{name: getattr(args, name) for name in ("alpha", "iterations", "exploration", "inverse_epochs", "retrain_epochs")},
+              "pre_steps": pre_steps}
+    run.logger.text("hyperparameters", reporting.hyperparameter_table(config))
+    metrics = {"config": config, "demonstrations": {"path": str(run.demo_path), "sha256": provenance.file_sha256(run.demo_path),
+                                                    "episodes": len(run.demos), "steps": run.demo_steps},
+               "expert": vars(expert_stats), "evaluation_seeds": run.evaluation_seeds, "iterations": [],
+               "package_versions": provenance.package_versions()}
+    inverse = policy = None
+    for iteration in range(args.iterations + 1):
+        started = time.perf_counter()
+        if iteration == 0:
+            run.collect(run.explorer, pre_steps, stream=0)
+        else:
+            driver = aggregation.mixture_policy(policy, run.explorer, args.exploration, seed=args.seed * 1000 + iteration)
+            run.collect(driver, int(round(args.alpha * run.demo_steps)), stream=iteration)
+        inverse, inverse_score = run.fit_inverse(inverse, iteration)
+        policy = run.fit_policy(policy, inverse, iteration)
+        stats, _ = rollouts.evaluate(policy, run.spec, run.evaluation_seeds, num_envs=args.num_envs)
+        interactions = sum(t.length for t in run.own)
+        score_name = "inverse_accuracy" if run.discrete else "inverse_mse"
+        metrics["iterations"].append({"iteration": iteration, "interactions": interactions, score_name: inverse_score,
+                                      "return_mean": stats.mean, "return_std": stats.std, "return_min": stats.min,
+                                      "seconds": time.perf_counter() - started})
+        run.logger.scalars({"eval/return_mean": stats.mean, "eval/expert_return_mean": expert_stats.mean,
+                            f"inverse/{score_name}": inverse_score, "data/interactions": interactions}, step=iteration)
+        label = "BCO(0)" if iteration == 0 else f"BCO(alpha) {iteration}/{args.iterations}"
+        print(f"{label}: {interactions} interactions, inverse model {score_name.split('_')[1]} {inverse_score:.4g}, "
+              f"return {stats.mean:.1f} ± {stats.std:.1f} (expert {expert_stats.mean:.1f} on the same episodes)")
+    run.logger.close()
+    reporting.save_policy(policy, run.run_dir / "policy.keras")
+    reporting.save_policy(inverse, run.run_dir / "inverse_dynamics.keras")
+    reporting.write_json(run.run_dir / "metrics.json", metrics)
+    print(f"wrote {run.run_dir}/policy.keras, inverse_dynamics.keras, metrics.json and tensorboard/")
+    return metrics
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli.run(main, build_parser()))
