@@ -7,8 +7,8 @@ The demonstrations are state-only: only the observations of the rollout file are
 actions. The agent first acts at random for --pre_steps steps and fits an inverse dynamics model
 (s, s') -> a to its own transitions (softmax and cross-entropy for discrete actions, MSE for
 continuous ones). It infers the demonstrations' missing actions with that model, and clones them
-(BCO(0), iteration 0). Each further iteration is BCO(alpha): the current policy (taking a random
-action with probability --exploration) collects alpha x (demonstration steps) new transitions.
+(BCO(0), iteration 0). Each further iteration is BCO(alpha): the current policy, exploring (see
+--exploration), collects alpha x (demonstration steps) new transitions.
 The inverse model is retrained on all of the agent's transitions, the actions are inferred
 again, and the policy is retrained. Environment interactions are counted exactly; evaluation
 episodes are not counted.
@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 import bc
-from cs294 import aggregation, cli, data, environments, experts, inverse_dynamics, models, provenance, reporting, rollouts, training
+from cs294 import cli, data, environments, experts, inverse_dynamics, models, provenance, reporting, rollouts, training
 from cs294.errors import UserError
 
 import gymnasium as gym  # noqa: E402
@@ -38,9 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("env", help="CartPole-v1, Hopper-v1, or another task with a rollout file")
     parser.add_argument("--demos", type=Path, default=None, help="rollout file whose observations are the demonstrations (default: bc.py's data file)")
     parser.add_argument("--pre_steps", type=int, default=None, help="random-action steps before the demonstrations are used (default: as many as the demonstrations have)")
-    parser.add_argument("--alpha", type=float, default=0.2, help="post-demonstration steps per iteration, as a multiple of the demonstration steps (default: 0.2)")
-    parser.add_argument("--iterations", type=int, default=5, help="BCO(alpha) iterations after BCO(0) (default: 5; 0 gives BCO(0) alone)")
-    parser.add_argument("--exploration", type=float, default=0.1, help="probability of a random action while the policy collects (default: 0.1)")
+    parser.add_argument("--alpha", type=float, default=0.5, help="post-demonstration steps per iteration, as a multiple of the demonstration steps (default: 0.5)")
+    parser.add_argument("--iterations", type=int, default=10, help="BCO(alpha) iterations after BCO(0) (default: 10; 0 gives BCO(0) alone)")
+    parser.add_argument("--exploration", type=float, default=0.1, help="while the policy collects: the probability of a random action (discrete), or the std of Gaussian action noise as a share of half the action range (continuous) (default: 0.1)")
     parser.add_argument("--inverse_epochs", type=int, default=30, help="epochs of the inverse model per fit (default: 30)")
     parser.add_argument("--retrain_epochs", type=int, default=30, help="policy epochs per BCO(alpha) iteration, warm-started (default: 30)")
     bc.add_model_arguments(parser)
@@ -100,6 +100,8 @@ class BcoRun:
     def fit_inverse(self, model: keras.Model | None, iteration: int) -> tuple[keras.Model, float]:
         """(Re)fit the inverse model on all own transitions; its accuracy (discrete) or MSE (continuous) on held-out ones."""
         states, next_states, actions = inverse_dynamics.transitions(self.own)
+        if not self.discrete:  # MuJoCo applies clipped controls, so a clipped action is what (s, s') can reveal
+            actions = np.clip(actions, self.action_space.low, self.action_space.high)
         train, held_out = split((states, next_states, actions), 0.1, np.random.default_rng([self.args.seed, iteration, 1]))
         if model is None:
             model = inverse_dynamics.build_inverse_model(train[0], train[1], self.output_dim, self.policy_config)
@@ -153,7 +155,7 @@ def main(args: argparse.Namespace) -> dict:
         if iteration == 0:
             run.collect(run.explorer, pre_steps, stream=0)
         else:
-            driver = aggregation.mixture_policy(policy, run.explorer, args.exploration, seed=args.seed * 1000 + iteration)
+            driver = inverse_dynamics.exploring_policy(policy, run.action_space, args.exploration, seed=args.seed * 1000 + iteration)
             run.collect(driver, int(round(args.alpha * run.demo_steps)), stream=iteration)
         inverse, inverse_score = run.fit_inverse(inverse, iteration)
         policy = run.fit_policy(policy, inverse, iteration)

@@ -2,7 +2,8 @@
 
     python hw1/tables.py
 
-Reads results/<ENV>/bc/seed*/metrics.json (made by `python hw1/bc.py <ENV> --seed S --run_dir
+Then the BCO table from results/<ENV>/bco/seed*/metrics.json (bco.py), for CartPole, Hopper and
+HalfCheetah. Reads results/<ENV>/bc/seed*/metrics.json (made by `python hw1/bc.py <ENV> --seed S --run_dir
 results/<ENV>/bc/seedS`) and results/<ENV>/dagger/seed*/metrics.json (made by dagger.py the
 same way). A method's return is the mean over seeds of each run's mean evaluation return, ± the
 std over seeds. For DAgger, each run's best iteration counts (the one saved as policy.keras). The
@@ -78,8 +79,30 @@ def table(results: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+BCO_TASKS = ("CartPole-v1", "Hopper-v1", "HalfCheetah-v1")
+
+
+def bco_table(results: Path) -> str:
+    """Expert, BC with the true actions, BCO(0) and BCO(alpha), with the environment interactions each used."""
+    lines = ["| task | expert | BC, true actions | BCO(0) | interactions | BCO(alpha) | interactions | seeds |",
+             "|---|---|---|---|---|---|---|---|"]
+    for env_name in BCO_TASKS:
+        bco_runs = load_runs(results, env_name, "bco")
+        if not bco_runs:
+            continue
+        bc = [run["evaluation"]["mean"] for run in load_runs(results, env_name, "bc")]
+        expert = [run["expert"]["mean"] for run in bco_runs]
+        first = [run["iterations"][0] for run in bco_runs]
+        last = [run["iterations"][-1] for run in bco_runs]
+        interactions = lambda rows: "/".join(sorted({str(row["interactions"]) for row in rows}))  # noqa: E731
+        lines.append(f"| {env_name} | {summarize(expert)} | {summarize(bc)}{share(bc, expert)} | "
+                     f"{summarize([r['return_mean'] for r in first])}{share([r['return_mean'] for r in first], expert)} | {interactions(first)} | "
+                     f"{summarize([r['return_mean'] for r in last])}{share([r['return_mean'] for r in last], expert)} | {interactions(last)} | {len(bco_runs)} |")
+    return "\n".join(lines) + "\n"
+
+
 def main(args: argparse.Namespace) -> str:
-    text = table(args.results)
+    text = table(args.results) + "\n" + bco_table(args.results)
     print(text)
     if args.output:
         reporting.write_text(args.output, text)

@@ -12,7 +12,7 @@ import gymnasium as gym
 import keras
 import numpy as np
 
-from cs294 import data, models
+from cs294 import aggregation, data, models
 
 
 def transitions(trajectories: Sequence[data.Trajectory]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -77,3 +77,34 @@ def exploration_policy(observation_dim: int, action_space: gym.Space, seed: int)
         low, high = action_space.low, action_space.high
     observations = keras.Input(shape=(observation_dim,), name="observations")
     return keras.Model(observations, _UniformActions(low, high, seed, name="uniform")(observations), name="exploration")
+
+
+class _GaussianNoise(keras.layers.Layer):
+    """Adds N(0, (scale * half range)^2) noise to each action and clips it to the bounds."""
+
+    def __init__(self, low: np.ndarray, high: np.ndarray, scale: float, seed: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.low, self.high = low.astype(np.float32), high.astype(np.float32)
+        self.std = (scale * (self.high - self.low) / 2).astype(np.float32)
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, actions):
+        noise = keras.random.normal(keras.ops.shape(actions), seed=self.seed_generator) * self.std
+        return keras.ops.clip(actions + noise, self.low, self.high)
+
+
+def exploring_policy(policy: keras.Model, action_space: gym.Space, exploration: float, seed: int) -> keras.Model:
+    """The policy that collects BCO(alpha)'s transitions: the learner, made to explore.
+
+    Discrete actions: a uniformly random action with probability `exploration`. Continuous
+    actions: Gaussian noise of std `exploration` x half the action range on every action, which
+    keeps the agent near the states its policy reaches while still varying the actions there.
+    """
+    if exploration <= 0:
+        return policy
+    observations = keras.Input(shape=policy.input_shape[1:], name="observations")
+    if isinstance(action_space, gym.spaces.Discrete):
+        random_policy = exploration_policy(policy.input_shape[-1], action_space, seed)
+        return aggregation.mixture_policy(policy, random_policy, exploration, seed)
+    noisy = _GaussianNoise(action_space.low, action_space.high, exploration, seed, name="noise")(policy(observations))
+    return keras.Model(observations, noisy, name="exploring")
