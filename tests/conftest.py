@@ -26,12 +26,23 @@ def expert_path():
     return lambda env_name: EXPERTS_DIR / f"{env_name}.pkl"
 
 
-@pytest.fixture(scope="session")
-def hopper_data(tmp_path_factory):
-    """Four real Hopper expert episodes of 250 steps, written by run_expert.py."""
+def write_expert_rollouts(directory: Path, env_name: str, episodes: int, steps: int) -> Path:
+    """Real expert episodes written by run_expert.py, as a user makes them."""
     import run_expert
 
-    path = tmp_path_factory.mktemp("data") / "hopper.h5"
+    path = directory / f"{env_name}.h5"
     run_expert.main(run_expert.build_parser().parse_args(
-        [str(EXPERTS_DIR / "Hopper-v1.pkl"), "Hopper-v1", "--num_rollouts", "4", "--max_timesteps", "250", "--output", str(path)]))
+        [str(EXPERTS_DIR / f"{env_name}.pkl"), env_name, "--num_rollouts", str(episodes), "--max_timesteps", str(steps), "--output", str(path)]))
     return path
+
+
+@pytest.fixture(scope="session")
+def hopper_data(tmp_path_factory):
+    """Four real Hopper expert episodes of 250 steps."""
+    return write_expert_rollouts(tmp_path_factory.mktemp("data"), "Hopper-v1", 4, 250)
+
+
+@pytest.fixture(scope="session")
+def cartpole_demos(tmp_path_factory):
+    """Three real CartPole expert episodes of 200 steps."""
+    return write_expert_rollouts(tmp_path_factory.mktemp("data"), "CartPole-v1", 3, 200)

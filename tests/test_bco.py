@@ -6,21 +6,9 @@ import shutil
 import h5py
 import keras
 import numpy as np
-import pytest
 
 import bco
-import run_expert
-from conftest import EXPERTS_DIR
 from cs294 import cli, environments, inverse_dynamics, models, rollouts, training
-
-
-@pytest.fixture(scope="module")
-def cartpole_demos(tmp_path_factory):
-    """Three real CartPole expert episodes of 200 steps, written by run_expert.py."""
-    path = tmp_path_factory.mktemp("data") / "cartpole.h5"
-    run_expert.main(run_expert.build_parser().parse_args(
-        [str(EXPERTS_DIR / "CartPole-v1.pkl"), "CartPole-v1", "--num_rollouts", "3", "--max_timesteps", "200", "--output", str(path)]))
-    return path
 
 
 def test_inverse_model_beats_chance_on_held_out_cartpole_transitions():

@@ -193,8 +193,9 @@ def _write_episodes(file: h5py.File, first_index: int, trajectories: Sequence[Tr
         file.create_dataset(name, data=np.asarray(values, dtype=dtype))
 
 
-def read_rollouts(path: str | Path, *, env_name: str | None = None) -> Rollouts:
-    """Read and validate a rollout file; every problem is a UserError naming the file."""
+@contextlib.contextmanager
+def _open_rollout_file(path: str | Path, env_name: str | None) -> Iterator[tuple[Path, h5py.File]]:
+    """Open a rollout file for reading after checking it exists, is HDF5, has our format and the right env."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"data file {path} does not exist")
@@ -204,19 +205,23 @@ def read_rollouts(path: str | Path, *, env_name: str | None = None) -> Rollouts:
         raise UserError(f"{path} is not a readable HDF5 file; it may be truncated or of another format ({error})") from None
     with file:
         _check_format(path, file)
-        attributes = {name: _decode_attribute(value) for name, value in file.attrs.items()}
-        if env_name is not None and attributes["env_name"] != env_name:
-            raise UserError(
-                f"{path} holds rollouts of {attributes['env_name']}, not {env_name}; "
-                f"use the data of {env_name} or name {attributes['env_name']}"
-            )
+        found = file.attrs["env_name"]
+        if env_name is not None and found != env_name:
+            raise UserError(f"{path} holds rollouts of {found}, not {env_name}; use the data of {env_name} or name {found}")
         try:
-            count = len(file["episode_lengths"])
-            trajectories = [_read_episode(file, index) for index in range(count)]
-            episode_attributes = [{name: _decode_attribute(value) for name, value in file[_episode_name(index)].attrs.items()
-                                   if name != "seed"} for index in range(count)]
+            yield path, file
         except (KeyError, ValueError, OSError) as error:
             raise UserError(f"{path} is damaged: {error}") from None
+
+
+def read_rollouts(path: str | Path, *, env_name: str | None = None) -> Rollouts:
+    """Read and validate a rollout file; every problem is a UserError naming the file."""
+    with _open_rollout_file(path, env_name) as (path, file):
+        attributes = {name: _decode_attribute(value) for name, value in file.attrs.items()}
+        count = len(file["episode_lengths"])
+        trajectories = [_read_episode(file, index) for index in range(count)]
+        episode_attributes = [{name: _decode_attribute(value) for name, value in file[_episode_name(index)].attrs.items()
+                               if name != "seed"} for index in range(count)]
     return Rollouts(trajectories=trajectories, attributes=attributes, episode_attributes=episode_attributes)
 
 
@@ -226,22 +231,9 @@ def read_observations(path: str | Path, *, env_name: str | None = None) -> tuple
     State-only demonstrations: the actions in the file are never read, so they cannot leak into
     learning from observation.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"data file {path} does not exist")
-    try:
-        file = h5py.File(path, "r")
-    except OSError as error:
-        raise UserError(f"{path} is not a readable HDF5 file; it may be truncated or of another format ({error})") from None
-    with file:
-        _check_format(path, file)
-        if env_name is not None and file.attrs["env_name"] != env_name:
-            raise UserError(f"{path} holds rollouts of {file.attrs['env_name']}, not {env_name}")
-        try:
-            count = len(file["episode_lengths"])
-            return [file[_episode_name(index)]["observations"][()] for index in range(count)], file["episode_seeds"][()].tolist()
-        except (KeyError, OSError) as error:
-            raise UserError(f"{path} is damaged: {error}") from None
+    with _open_rollout_file(path, env_name) as (_, file):
+        count = len(file["episode_lengths"])
+        return [file[_episode_name(index)]["observations"][()] for index in range(count)], file["episode_seeds"][()].tolist()
 
 
 def _check_format(path: Path, file: h5py.File) -> None:
