@@ -1,15 +1,17 @@
-"""The Expert / BC / DAgger reward table, from the runs under results/, beside seed 002's numbers.
+"""The reward tables from the runs under results/: Expert / BC / DAgger beside seed 002, and BCO.
 
     python hw1/tables.py
 
-Then the BCO table from results/<ENV>/bco/seed*/metrics.json (bco.py), for CartPole, Hopper and
-HalfCheetah. Reads results/<ENV>/bc/seed*/metrics.json (made by `python hw1/bc.py <ENV> --seed S --run_dir
+Reads results/<ENV>/bc/seed*/metrics.json (made by `python hw1/bc.py <ENV> --seed S --run_dir
 results/<ENV>/bc/seedS`) and results/<ENV>/dagger/seed*/metrics.json (made by dagger.py the
 same way). A method's return is the mean over seeds of each run's mean evaluation return, ± the
 std over seeds. For DAgger, each run's best iteration counts (the one saved as policy.keras). The
 expert column is the expert scored on the same evaluation seeds as the BC runs; DAgger's
 percentages use the expert on DAgger's own evaluation seeds. The best iteration is chosen on the
 evaluation episodes, which flatters it a little; the last iteration's return is given too.
+
+The BCO table reads results/<ENV>/bco/seed*/metrics.json (bco.py) for CartPole, Hopper and
+HalfCheetah: BCO(0) is iteration 0, BCO(alpha) the last iteration.
 """
 
 import argparse

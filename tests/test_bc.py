@@ -138,3 +138,13 @@ def test_bc_curve_writes_table_and_plot(tmp_path, hopper_data):
     points = json.loads((tmp_path / "bc_curve.json").read_text())
     assert [p["transitions"] for p in points] == [250, 1000]
     assert (tmp_path / "bc_curve.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_tables_summarize_real_runs(tmp_path, hopper_data, capsys):
+    import tables
+    run_dir = tmp_path / "results" / "Hopper-v1" / "bc" / "seed0"
+    assert run_bc(["Hopper-v1", "--data", hopper_data, "--epochs", "1", "--eval_episodes", "2", "--run_dir", run_dir], capsys)[0] == 0
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert cli.run(tables.main, tables.build_parser(), ["--results", str(tmp_path / "results"), "--output", str(tmp_path / "t.md")]) == 0
+    row = next(line for line in (tmp_path / "t.md").read_text().splitlines() if line.startswith("| Hopper-v1"))
+    assert f"{metrics['evaluation']['mean']:.1f} ± 0.0" in row and "3581 (598)" in row
