@@ -44,6 +44,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--activation", choices=("relu", "tanh"), default=policy.activation, help=f"hidden activation (default: {policy.activation})")
     parser.add_argument("--l2", type=float, default=policy.l2, help=f"L2 penalty on kernels (default: {policy.l2})")
     parser.add_argument("--head", choices=("linear", "lstm"), default=policy.head, help="output block: linear, or seed 000's LSTM output layer (default: linear)")
+    parser.add_argument("--clip_observations", type=float, default=policy.observation_clip, help="clip normalized observations to +-C inside the model; 0 is off (default: 0)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,7 +69,10 @@ def configs_from_args(args: argparse.Namespace) -> tuple[models.PolicyConfig, tr
         raise UserError(f"--validation_fraction must be in [0, 1), got {args.validation_fraction}")
     if args.learning_rate <= 0 or args.l2 < 0:
         raise UserError("--learning_rate must be positive and --l2 must not be negative")
-    policy = models.PolicyConfig(hidden=tuple(args.hidden), activation=args.activation, l2=args.l2, head=args.head)
+    if args.clip_observations < 0:
+        raise UserError(f"--clip_observations must not be negative, got {args.clip_observations}")
+    policy = models.PolicyConfig(hidden=tuple(args.hidden), activation=args.activation, l2=args.l2, head=args.head,
+                                 observation_clip=args.clip_observations)
     train = training.TrainingConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
                                      optimizer=args.optimizer, validation_fraction=args.validation_fraction)
     return policy, train

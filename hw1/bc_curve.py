@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data", type=Path, default=None, help="rollout file (default: bc.py's)")
     parser.add_argument("--epochs", type=int, default=100, help="epochs per run (default: 100)")
     parser.add_argument("--eval_episodes", type=int, default=10, help="evaluation episodes per run (default: 10)")
+    parser.add_argument("--clip_observations", type=float, default=0.0, help="bc.py's --clip_observations (default: 0, off)")
     parser.add_argument("--output_dir", type=Path, default=None, help="where runs, table and plot go (default: results/<env>/bc_curve)")
     return parser
 
@@ -66,7 +67,7 @@ def main(args: argparse.Namespace) -> list[dict]:
     for count in num_demos:
         runs = []
         for seed in seeds:
-            argv = [args.env, "--num_demos", str(count), "--seed", str(seed), "--epochs", str(args.epochs),
+            argv = [args.env, "--num_demos", str(count), "--seed", str(seed), "--epochs", str(args.epochs), "--clip_observations", str(args.clip_observations),
                     "--eval_episodes", str(args.eval_episodes), "--run_dir", str(output_dir / f"demos{count}_seed{seed}")]
             runs.append(bc.run_or_reuse(bc.build_parser().parse_args(argv + (["--data", str(args.data)] if args.data else []))))
         returns = [run["evaluation"]["mean"] for run in runs]
@@ -76,7 +77,7 @@ def main(args: argparse.Namespace) -> list[dict]:
                        "expert_mean": float(np.mean([run["expert"]["mean"] for run in runs]))})
     lines = [f"# {args.env}: behavioral cloning against the number of demonstrations", "",
              f"Made by `python hw1/bc_curve.py {args.env} --num_demos {args.num_demos} --seeds {args.seeds} --epochs {args.epochs} "
-             f"--eval_episodes {args.eval_episodes}`; bc.py's default network. Return: mean ± std over seeds of each run's "
+             f"--eval_episodes {args.eval_episodes} --clip_observations {args.clip_observations:g}`; bc.py's default network. Return: mean ± std over seeds of each run's "
              f"mean over {args.eval_episodes} evaluation episodes.", "",
              "| demonstrations | transitions | BC return | per seed | expert on the same episodes | % of expert |", "|---|---|---|---|---|---|"]
     for p in points:

@@ -148,3 +148,15 @@ def test_tables_summarize_real_runs(tmp_path, hopper_data, capsys):
     assert cli.run(tables.main, tables.build_parser(), ["--results", str(tmp_path / "results"), "--output", str(tmp_path / "t.md")]) == 0
     row = next(line for line in (tmp_path / "t.md").read_text().splitlines() if line.startswith("| Hopper-v1"))
     assert f"{metrics['evaluation']['mean']:.1f} ± 0.0" in row and "3581 (598)" in row
+
+
+def test_clipped_observations_bound_the_inputs_and_still_load(tmp_path):
+    rng = np.random.default_rng(0)
+    observations = rng.normal(size=(500, 3)).astype(np.float32)
+    model = models.build_policy(observations, 2, models.PolicyConfig(observation_clip=10.0))
+    far, farther = observations[:1].copy(), observations[:1].copy()
+    far[0, 0], farther[0, 0] = 1e3, 1e6  # both beyond 10 stds: the network sees the same clipped input
+    np.testing.assert_array_equal(np.asarray(model(far)), np.asarray(model(farther)))
+    reporting.save_policy(model, tmp_path / "policy.keras")
+    loaded = keras.saving.load_model(tmp_path / "policy.keras")
+    np.testing.assert_array_equal(np.asarray(model(observations)), np.asarray(loaded(observations)))

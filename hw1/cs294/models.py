@@ -26,6 +26,8 @@ class PolicyConfig:
     """L2 penalty on every kernel (seed 000's regularization used 0.01)."""
     head: str = "linear"
     """Output block: linear (a Dense layer), or lstm (an LSTM over a length-1 sequence, seed 000)."""
+    observation_clip: float = 0.0
+    """If > 0, normalized inputs are clipped to [-clip, clip]; 0 leaves them as they are."""
 
 
 def normalizer_statistics(observations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -34,6 +36,18 @@ def normalizer_statistics(observations: np.ndarray) -> tuple[np.ndarray, np.ndar
     std = observations.std(axis=0)
     variance = np.where(std < CONSTANT_FEATURE_STD, CONSTANT_FEATURE_VARIANCE, std**2)
     return mean, variance
+
+
+def clip_layers(features, limit: float):
+    """clip(x, -limit, limit) from built-in layers only, so the saved model needs no custom code.
+
+    A feature with a small spread in the training data can later sit thousands of stds away (a
+    Humanoid contact force reached -17814 in a 25-demonstration run) and drive the actions to
+    absurd values; clipping bounds what the network can be asked to extrapolate.
+    """
+    shifted = keras.layers.Rescaling(1.0, offset=limit, name="clip_shift")(features)
+    bounded = keras.layers.ReLU(max_value=2 * limit, name="clip")(shifted)
+    return keras.layers.Rescaling(1.0, offset=-limit, name="clip_unshift")(bounded)
 
 
 def build_policy(observations: np.ndarray, output_dim: int, config: PolicyConfig, name: str = "policy") -> keras.Model:
@@ -51,6 +65,8 @@ def build_policy(observations: np.ndarray, output_dim: int, config: PolicyConfig
     mean, variance = normalizer_statistics(observations)
     inputs = keras.Input(shape=(observations.shape[1],), name="observations")
     features = keras.layers.Normalization(mean=mean, variance=variance, name="normalize")(inputs)
+    if config.observation_clip > 0:
+        features = clip_layers(features, config.observation_clip)
     for index, units in enumerate(config.hidden):
         features = keras.layers.Dense(units, activation=config.activation, kernel_regularizer=regularizer, name=f"hidden_{index}")(features)
     if config.head == "lstm":
