@@ -14,7 +14,6 @@ import numpy as np
 
 import bc
 from cs294 import cli, reporting
-from cs294.errors import UserError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,38 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def integers(text: str, flag: str) -> list[int]:
-    try:
-        return [int(part) for part in text.split(",")]
-    except ValueError:
-        raise UserError(f"{flag} takes comma-separated integers, not {text!r}") from None
-
-
-def plot(path: Path, env_name: str, points: list[dict], expert_mean: float) -> None:
-    """Return against demonstrations (log scale), mean ± std over seeds, with the expert's line."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(6, 4))
-    demos = [p["num_demos"] for p in points]
-    axes.errorbar(demos, [p["mean"] for p in points], yerr=[p["std"] for p in points], marker="o", capsize=3, label="BC")
-    axes.axhline(expert_mean, color="black", linestyle="--", label="expert")
-    axes.set_xscale("log")
-    axes.set_xticks(demos, labels=[str(count) for count in demos])
-    axes.minorticks_off()
-    axes.set_xlabel("expert demonstrations (episodes)")
-    axes.set_ylabel("evaluation return")
-    axes.set_title(f"{env_name}: behavioral cloning against demonstrations")
-    axes.legend()
-    figure.tight_layout()
-    with reporting.atomic_path(path) as temporary:
-        figure.savefig(temporary, dpi=100)
-    plt.close(figure)
-
-
 def main(args: argparse.Namespace) -> list[dict]:
-    num_demos, seeds = integers(args.num_demos, "--num_demos"), integers(args.seeds, "--seeds")
+    num_demos, seeds = cli.comma_integers(args.num_demos, "--num_demos"), cli.comma_integers(args.seeds, "--seeds")
     output_dir = args.output_dir or Path("results") / args.env / "bc_curve"
     points, expert_mean = [], None
     for count in num_demos:
@@ -87,7 +56,8 @@ def main(args: argparse.Namespace) -> list[dict]:
     report = "\n".join(lines) + "\n"
     reporting.write_text(output_dir / "bc_curve.md", report)
     reporting.write_json(output_dir / "bc_curve.json", points)
-    plot(output_dir / "bc_curve.png", args.env, points, expert_mean)
+    reporting.plot_demonstration_curve(output_dir / "bc_curve.png", args.env, [p["num_demos"] for p in points],
+                                       [p["mean"] for p in points], [p["std"] for p in points], expert_mean)
     print(report)
     print(f"wrote {output_dir}/bc_curve.md, bc_curve.json and bc_curve.png")
     return points

@@ -17,7 +17,6 @@ import numpy as np
 
 import bc
 from cs294 import cli, reporting
-from cs294.errors import UserError
 
 SEED_000_L2 = 0.005
 
@@ -132,10 +131,7 @@ def markdown_report(results: dict[StudyConfig, list[dict]], args: argparse.Names
 
 
 def main(args: argparse.Namespace) -> dict:
-    try:
-        seeds = [int(seed) for seed in args.seeds.split(",")]
-    except ValueError:
-        raise UserError(f"--seeds takes comma-separated integers such as 0,1,2, not {args.seeds!r}") from None
+    seeds = cli.comma_integers(args.seeds, "--seeds")
     results = {config: [run_or_reuse(config, seed, args) for seed in seeds] for config in CONFIGS}
     report = markdown_report(results, args)
     reporting.write_text(args.output, report)

@@ -31,10 +31,7 @@ def check_display() -> None:
 
 
 def main(args: argparse.Namespace) -> list[float]:
-    try:
-        episodes = None if args.episodes is None else [int(index) for index in args.episodes.split(",")]
-    except ValueError:
-        raise UserError(f"--episodes takes comma-separated indices such as 0,1, not {args.episodes!r}") from None
+    episodes = None if args.episodes is None else cli.comma_integers(args.episodes, "--episodes")
     check_display()
     drifts = replay.replay_file(args.path, episodes)
     print(f"replayed {len(drifts)} episodes; largest drift from the recorded observations {max(drifts):.2e}")

@@ -49,12 +49,8 @@ def main(args: argparse.Namespace) -> dict:
     """Roll out the expert, print the returns, write the HDF5 file; return the stats and path."""
     check_args(args)
     spec = environments.resolve(args.envname)
-    weights = experts.load_expert_weights(args.expert_policy_file)
+    model = experts.load_checked_expert(args.expert_policy_file, spec)
     expert_sha256 = provenance.file_sha256(args.expert_policy_file)
-    probe = environments.make_env(spec)
-    experts.check_fits_env(weights, probe, args.expert_policy_file, spec, expert_sha256)
-    probe.close()
-    model = experts.build_expert_model(weights)
     seeds = rollouts.episode_seeds(np.random.default_rng(args.seed), args.num_rollouts)
     output = args.output or data.default_rollouts_path(args.envname, args.num_rollouts)
 

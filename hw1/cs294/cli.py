@@ -11,6 +11,14 @@ USER_ERROR_EXIT_CODE = 2
 INTERRUPTED_EXIT_CODE = 130
 
 
+def comma_integers(text: str, flag: str) -> list[int]:
+    """'0,1,2' -> [0, 1, 2]; anything else is a UserError naming the flag."""
+    try:
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        raise UserError(f"{flag} takes comma-separated integers such as 0,1,2, not {text!r}") from None
+
+
 def run(
     main: Callable[[argparse.Namespace], Any],
     parser: argparse.ArgumentParser,

@@ -131,3 +131,21 @@ def plot_validation_loss(path: str | Path, env_name: str, bc_loss: list[float], 
     axes.legend()
     figure.tight_layout()
     save_figure(figure, path)
+
+
+def plot_demonstration_curve(path: str | Path, env_name: str, demos: list[int], means: list[float], stds: list[float],
+                             expert_mean: float) -> None:
+    """Return against the number of demonstrations (log scale), mean ± std over seeds, with the expert's line."""
+    plt = _pyplot()
+    figure, axes = plt.subplots(figsize=(6, 4))
+    axes.errorbar(demos, means, yerr=stds, marker="o", capsize=3, label="BC")
+    axes.axhline(expert_mean, color="black", linestyle="--", label="expert")
+    axes.set_xscale("log")
+    axes.set_xticks(demos, labels=[str(count) for count in demos])
+    axes.minorticks_off()
+    axes.set_xlabel("expert demonstrations (episodes)")
+    axes.set_ylabel("evaluation return")
+    axes.set_title(f"{env_name}: behavioral cloning against demonstrations")
+    axes.legend()
+    figure.tight_layout()
+    save_figure(figure, path)
