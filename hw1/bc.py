@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cs294 import cli, data, environments, experts, models, provenance, reporting, rollouts, training
+from cs294 import cli, data, environments, experts, files, models, provenance, reporting, rollouts, training
 from cs294.errors import UserError
 
 import keras  # noqa: E402  (after cs294, which keeps TensorFlow's start-up banner quiet)
@@ -170,7 +170,7 @@ def main(args: argparse.Namespace) -> dict:
         "training_samples_per_second": fit.samples_per_second,
         "package_versions": provenance.package_versions(),
     }
-    reporting.write_json(run_dir / "metrics.json", metrics)
+    files.write_json(run_dir / "metrics.json", metrics)
 
     share = f"{100 * stats.mean / expert.mean:.1f}% of" if expert.mean > 0 else "vs."
     print(f"final loss: train {fit.train_loss[-1]:.5f}, validation {fit.validation_loss[-1] if fit.validation_loss else float('nan'):.5f} "

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 import bc
-from cs294 import cli, reporting
+from cs294 import cli, files, plots
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,9 +54,9 @@ def main(args: argparse.Namespace) -> list[dict]:
                      f"{', '.join(f'{r:.0f}' for r in p['per_seed'])} | {p['expert_mean']:.1f} | "
                      f"{100 * p['mean'] / p['expert_mean']:.1f}% |")
     report = "\n".join(lines) + "\n"
-    reporting.write_text(output_dir / "bc_curve.md", report)
-    reporting.write_json(output_dir / "bc_curve.json", points)
-    reporting.plot_demonstration_curve(output_dir / "bc_curve.png", args.env, [p["num_demos"] for p in points],
+    files.write_text(output_dir / "bc_curve.md", report)
+    files.write_json(output_dir / "bc_curve.json", points)
+    plots.plot_demonstration_curve(output_dir / "bc_curve.png", args.env, [p["num_demos"] for p in points],
                                        [p["mean"] for p in points], [p["std"] for p in points], expert_mean)
     print(report)
     print(f"wrote {output_dir}/bc_curve.md, bc_curve.json and bc_curve.png")

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 import bc
-from cs294 import cli, data, environments, experts, inverse_dynamics, models, provenance, reporting, rollouts, training
+from cs294 import cli, data, environments, experts, files, inverse_dynamics, models, provenance, reporting, rollouts, training
 from cs294.errors import UserError
 
 import gymnasium as gym  # noqa: E402
@@ -173,7 +173,7 @@ def main(args: argparse.Namespace) -> dict:
     run.logger.close()
     reporting.save_policy(policy, run.run_dir / "policy.keras")
     reporting.save_policy(inverse, run.run_dir / "inverse_dynamics.keras")
-    reporting.write_json(run.run_dir / "metrics.json", metrics)
+    files.write_json(run.run_dir / "metrics.json", metrics)
     print(f"wrote {run.run_dir}/policy.keras, inverse_dynamics.keras, metrics.json and tensorboard/")
     return metrics
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 import bc
-from cs294 import aggregation, cli, data, environments, experts, models, provenance, reporting, rollouts, training
+from cs294 import aggregation, cli, data, environments, experts, files, models, plots, provenance, reporting, rollouts, training
 from cs294.errors import UserError
 
 import keras  # noqa: E402  (after cs294, which keeps TensorFlow's start-up banner quiet)
@@ -125,7 +125,7 @@ class DaggerRun:
         if state is None:
             raise UserError(f"{self.run_dir} holds no completed iteration to resume from; start the run again without --resume")
         dropped = aggregation.drop_unfinished_episodes(self.data_path, state.episodes)
-        metrics = reporting.read_json(self.run_dir / "metrics.json")
+        metrics = files.read_json(self.run_dir / "metrics.json")
         policy = keras.saving.load_model(self.run_dir / "policy_last.keras")  # with its optimizer state
         print(f"resuming {self.run_dir} after iteration {state.completed_iterations}"
               + (f"; dropped {dropped} episodes of the unfinished iteration" if dropped else ""))
@@ -169,7 +169,7 @@ class DaggerRun:
             state.best_iteration, state.best_return = iteration, stats.mean
             reporting.save_policy(policy, self.run_dir / "policy.keras")
         metrics["best_iteration"], metrics["best_return"] = state.best_iteration, state.best_return
-        reporting.write_json(self.run_dir / "metrics.json", metrics)
+        files.write_json(self.run_dir / "metrics.json", metrics)
         self.plot(metrics)
         state.completed_iterations, state.episodes = iteration, len(episodes)
         state.save(self.run_dir)  # last: the iteration counts as done only once everything above is on disk
@@ -179,12 +179,12 @@ class DaggerRun:
 
     def plot(self, metrics: dict) -> None:
         rows = metrics["iterations"]
-        reporting.plot_dagger_returns(self.run_dir / "returns.png", self.args.env, [r["iteration"] for r in rows],
+        plots.plot_dagger_returns(self.run_dir / "returns.png", self.args.env, [r["iteration"] for r in rows],
                                       [r["return_mean"] for r in rows], [r["return_std"] for r in rows],
                                       metrics["expert"]["mean"], rows[0]["return_mean"])
         losses = metrics["validation_loss_per_epoch"]
         if losses and losses[0]:
-            reporting.plot_validation_loss(self.run_dir / "validation_loss.png", self.args.env, losses[0],
+            plots.plot_validation_loss(self.run_dir / "validation_loss.png", self.args.env, losses[0],
                                            [value for iteration in losses[1:] for value in iteration])
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 import bc
-from cs294 import cli, reporting
+from cs294 import cli, files
 
 SEED_000_L2 = 0.005
 
@@ -134,7 +134,7 @@ def main(args: argparse.Namespace) -> dict:
     seeds = cli.comma_integers(args.seeds, "--seeds")
     results = {config: [run_or_reuse(config, seed, args) for seed in seeds] for config in CONFIGS}
     report = markdown_report(results, args)
-    reporting.write_text(args.output, report)
+    files.write_text(args.output, report)
     print(report)
     print(f"wrote {args.output}")
     return {config.slug: summarize(results)[config] for config in CONFIGS}

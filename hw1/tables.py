@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cs294 import cli, reporting
+from cs294 import cli, files
 
 TASKS = ("Ant-v1", "HalfCheetah-v1", "Hopper-v1", "Humanoid-v1", "Reacher-v1", "Walker2d-v1")
 # Seed 002's table: rollouts, expert, BC, DAgger as mean (std).
@@ -107,7 +107,7 @@ def main(args: argparse.Namespace) -> str:
     text = table(args.results) + "\n" + bco_table(args.results)
     print(text)
     if args.output:
-        reporting.write_text(args.output, text)
+        files.write_text(args.output, text)
     return text
 
 

@@ -10,7 +10,7 @@ from cs294 import quiet_tensorflow  # noqa: F401  (first: before keras)
 import keras
 import numpy as np
 
-from cs294 import data, reporting
+from cs294 import data, files
 
 STATE_FILE = "state.json"
 
@@ -66,7 +66,7 @@ class DaggerState:
     best_return: float
 
     def save(self, run_dir: Path) -> None:
-        reporting.write_json(run_dir / STATE_FILE, dataclasses.asdict(self))
+        files.write_json(run_dir / STATE_FILE, dataclasses.asdict(self))
 
     @classmethod
     def load(cls, run_dir: Path) -> "DaggerState | None":

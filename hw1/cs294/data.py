@@ -3,7 +3,6 @@
 import contextlib
 import dataclasses
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
@@ -12,6 +11,7 @@ import h5py
 import numpy as np
 
 from cs294.errors import UserError
+from cs294.files import atomic_path
 
 FORMAT_NAME = "cs294-hw1-rollouts"
 FORMAT_VERSION = 1
@@ -115,20 +115,6 @@ def default_rollouts_path(env_name: str, num_rollouts: int) -> Path:
 
 def _episode_name(index: int) -> str:
     return f"episode_{index:06d}"
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; rename it to `path` only if the block succeeds."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # The suffix stays last because some writers insist on it (Keras saves only to *.keras).
-    temporary = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
-    try:
-        yield temporary
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def write_rollouts(
