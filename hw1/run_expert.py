@@ -3,7 +3,8 @@
     python hw1/run_expert.py experts/Hopper-v1.pkl Hopper-v1 --num_rollouts 10
 
 Prints each episode's return, then the mean and std, and writes the episodes to
-data/<ENV>_<N>_rollouts.h5 (README.md, "Rollout files", describes the format).
+data/<ENV>_<N>_rollouts.h5 (README.md, "Rollout files", describes the format). A learned policy
+saved by bc.py, dagger.py or bco.py (a .keras file) runs the same way in place of the pickle.
 """
 
 import argparse
@@ -16,13 +17,13 @@ import numpy as np
 from tqdm import tqdm
 
 import replay
-from cs294 import cli, data, environments, experts, provenance, rollouts
+from cs294 import cli, data, environments, experts, models, provenance, rollouts
 from cs294.errors import UserError
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="run_expert.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("expert_policy_file", help="expert pickle, e.g. experts/Hopper-v1.pkl")
+    parser.add_argument("expert_policy_file", help="expert pickle, e.g. experts/Hopper-v1.pkl, or a learned policy.keras")
     parser.add_argument("envname", help="Ant-v1, HalfCheetah-v1, Hopper-v1, Humanoid-v1, Reacher-v1, Walker2d-v1, or a gymnasium id")
     parser.add_argument("--num_rollouts", type=int, default=20, help="number of expert episodes (default: 20)")
     parser.add_argument("--max_timesteps", type=int, default=None, help="cut each episode after this many steps (default: the env's limit, 1000 for MuJoCo)")
@@ -45,11 +46,27 @@ def check_args(args: argparse.Namespace) -> None:
         replay.check_display()
 
 
+def is_keras_file(path: str | Path) -> bool:
+    return Path(path).suffix == ".keras"
+
+
+def load_policy(path: str | Path, spec: environments.EnvSpec):
+    """The policy to run: an expert pickle (safely unpickled and checked) or a saved .keras policy."""
+    if not is_keras_file(path):
+        return experts.load_checked_expert(path, spec)
+    if not Path(path).exists():
+        raise UserError(f"policy file {path} does not exist; pass a policy.keras written by bc.py, dagger.py or bco.py")
+    env = environments.make_env(spec)
+    space, observation_dim = env.action_space, env.observation_space.shape[0]
+    env.close()
+    return models.load_policy(path, observation_dim, int(space.n) if hasattr(space, "n") else space.shape[0])
+
+
 def main(args: argparse.Namespace) -> dict:
     """Roll out the expert, print the returns, write the HDF5 file; return the stats and path."""
     check_args(args)
     spec = environments.resolve(args.envname)
-    model = experts.load_checked_expert(args.expert_policy_file, spec)
+    model = load_policy(args.expert_policy_file, spec)
     expert_sha256 = provenance.file_sha256(args.expert_policy_file)
     seeds = rollouts.episode_seeds(np.random.default_rng(args.seed), args.num_rollouts)
     output = args.output or data.default_rollouts_path(args.envname, args.num_rollouts)
@@ -72,7 +89,7 @@ def main(args: argparse.Namespace) -> dict:
         "env_name": args.envname,
         "gym_id": spec.gym_id,
         "gym_kwargs": spec.kwargs_json,
-        "policy": "expert",
+        "policy": "learned" if is_keras_file(args.expert_policy_file) else "expert",
         "policy_file": str(args.expert_policy_file),
         "policy_sha256": expert_sha256,
         "seed": args.seed,

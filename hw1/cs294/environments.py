@@ -79,9 +79,9 @@ def resolve(name: str) -> EnvSpec:
     )
 
 
-def make_env(spec: EnvSpec, *, max_episode_steps: int | None = None, render_mode: str | None = None) -> gym.Env:
-    """Build the environment; max_episode_steps overrides the registered time limit."""
-    options: dict[str, Any] = dict(spec.kwargs)
+def make_env(spec: EnvSpec, *, max_episode_steps: int | None = None, render_mode: str | None = None, **render_options: Any) -> gym.Env:
+    """Build the environment; max_episode_steps overrides the registered time limit, render_options go to gym.make (width, height)."""
+    options: dict[str, Any] = {**spec.kwargs, **render_options}
     if max_episode_steps is not None:
         options["max_episode_steps"] = max_episode_steps
     if render_mode is not None:

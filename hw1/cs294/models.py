@@ -1,6 +1,7 @@
 """Policy networks: Keras functional MLPs that map raw observations to actions (or logits)."""
 
 import dataclasses
+from pathlib import Path
 
 from cs294 import quiet_tensorflow  # noqa: F401  (first: before keras)
 
@@ -26,8 +27,10 @@ class PolicyConfig:
     """L2 penalty on every kernel (seed 000's regularization used 0.01)."""
     head: str = "linear"
     """Output block: linear (a Dense layer), or lstm (an LSTM over a length-1 sequence, seed 000)."""
-    observation_clip: float = 0.0
-    """If > 0, normalized inputs are clipped to [-clip, clip]; 0 leaves them as they are."""
+    observation_clip: float = 10.0
+    """If > 0, normalized inputs are clipped to [-clip, clip]; 0 leaves them as they are. Without it one
+    Humanoid episode scored -1,071,294: a contact force 17,814 std from its training mean drove the
+    actions to 1450 (README, "Humanoid")."""
 
 
 def normalizer_statistics(observations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -74,3 +77,19 @@ def build_policy(observations: np.ndarray, output_dim: int, config: PolicyConfig
         features = keras.layers.LSTM(config.hidden[-1], kernel_regularizer=regularizer, name="lstm")(sequence)
     outputs = keras.layers.Dense(output_dim, kernel_regularizer=regularizer, name="actions")(features)
     return keras.Model(inputs, outputs, name=name)
+
+
+def load_policy(path: str | Path, observation_dim: int, action_dim: int) -> keras.Model:
+    """A saved .keras policy, checked to map observation_dim inputs to action_dim outputs."""
+    from cs294.errors import UserError
+
+    try:
+        model = keras.saving.load_model(path)
+    except Exception as error:  # Keras raises ValueError, OSError or zipfile errors for a file it cannot read
+        raise UserError(f"{path} is not a Keras model this project can load ({type(error).__name__}); "
+                        "pass a policy.keras written by bc.py, dagger.py or bco.py") from None
+    inputs, outputs = model.input_shape, model.output_shape
+    if not (isinstance(inputs, tuple) and inputs[-1] == observation_dim and outputs[-1] == action_dim):
+        raise UserError(f"{path} maps {inputs} to {outputs}, but the environment has {observation_dim} observations "
+                        f"and {action_dim} actions; use a policy trained on this task")
+    return model
