@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 import bc
-from cs294 import cli, files, plots
+from cs294 import cli, files, models, plots
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,9 +24,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data", type=Path, default=None, help="rollout file (default: bc.py's)")
     parser.add_argument("--epochs", type=int, default=100, help="epochs per run (default: 100)")
     parser.add_argument("--eval_episodes", type=int, default=10, help="evaluation episodes per run (default: 10)")
-    parser.add_argument("--clip_observations", type=float, default=0.0, help="bc.py's --clip_observations (default: 0, off)")
+    parser.add_argument("--clip_observations", type=float, default=models.PolicyConfig().observation_clip,
+                        help="bc.py's --clip_observations (default: %(default)s; 0 is off)")
     parser.add_argument("--output_dir", type=Path, default=None, help="where runs, table and plot go (default: results/<env>/bc_curve)")
     return parser
+
+
+def run_dir_of(output_dir: Path, count: int, seed: int) -> Path:
+    return output_dir / f"demos{count}_seed{seed}"
+
+
+def bc_argv(env_name: str, count: int, seed: int, epochs: int, clip: float, eval_episodes: int, data: Path | None, run_dir: Path) -> list[str]:
+    """The bc.py arguments of one point of the curve (reproduce.py runs the same ones as separate jobs)."""
+    argv = [env_name, "--num_demos", str(count), "--seed", str(seed), "--epochs", str(epochs), "--clip_observations", str(clip),
+            "--eval_episodes", str(eval_episodes), "--run_dir", str(run_dir)]
+    return argv + (["--data", str(data)] if data else [])
 
 
 def main(args: argparse.Namespace) -> list[dict]:
@@ -36,9 +48,9 @@ def main(args: argparse.Namespace) -> list[dict]:
     for count in num_demos:
         runs = []
         for seed in seeds:
-            argv = [args.env, "--num_demos", str(count), "--seed", str(seed), "--epochs", str(args.epochs), "--clip_observations", str(args.clip_observations),
-                    "--eval_episodes", str(args.eval_episodes), "--run_dir", str(output_dir / f"demos{count}_seed{seed}")]
-            runs.append(bc.run_or_reuse(bc.build_parser().parse_args(argv + (["--data", str(args.data)] if args.data else []))))
+            argv = bc_argv(args.env, count, seed, args.epochs, args.clip_observations, args.eval_episodes, args.data,
+                           run_dir_of(output_dir, count, seed))
+            runs.append(bc.run_or_reuse(bc.build_parser().parse_args(argv)))
         returns = [run["evaluation"]["mean"] for run in runs]
         expert_mean = runs[0]["expert"]["mean"] if expert_mean is None else expert_mean
         points.append({"num_demos": count, "transitions": runs[0]["data"]["transitions"], "mean": float(np.mean(returns)),

@@ -14,10 +14,11 @@ The ratios are package steps/s over bare steps/s.
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 
-from cs294 import cli, data, environments, experts, models, rollouts, training
+from cs294 import cli, data, files, environments, experts, models, rollouts, training
 
 import keras  # noqa: E402  (after cs294, which keeps TensorFlow's start-up banner quiet)
 
@@ -70,13 +71,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--num_envs", type=int, default=rollouts.DEFAULT_NUM_ENVS, help="environments in the package loop")
     parser.add_argument("--seed", type=int, default=0, help="seed of the episodes")
     parser.add_argument("--epochs", type=int, default=5, help="epochs of the learned policy's training (default: 5)")
+    parser.add_argument("--output", type=Path, default=None, help="also write the table to this markdown file, and the rows beside it as .json")
     return parser
 
 
 def main(args: argparse.Namespace) -> list[dict]:
     rows = []
-    print("| env | bare numpy loop (steps/s) | Keras expert (steps/s) | ratio | learned policy (steps/s) | ratio | training (samples/s) |")
-    print("|---|---|---|---|---|---|---|")
+    lines = ["| env | bare numpy loop (steps/s) | Keras expert (steps/s) | ratio | learned policy (steps/s) | ratio | training (samples/s) |",
+             "|---|---|---|---|---|---|---|"]
+    print("\n".join(lines))
     for name in args.envs.split(","):
         spec = environments.resolve(name)
         weights = experts.load_expert_weights(experts.default_expert_path(name))
@@ -88,7 +91,11 @@ def main(args: argparse.Namespace) -> list[dict]:
         row = {"env": name, "bare": bare, "expert": expert, "expert_ratio": expert / bare,
                "learned": learned, "learned_ratio": learned / bare, "training_samples_per_second": samples_per_second}
         rows.append(row)
-        print(f"| {name} | {bare:,.0f} | {expert:,.0f} | {expert / bare:.2f} | {learned:,.0f} | {learned / bare:.2f} | {samples_per_second:,.0f} |", flush=True)
+        lines.append(f"| {name} | {bare:,.0f} | {expert:,.0f} | {expert / bare:.2f} | {learned:,.0f} | {learned / bare:.2f} | {samples_per_second:,.0f} |")
+        print(lines[-1], flush=True)
+    if args.output:
+        files.write_text(args.output, "\n".join(lines) + "\n")
+        files.write_json(args.output.with_suffix(".json"), {"steps": args.steps, "num_envs": args.num_envs, "epochs": args.epochs, "rows": rows})
     return rows
 
 

@@ -60,19 +60,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def bc_arguments(config: StudyConfig, seed: int, args: argparse.Namespace, run_dir: Path) -> argparse.Namespace:
+def bc_argv(config: StudyConfig, seed: int, epochs: int, eval_episodes: int, data: Path | None, run_dir: Path) -> list[str]:
+    """The bc.py arguments of one run of the study (reproduce.py runs the same ones as separate jobs)."""
     argv = ["Hopper-v1", "--hidden", "128,64", "--activation", config.activation, "--optimizer", config.optimizer,
-            "--l2", str(config.l2), "--head", config.head, "--epochs", str(args.epochs), "--seed", str(seed),
-            "--eval_episodes", str(args.eval_episodes), "--run_dir", str(run_dir)]
-    if args.data:
-        argv += ["--data", str(args.data)]
-    return bc.build_parser().parse_args(argv)
+            "--l2", str(config.l2), "--head", config.head, "--epochs", str(epochs), "--seed", str(seed),
+            "--eval_episodes", str(eval_episodes), "--run_dir", str(run_dir)]
+    return argv + (["--data", str(data)] if data else [])
+
+
+def run_dir_of(results_dir: Path, config: StudyConfig, seed: int) -> Path:
+    return results_dir / config.slug / f"seed{seed}"
 
 
 def run_or_reuse(config: StudyConfig, seed: int, args: argparse.Namespace) -> dict:
     """The metrics of one run, trained now unless a finished run with the same settings exists."""
     print(f"=== {config.label}, seed {seed}")
-    return bc.run_or_reuse(bc_arguments(config, seed, args, args.results_dir / config.slug / f"seed{seed}"))
+    argv = bc_argv(config, seed, args.epochs, args.eval_episodes, args.data, run_dir_of(args.results_dir, config, seed))
+    return bc.run_or_reuse(bc.build_parser().parse_args(argv))
 
 
 def summarize(results: dict[StudyConfig, list[dict]]) -> dict[StudyConfig, tuple[float, float]]:

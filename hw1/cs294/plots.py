@@ -69,3 +69,50 @@ def plot_demonstration_curve(path: str | Path, env_name: str, demos: list[int], 
     axes.legend()
     figure.tight_layout()
     save_figure(figure, path)
+
+
+def _grid(count: int, width: float = 4.0, height: float = 3.0):
+    plt = _pyplot()
+    columns = min(3, count)
+    rows = -(-count // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(width * columns, height * rows), squeeze=False)
+    axes = list(axes.flat)
+    for unused in axes[count:]:
+        unused.set_visible(False)
+    return figure, axes
+
+
+def plot_dagger_grid(path: str | Path, panels: list[dict]) -> None:
+    """One panel per task: DAgger's return per iteration (mean ± std over seeds), with the expert's and BC's lines.
+
+    Each panel dict has env, iterations, mean, std, expert and bc.
+    """
+    figure, axes = _grid(len(panels))
+    for axis, panel in zip(axes, panels):
+        axis.errorbar(panel["iterations"], panel["mean"], yerr=panel["std"], marker="o", markersize=3, capsize=2, label="DAgger")
+        axis.axhline(panel["expert"], color="black", linestyle="--", label="expert")
+        axis.axhline(panel["bc"], color="tab:red", linestyle=":", label="BC")
+        axis.set_title(panel["env"])
+        axis.set_xlabel("DAgger iteration")
+        axis.set_ylabel("evaluation return")
+    axes[0].legend(fontsize="small")
+    figure.tight_layout()
+    save_figure(figure, path)
+
+
+def plot_validation_loss_grid(path: str | Path, panels: list[dict]) -> None:
+    """One panel per task: validation loss per epoch of BC, then of DAgger's retraining (seed 002's plot).
+
+    Each panel dict has env, bc (losses) and dagger (losses, all iterations in order).
+    """
+    figure, axes = _grid(len(panels))
+    for axis, panel in zip(axes, panels):
+        axis.plot(range(1, len(panel["bc"]) + 1), panel["bc"], label="BC")
+        axis.plot(range(1, len(panel["dagger"]) + 1), panel["dagger"], label="DAgger (iterations in order)")
+        axis.set_yscale("log")
+        axis.set_title(panel["env"])
+        axis.set_xlabel("epoch")
+        axis.set_ylabel("validation loss (MSE)")
+    axes[0].legend(fontsize="small")
+    figure.tight_layout()
+    save_figure(figure, path)

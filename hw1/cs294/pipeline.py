@@ -1,0 +1,250 @@
+"""A graph of script runs, each cached by a key of everything it reads: reproduce.py's engine.
+
+A job is one `python hw1/<script> ARGS` process that writes one output (a run directory or a
+file). Its cache key hashes the script's arguments, the content of the files it reads, the
+source of the code it runs and the versions of the packages that shape results. A job whose
+stamp holds the same key and whose output exists is skipped; any change to an input gives a new
+key and the job runs again, and so does everything downstream of it, since their inputs change.
+A stamp is written when a job starts and marked done when it ends, so a job interrupted halfway
+is either resumed (DAgger) or redone from scratch. Independent jobs run side by side, longest
+chain first. Nothing here imports TensorFlow.
+"""
+
+import dataclasses
+import datetime
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+from cs294 import files, provenance
+
+HW1_DIR = Path(__file__).resolve().parents[1]
+PACKAGE_DIR = Path(__file__).resolve().parent
+# Modules that shape no job's output: editing the report or this engine must not redo the runs.
+NOT_JOB_CODE = ("pipeline.py", "report.py")
+
+
+@dataclasses.dataclass
+class Job:
+    """One script run: what it runs, what it reads, what it writes, and what must finish first."""
+
+    name: str
+    script: str
+    """A file in hw1/, e.g. bc.py."""
+    args: list[str]
+    output: Path
+    """The run directory or file the job writes; removed before a fresh start."""
+    stage: str
+    """The report's grouping, e.g. 'BC'."""
+    deps: tuple[str, ...] = ()
+    inputs: tuple[Path, ...] = ()
+    """Files read, hashed into the key (e.g. a rollout file made by another job)."""
+    scripts: tuple[str, ...] = ()
+    """Other hw1/ scripts the script imports, hashed into the key."""
+    cost: float = 10.0
+    """Expected seconds, to start the longest chains first."""
+    resume_args: tuple[str, ...] = ()
+    resume_marker: str | None = None
+    """A file in the output whose presence means that an interrupted run can be resumed with resume_args."""
+    exclusive: bool = False
+    """Run alone (a speed benchmark should not share the cores)."""
+
+    @property
+    def command(self) -> list[str]:
+        return [sys.executable, str(HW1_DIR / self.script), *self.args]
+
+
+class Hasher:
+    """sha256 of files, remembered by (path, size, mtime) so a large rollout file is read once."""
+
+    def __init__(self) -> None:
+        self.known: dict[tuple[str, int, int], str] = {}
+
+    def file(self, path: Path) -> str:
+        status = path.stat()
+        identity = (str(path.resolve()), status.st_size, status.st_mtime_ns)
+        if identity not in self.known:
+            self.known[identity] = provenance.file_sha256(path)
+        return self.known[identity]
+
+
+def code_digest(scripts: Sequence[str], hasher: Hasher) -> str:
+    """sha256 over the given hw1/ scripts and every package module that can change a job's output."""
+    modules = sorted(path for path in PACKAGE_DIR.glob("*.py") if path.name not in NOT_JOB_CODE)
+    parts = [f"{path.name}:{hasher.file(path)}" for path in [*(HW1_DIR / name for name in scripts), *modules]]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def cache_key(job: Job, hasher: Hasher) -> str:
+    """The key of everything the job's result depends on; a missing input file makes it 'missing:<path>'."""
+    inputs = {}
+    for path in job.inputs:
+        inputs[str(path)] = hasher.file(path) if path.exists() else "missing"
+    payload = {"script": job.script, "args": job.args, "inputs": inputs,
+               "code": code_digest((job.script, *job.scripts), hasher), "packages": provenance.package_versions()}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def stamp_path(state_dir: Path, job: Job) -> Path:
+    return state_dir / "jobs" / (job.name.replace("/", "__") + ".json")
+
+
+def log_path(state_dir: Path, job: Job) -> Path:
+    return state_dir / "logs" / (job.name.replace("/", "__") + ".log")
+
+
+def read_stamp(state_dir: Path, job: Job) -> dict | None:
+    path = stamp_path(state_dir, job)
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def is_done(job: Job, key: str, state_dir: Path) -> bool:
+    """Finished earlier with the same key, and its output is still there."""
+    stamp = read_stamp(state_dir, job)
+    return bool(stamp and stamp.get("status") == "done" and stamp.get("key") == key and job.output.exists())
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def chain_costs(jobs: dict[str, Job]) -> dict[str, float]:
+    """Each job's cost plus the costliest chain of jobs that wait on it: start the long chains first."""
+    waiting_on: dict[str, list[str]] = {name: [] for name in jobs}
+    for job in jobs.values():
+        for dep in job.deps:
+            waiting_on[dep].append(job.name)
+    memo: dict[str, float] = {}
+
+    def cost(name: str) -> float:
+        if name not in memo:
+            memo[name] = jobs[name].cost + max((cost(child) for child in waiting_on[name]), default=0.0)
+        return memo[name]
+
+    return {name: cost(name) for name in jobs}
+
+
+@dataclasses.dataclass
+class Outcome:
+    """What happened to each job in one invocation."""
+
+    ran: list[str] = dataclasses.field(default_factory=list)
+    cached: list[str] = dataclasses.field(default_factory=list)
+    failed: list[str] = dataclasses.field(default_factory=list)
+    skipped: list[str] = dataclasses.field(default_factory=list)
+    seconds: float = 0.0
+
+
+class Runner:
+    """Runs the jobs, at most `workers` at a time, in subprocesses whose output goes to log files."""
+
+    def __init__(self, jobs: Sequence[Job], state_dir: Path, workers: int, env: dict[str, str] | None = None,
+                 echo: Callable[[str], None] = print) -> None:
+        self.jobs = {job.name: job for job in jobs}
+        missing = {dep for job in jobs for dep in job.deps if dep not in self.jobs}
+        if missing:
+            raise ValueError(f"jobs depend on unknown jobs: {sorted(missing)}")
+        self.state_dir = state_dir
+        self.workers = max(1, workers)
+        self.env = {**os.environ, **(env or {})}
+        self.echo = echo
+        self.hasher = Hasher()
+        self.priority = chain_costs(self.jobs)
+
+    def plan(self) -> list[tuple[Job, str]]:
+        """Each job and whether it would be skipped ('cached') or run ('to run'), without running anything."""
+        return [(job, "cached" if is_done(job, cache_key(job, self.hasher), self.state_dir) else "to run") for job in self.jobs.values()]
+
+    def start(self, job: Job, key: str) -> subprocess.Popen:
+        stamp = read_stamp(self.state_dir, job)
+        resuming = bool(job.resume_marker and stamp and stamp.get("key") == key and stamp.get("status") == "running"
+                        and (job.output / job.resume_marker).exists())
+        if not resuming:
+            if job.output.is_dir():
+                shutil.rmtree(job.output)
+            elif job.output.exists():
+                job.output.unlink()
+        command = job.command + (list(job.resume_args) if resuming else [])
+        files.write_json(stamp_path(self.state_dir, job), {"name": job.name, "stage": job.stage, "key": key, "status": "running",
+                                                           "command": command_text(job, resuming), "started_utc": now()})
+        log = log_path(self.state_dir, job)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        self.echo(f"start   {job.name}" + (" (resuming)" if resuming else ""))
+        with open(log, "w") as handle:
+            handle.write("$ " + command_text(job, resuming) + "\n")
+            handle.flush()
+            return subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=self.env, cwd=HW1_DIR.parent)
+
+    def finish(self, job: Job, key: str, returncode: int, seconds: float) -> bool:
+        stamp = read_stamp(self.state_dir, job) or {}
+        stamp.update({"status": "done" if returncode == 0 else "failed", "returncode": returncode,
+                      "seconds": round(seconds, 2), "finished_utc": now(), "key": key})
+        files.write_json(stamp_path(self.state_dir, job), stamp)
+        if returncode == 0:
+            self.echo(f"done    {job.name} ({seconds:.1f} s)")
+            return True
+        tail = log_path(self.state_dir, job).read_text().strip().splitlines()[-3:]
+        self.echo(f"FAILED  {job.name} (exit {returncode}, log {log_path(self.state_dir, job)}): " + " | ".join(tail))
+        return False
+
+    def run(self) -> Outcome:
+        """Run every job that is not cached, dependencies first; returns what ran, was cached, failed or was skipped."""
+        outcome, started = Outcome(), time.perf_counter()
+        pending, finished, failed = dict(self.jobs), set(), set()
+        running: dict[str, tuple[subprocess.Popen, str, float]] = {}
+        keys: dict[str, str] = {}
+        try:
+            while pending or running:
+                for name, (process, key, began) in list(running.items()):
+                    if process.poll() is not None:
+                        del running[name]
+                        ok = self.finish(self.jobs[name], key, process.returncode, time.perf_counter() - began)
+                        (finished if ok else failed).add(name)
+                        (outcome.ran if ok else outcome.failed).append(name)
+                for name, job in list(pending.items()):
+                    if any(dep in failed or dep in outcome.skipped for dep in job.deps):
+                        del pending[name]
+                        outcome.skipped.append(name)
+                        self.echo(f"skip    {name}: a job it needs failed")
+                ready = sorted((job for job in pending.values() if all(dep in finished for dep in job.deps)),
+                               key=lambda job: -self.priority[job.name])
+                exclusive_running = any(self.jobs[name].exclusive for name in running)
+                for job in ready:
+                    key = keys.setdefault(job.name, cache_key(job, self.hasher))  # its inputs are final once its deps are done
+                    if is_done(job, key, self.state_dir):
+                        del pending[job.name]
+                        finished.add(job.name)
+                        outcome.cached.append(job.name)
+                        continue
+                    if exclusive_running or len(running) >= self.workers or (job.exclusive and running):
+                        continue  # no room now; cached jobs further down the list can still be ticked off
+                    del pending[job.name]
+                    running[job.name] = (self.start(job, key), key, time.perf_counter())
+                    exclusive_running = job.exclusive
+                if running:
+                    time.sleep(0.2)
+                elif pending and not ready:
+                    raise RuntimeError(f"jobs wait on each other: {sorted(pending)}")
+        except KeyboardInterrupt:
+            for process, _, _ in running.values():
+                process.terminate()
+            for process, _, _ in running.values():
+                process.wait()
+            raise
+        outcome.seconds = time.perf_counter() - started
+        return outcome
+
+
+def command_text(job: Job, resuming: bool = False) -> str:
+    """The job's command as a user would type it from the top of the checkout."""
+    words = ["python", f"hw1/{job.script}", *job.args, *(job.resume_args if resuming else ())]
+    return " ".join(word if word and " " not in word else repr(word) for word in words)

@@ -1,0 +1,259 @@
+"""REPORT.md: the reproduction's tables, figures and videos on one page, beside the published numbers.
+
+Everything here is read from the run directories and step stamps under the results root, so the
+report can be rewritten at any time without rerunning anything. No TensorFlow here.
+"""
+
+import dataclasses
+import datetime
+import json
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from cs294 import files, pipeline, plots, provenance
+
+STAGE_ORDER = ("speed benchmark", "expert data", "BC", "DAgger", "Hopper study", "BC curves", "BCO", "videos")
+
+TASKS = ("Ant-v1", "HalfCheetah-v1", "Hopper-v1", "Humanoid-v1", "Reacher-v1", "Walker2d-v1")
+# Seed 002's table: rollouts, expert, BC, DAgger as mean (std).
+SEED_002 = {
+    "Ant-v1": (250, "4747 (459)", "905 (1)", "896 (2)"),
+    "HalfCheetah-v1": (10, "4161 (69)", "4197 (76)", "4139 (57)"),
+    "Hopper-v1": (10, "3780 (1)", "3581 (598)", "3775 (2)"),
+    "Humanoid-v1": (250, "10402 (107)", "354 (7)", "385 (24)"),
+    "Reacher-v1": (10, "-3.8 (1)", "-14 (5)", "-12 (3)"),
+    "Walker2d-v1": (250, "5513 (49)", "4993 (1058)", "5460 (132)"),
+}
+
+
+def load_runs(results: Path, env_name: str, method: str) -> list[dict]:
+    """The metrics.json of every seed<S> run of one method on one task."""
+    return [json.loads(path.read_text()) for path in sorted((results / env_name / method).glob("seed*/metrics.json"))]
+
+
+def summarize(values: list[float]) -> str:
+    return f"{np.mean(values):.1f} ± {np.std(values):.1f}" if values else "–"
+
+
+def share(value: list[float], expert: list[float]) -> str:
+    if not value or not expert:
+        return ""
+    if np.mean(expert) <= 0:  # Reacher's returns are negative: a gap reads better than a ratio
+        return f" (gap {np.mean(value) - np.mean(expert):+.1f})"
+    return f" ({100 * np.mean(value) / np.mean(expert):.0f}%)"
+
+
+def table(results: Path, tasks: Sequence[str] = TASKS) -> str:
+    """Expert / BC / DAgger per task, mean ± std over seeds, beside seed 002's published numbers."""
+    lines = ["| task | rollouts (seed 002) | expert (ours) | BC (ours) | DAgger, best iteration (ours) | DAgger, last iteration | DAgger data at best, wall time | seed 002 expert | seed 002 BC | seed 002 DAgger |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for env_name in tasks:
+        bc_runs, dagger_runs = load_runs(results, env_name, "bc"), load_runs(results, env_name, "dagger")
+        expert = [run["expert"]["mean"] for run in bc_runs] or [run["expert"]["mean"] for run in dagger_runs]
+        bc = [run["evaluation"]["mean"] for run in bc_runs]
+        best = [run["iterations"][run["best_iteration"]] for run in dagger_runs]
+        dagger = [row["return_mean"] for row in best]
+        last = [run["iterations"][-1]["return_mean"] for run in dagger_runs]
+        dagger_expert = [run["expert"]["mean"] for run in dagger_runs]
+        cost = "; ".join(f"{row['transitions']} transitions at iteration {row['iteration']} of {len(run['iterations']) - 1}, "
+                         f"{sum(r['seconds'] for r in run['iterations']):.0f} s" for row, run in zip(best, dagger_runs))
+        rollouts, *published = SEED_002[env_name]
+        lines.append(f"| {env_name} | {rollouts} | {summarize(expert)} | {summarize(bc)}{share(bc, expert)} | "
+                     f"{summarize(dagger)}{share(dagger, dagger_expert)} | {summarize(last)}{share(last, dagger_expert)} | {cost or '–'} | "
+                     + " | ".join(published) + " |")
+    counts = ", ".join(f"{e} {len(load_runs(results, e, 'bc'))}/{len(load_runs(results, e, 'dagger'))}" for e in tasks)
+    lines += ["", f"Seeds (BC/DAgger runs) per task: {counts}. DAgger's wall time adds up its iterations "
+              "(rollouts, labeling, training), evaluation excluded."]
+    return "\n".join(lines) + "\n"
+
+
+BCO_TASKS = ("CartPole-v1", "Hopper-v1", "HalfCheetah-v1")
+
+
+def bco_table(results: Path, tasks: Sequence[str] = BCO_TASKS) -> str:
+    """Expert, BC with the true actions, BCO(0) and BCO(alpha), with the environment interactions each used."""
+    lines = ["| task | expert | BC, true actions | BCO(0) | interactions | BCO(alpha) | interactions | seeds |",
+             "|---|---|---|---|---|---|---|---|"]
+    for env_name in tasks:
+        bco_runs = load_runs(results, env_name, "bco")
+        if not bco_runs:
+            continue
+        bc = [run["evaluation"]["mean"] for run in load_runs(results, env_name, "bc")]
+        expert = [run["expert"]["mean"] for run in bco_runs]
+        first = [run["iterations"][0] for run in bco_runs]
+        last = [run["iterations"][-1] for run in bco_runs]
+        interactions = lambda rows: "/".join(sorted({str(row["interactions"]) for row in rows}))  # noqa: E731
+        lines.append(f"| {env_name} | {summarize(expert)} | {summarize(bc)}{share(bc, expert)} | "
+                     f"{summarize([r['return_mean'] for r in first])}{share([r['return_mean'] for r in first], expert)} | {interactions(first)} | "
+                     f"{summarize([r['return_mean'] for r in last])}{share([r['return_mean'] for r in last], expert)} | {interactions(last)} | {len(bco_runs)} |")
+    return "\n".join(lines) + "\n"
+
+
+@dataclasses.dataclass
+class Context:
+    """What the report needs to know about the invocation that wrote it."""
+
+    command: str
+    profile: str
+    profile_settings: dict
+    root: Path
+    jobs: list[pipeline.Job]
+    outcome: pipeline.Outcome
+    video_problem: str | None
+    machine: str
+
+
+def relative(path: Path, root: Path) -> str:
+    """A link target relative to the report's directory."""
+    return os.path.relpath(path, root)
+
+
+def stage_times(context: Context) -> list[str]:
+    """Per stage: steps, their summed run time and the wall-clock span, from the step stamps."""
+    stamps = [pipeline.read_stamp(context.root / "reproduce", job) or {} for job in context.jobs]
+    lines = ["| stage | steps | run this time | cached | summed step time | wall-clock span |", "|---|---|---|---|---|---|"]
+    ran, cached = set(context.outcome.ran), set(context.outcome.cached)
+    for stage in [s for s in STAGE_ORDER if any(job.stage == s for job in context.jobs)]:
+        members = [(job, stamp) for job, stamp in zip(context.jobs, stamps) if job.stage == stage]
+        seconds = sum(stamp.get("seconds", 0.0) for _, stamp in members)
+        starts = [stamp["started_utc"] for _, stamp in members if "started_utc" in stamp]
+        ends = [stamp["finished_utc"] for _, stamp in members if "finished_utc" in stamp]
+        span = (datetime.datetime.fromisoformat(max(ends)) - datetime.datetime.fromisoformat(min(starts))).total_seconds() if starts and ends else 0
+        lines.append(f"| {stage} | {len(members)} | {sum(job.name in ran for job, _ in members)} | {sum(job.name in cached for job, _ in members)} | "
+                     f"{seconds / 60:.1f} min | {span / 60:.1f} min |")
+    total = sum(stamp.get("seconds", 0.0) for stamp in stamps)
+    lines += ["", f"All steps: {total / 60:.1f} min of step time. This invocation took {context.outcome.seconds / 60:.1f} min of wall-clock time "
+              f"({len(context.outcome.ran)} steps ran, {len(context.outcome.cached)} were cached). The stages overlap: up to "
+              "two steps run side by side, so a stage's span can include other stages' steps."]
+    return lines
+
+
+def dagger_panels(root: Path, tasks: list[str]) -> tuple[list[dict], list[dict]]:
+    """Return-per-iteration panels (mean over seeds) and validation-loss panels (seed 0) for the tasks with DAgger runs."""
+    returns, losses = [], []
+    for task in tasks:
+        runs = load_runs(root, task, "dagger")
+        if not runs:
+            continue
+        length = min(len(run["iterations"]) for run in runs)
+        per_iteration = np.array([[row["return_mean"] for row in run["iterations"][:length]] for run in runs])
+        returns.append({"env": task, "iterations": list(range(length)), "mean": per_iteration.mean(axis=0), "std": per_iteration.std(axis=0),
+                        "expert": float(np.mean([run["expert"]["mean"] for run in runs])), "bc": float(per_iteration[:, 0].mean())})
+        epochs = runs[0]["validation_loss_per_epoch"]
+        if epochs and epochs[0]:
+            losses.append({"env": task, "bc": epochs[0], "dagger": [value for iteration in epochs[1:] for value in iteration]})
+    return returns, losses
+
+
+def section_file(path: Path, drop_title: bool = True) -> list[str]:
+    """The lines of a markdown file another step wrote, without its top-level title."""
+    if not path.exists():
+        return [f"(missing: {path.name} was not written; see the step logs)"]
+    lines = path.read_text().strip().splitlines()
+    return lines[1:] if drop_title and lines and lines[0].startswith("# ") else lines
+
+
+def videos(context: Context, tasks: list[str]) -> list[str]:
+    if context.video_problem:
+        return [f"No videos: {context.video_problem}. Everything else in this report is unaffected."]
+    lines = ["Each clip replays one episode per policy from the same reset seed: the expert, BC (seed 0) and DAgger (seed 0), "
+             "left to right, every fourth step. GIFs at half size; the MP4 links are sharper."]
+    for task in tasks:
+        mp4 = context.root / "videos" / f"{task}.mp4"
+        if mp4.exists():
+            lines += ["", f"**{task}** ([MP4]({relative(mp4, context.root)}))", "",
+                      f"![{task}: expert, BC, DAgger]({relative(mp4.with_suffix('.gif'), context.root)})"]
+    return lines
+
+
+def policies(context: Context, tasks: list[str]) -> list[str]:
+    lines = ["| task | BC | DAgger | BCO |", "|---|---|---|---|"]
+    for task in tasks:
+        cells = []
+        for method in ("bc", "dagger", "bco"):
+            path = context.root / task / method / "seed0" / "policy.keras"
+            cells.append(f"[{method}/seed0/policy.keras]({relative(path, context.root)})" if path.exists() else "–")
+        lines.append(f"| {task} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def settings(context: Context) -> list[str]:
+    p = context.profile_settings
+    lines = ["| task | expert rollouts | BC epochs | DAgger iterations × retrain epochs | seeds |", "|---|---|---|---|---|"]
+    for task in p["tasks"]:
+        iterations, retrain = p["dagger"][task]
+        lines.append(f"| {task} | {p['rollouts'][task]} | {p['bc_epochs'][task]} | {iterations} × {retrain} | {', '.join(map(str, p['seeds']))} |")
+    lines += ["", f"Every run is evaluated on {p['eval_episodes']} episodes whose reset seeds differ from the data's. bc.py's network: "
+              "two hidden layers of 64 ReLU units, inputs normalized and clipped to ±10 std inside the model, Adam 1e-3, batch 32. "
+              f"DAgger adds {p['dagger_rollouts']} episodes of the learner per iteration, relabeled by the expert, and retrains warm on all the data."]
+    return lines
+
+
+def build_report(context: Context) -> str:
+    """The whole REPORT.md text."""
+    root, p = context.root, context.profile_settings
+    tasks = list(p["tasks"])
+    figures = root / "figures"
+    returns, losses = dagger_panels(root, tasks)
+    if returns:
+        plots.plot_dagger_grid(figures / "dagger_returns.png", returns)
+    if losses:
+        plots.plot_validation_loss_grid(figures / "validation_loss.png", losses)
+    versions = provenance.package_versions()
+    lines = [
+        "# Reproduction report: CS294-112 HW1 (Fall 2017) on today's MuJoCo",
+        "",
+        f"Written by `{context.command}` on {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
+        f"profile `{context.profile}`, on {context.machine}, no GPU. Packages: "
+        + ", ".join(f"{name} {version}" for name, version in versions.items()) + ".",
+        "Each number below comes from a run directory next to this file; `reproduce/jobs/` holds every step's exact command "
+        "and time, and `reproduce/logs/` its output.",
+        "",
+        "## Time per stage",
+        "",
+        *stage_times(context),
+        "",
+        "## Expert, BC and DAgger beside seed 002",
+        "",
+        *settings(context),
+        "",
+        table(root, tasks).strip(),
+        "",
+    ]
+    if returns:
+        lines += ["### Return against DAgger iteration", "", "Mean ± std over seeds; iteration 0 is BC.", "",
+                  f"![DAgger return per iteration]({relative(figures / 'dagger_returns.png', root)})", ""]
+    if losses:
+        lines += ["### Validation loss: BC against DAgger", "",
+                  "Seed 0. BC's epochs, then DAgger's retraining epochs in order; each DAgger iteration validates on a fresh split of the grown data.", "",
+                  f"![validation loss]({relative(figures / 'validation_loss.png', root)})", ""]
+    for task in p["curves"]:
+        lines += [f"## BC against the number of demonstrations: {task}", "", *section_file(root / task / "bc_curve" / "bc_curve.md"), "",
+                  f"![{task} curve]({relative(root / task / 'bc_curve' / 'bc_curve.png', root)})", ""]
+    if p["study_seeds"]:
+        lines += ["## Hopper architecture study beside seed 000", "", *section_file(root / "hopper_architectures.md"), ""]
+    if p["bco"]:
+        lines += ["## Behavioral cloning from observation", "",
+                  "BCO(0) learns its inverse model from random actions only; BCO(alpha) adds alpha × the demonstration steps of "
+                  "the policy's own play per iteration. Interactions are environment steps the learner took.", "",
+                  bco_table(root, list(p["bco"])).strip(), ""]
+    if p["video_tasks"]:
+        lines += ["## Videos", "", *videos(context, tasks), ""]
+    if p["benchmark_steps"]:
+        lines += ["## Speed", "",
+                  f"`python hw1/benchmark.py` over {p['benchmark_steps']} steps per loop, run alone: steps/s of this project's rollout loop "
+                  "(16 environments, one batched Keras call per step) against a bare single-environment loop with a numpy expert, "
+                  "and training samples/s.", "", *section_file(root / "benchmark.md", drop_title=False), ""]
+    lines += ["## Saved policies", "", "Every run directory holds its `policy.keras`; it loads with `keras.saving.load_model(path)` and maps raw "
+              "observations to actions.", "", *policies(context, tasks), ""]
+    return "\n".join(lines)
+
+
+def write_report(context: Context) -> Path:
+    """Write ROOT/REPORT.md and its figures; returns the report's path."""
+    path = context.root / "REPORT.md"
+    files.write_text(path, build_report(context))
+    return path

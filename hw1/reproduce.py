@@ -1,0 +1,305 @@
+"""Reproduce every table, plot and video of this project in one command, then write REPORT.md.
+
+    python hw1/reproduce.py                  # everything: six tasks, three seeds (results/)
+    python hw1/reproduce.py --profile demo   # a short version of every stage (results/demo/)
+
+Stages: the speed benchmark; expert data with seed 002's rollout counts; BC and DAgger on six
+tasks over three seeds; seed 000's Hopper architecture study; BC against the number of
+demonstrations on Hopper and Humanoid; the BCO table (CartPole and Hopper); videos of the
+expert, BC and DAgger; and the report, ROOT/REPORT.md. Every step is an ordinary command of
+this project (the report lists them), run in its own process, two at a time on two cores.
+
+Steps are cached by their inputs: the arguments, the content of the files they read, the code
+they run and the package versions. Running the command again skips what is done and redoes what
+changed; after an interruption it continues where it stopped (DAgger resumes mid-run). --dry_run
+lists what would run. Each step's output goes to ROOT/reproduce/logs/.
+"""
+
+import argparse
+import dataclasses
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+from cs294 import cli, data, pipeline, report
+from cs294.errors import UserError
+
+SEED_002_TASKS = ("Ant-v1", "HalfCheetah-v1", "Hopper-v1", "Humanoid-v1", "Reacher-v1", "Walker2d-v1")
+# The video episodes' reset seeds come from this generator seed, far from every run's own seeds.
+VIDEO_SEED = 2017
+
+
+@dataclasses.dataclass(frozen=True)
+class Profile:
+    """The budgets of one reproduction."""
+
+    tasks: tuple[str, ...]
+    seeds: tuple[int, ...]
+    rollouts: dict[str, int]
+    """Expert episodes per task (seed 002's counts in the full profile)."""
+    bc_epochs: dict[str, int]
+    dagger: dict[str, tuple[int, int]]
+    """(iterations, retrain epochs) per task."""
+    eval_episodes: int
+    dagger_rollouts: int = 5
+    """Episodes of the learner per DAgger iteration."""
+    study_seeds: tuple[int, ...] = ()
+    study_epochs: int = 100
+    curves: dict[str, tuple[tuple[int, ...], tuple[int, ...], int]] = dataclasses.field(default_factory=dict)
+    """Per task: (demonstration counts, seeds, epochs)."""
+    bco: dict[str, int] = dataclasses.field(default_factory=dict)
+    """BCO(alpha) iterations per task."""
+    bco_seeds: tuple[int, ...] = ()
+    benchmark_steps: int = 0
+    benchmark_tasks: tuple[str, ...] = ()
+    video_tasks: tuple[str, ...] = ()
+    data_max_steps: int | None = None
+    """Cut expert episodes short (tiny test runs only)."""
+
+
+def _full() -> Profile:
+    rollouts = {task: data.DEMONSTRATION_ROLLOUTS[task] for task in (*SEED_002_TASKS, "CartPole-v1")}
+    large = {task for task, count in rollouts.items() if count >= 100}
+    return Profile(
+        tasks=SEED_002_TASKS, seeds=(0, 1, 2), rollouts=rollouts,
+        # 250 rollouts hold 25x the data of 10: 10 epochs there are still 2.5x the gradient steps of 100 epochs on 10.
+        bc_epochs={task: 10 if task in large else 100 for task in rollouts},
+        dagger={task: (5, 2) if task in large else (10, 10) for task in SEED_002_TASKS},
+        eval_episodes=10,
+        study_seeds=(0, 1, 2), study_epochs=100,
+        curves={"Hopper-v1": ((1, 2, 5, 10), (0, 1, 2), 100), "Humanoid-v1": ((10, 25, 50, 100, 250), (0,), 20)},
+        bco={"CartPole-v1": 3, "Hopper-v1": 10}, bco_seeds=(0, 1, 2),
+        benchmark_steps=20000, benchmark_tasks=SEED_002_TASKS,
+        video_tasks=SEED_002_TASKS,
+    )
+
+
+PROFILES = {
+    "full": _full(),
+    "demo": Profile(
+        tasks=("Hopper-v1",), seeds=(0,), rollouts={"Hopper-v1": 10, "CartPole-v1": 5},
+        bc_epochs={"Hopper-v1": 30, "CartPole-v1": 30}, dagger={"Hopper-v1": (3, 5)}, eval_episodes=5,
+        study_seeds=(0,), study_epochs=20, curves={"Hopper-v1": ((1, 5, 10), (0,), 30)},
+        bco={"CartPole-v1": 1}, bco_seeds=(0,), benchmark_steps=5000, benchmark_tasks=("Hopper-v1",),
+        video_tasks=("Hopper-v1",),
+    ),
+    # For the test suite: every kind of job, in seconds, with nothing learned.
+    "tiny": Profile(
+        tasks=("Hopper-v1",), seeds=(0,), rollouts={"Hopper-v1": 2}, bc_epochs={"Hopper-v1": 2},
+        dagger={"Hopper-v1": (1, 1)}, eval_episodes=1, dagger_rollouts=1, data_max_steps=100,
+    ),
+}
+
+
+class Plan:
+    """The jobs of one profile, with the paths they share."""
+
+    def __init__(self, profile: Profile, root: Path, data_dir: Path, videos: bool) -> None:
+        self.profile, self.root, self.data_dir = profile, root, data_dir
+        self.jobs: list[pipeline.Job] = []
+        self.videos = videos
+
+    def add(self, **fields) -> str:
+        job = pipeline.Job(**fields)
+        self.jobs.append(job)
+        return job.name
+
+    def data_path(self, task: str) -> Path:
+        return self.data_dir / f"{task}_{self.profile.rollouts[task]}_rollouts.h5"
+
+    def expert_data(self, task: str) -> str:
+        name = f"data/{task}"
+        if not any(job.name == name for job in self.jobs):
+            args = [f"experts/{task}.pkl", task, "--num_rollouts", str(self.profile.rollouts[task]), "--output", str(self.data_path(task))]
+            if self.profile.data_max_steps:
+                args += ["--max_timesteps", str(self.profile.data_max_steps)]
+            self.add(name=name, script="run_expert.py", args=args, output=self.data_path(task), stage="expert data",
+                     inputs=(Path("experts") / f"{task}.pkl",), cost=self.profile.rollouts[task] * (0.4 if task in ("Ant-v1", "Humanoid-v1") else 0.15))
+        return name
+
+    def run_dir(self, task: str, method: str, seed: int) -> Path:
+        return self.root / task / method / f"seed{seed}"
+
+    def bc(self, task: str, seed: int, stage: str = "BC") -> str:
+        p = self.profile
+        args = [task, "--data", str(self.data_path(task)), "--epochs", str(p.bc_epochs[task]), "--seed", str(seed),
+                "--eval_episodes", str(p.eval_episodes), "--run_dir", str(self.run_dir(task, "bc", seed))]
+        return self.add(name=f"bc/{task}/seed{seed}", script="bc.py", args=args, output=self.run_dir(task, "bc", seed), stage=stage,
+                        deps=(self.expert_data(task),), inputs=(self.data_path(task),), cost=30 + p.rollouts[task] * 0.3)
+
+    def dagger(self, task: str, seed: int) -> str:
+        p = self.profile
+        iterations, retrain_epochs = p.dagger[task]
+        run_dir = self.run_dir(task, "dagger", seed)
+        args = [task, "--data", str(self.data_path(task)), "--epochs", str(p.bc_epochs[task]), "--iterations", str(iterations),
+                "--retrain_epochs", str(retrain_epochs), "--seed", str(seed), "--eval_episodes", str(p.eval_episodes), "--run_dir", str(run_dir)]
+        if p.dagger_rollouts != 5:
+            args += ["--rollouts_per_iter", str(p.dagger_rollouts)]
+        return self.add(name=f"dagger/{task}/seed{seed}", script="dagger.py", args=args, output=run_dir, stage="DAgger",
+                        deps=(self.expert_data(task),), inputs=(self.data_path(task), Path("experts") / f"{task}.pkl"), scripts=("bc.py",),
+                        cost=60 + iterations * (15 if task in ("Ant-v1", "Humanoid-v1", "Walker2d-v1") else 6),
+                        resume_args=("--resume",), resume_marker="state.json")
+
+    def study(self) -> None:
+        import hopper_study
+
+        p, task = self.profile, "Hopper-v1"
+        results_dir = self.root / task / "architecture_study"
+        names = []
+        for config in hopper_study.CONFIGS:
+            for seed in p.study_seeds:
+                run_dir = hopper_study.run_dir_of(results_dir, config, seed)
+                args = hopper_study.bc_argv(config, seed, p.study_epochs, p.eval_episodes, self.data_path(task), run_dir)
+                names.append(self.add(name=f"study/{config.slug}/seed{seed}", script="bc.py", args=args, output=run_dir, stage="Hopper study",
+                                      deps=(self.expert_data(task),), inputs=(self.data_path(task),), cost=25))
+        args = ["--seeds", ",".join(map(str, p.study_seeds)), "--data", str(self.data_path(task)), "--epochs", str(p.study_epochs),
+                "--eval_episodes", str(p.eval_episodes), "--results_dir", str(results_dir), "--output", str(self.root / "hopper_architectures.md")]
+        self.add(name="study/table", script="hopper_study.py", args=args, output=self.root / "hopper_architectures.md", stage="Hopper study",
+                 deps=tuple(names), inputs=(self.data_path(task),), scripts=("bc.py",), cost=10)
+
+    def curve(self, task: str) -> None:
+        import bc_curve
+
+        counts, seeds, epochs = self.profile.curves[task]
+        output_dir = self.root / task / "bc_curve"
+        clip = bc_curve.build_parser().get_default("clip_observations")
+        names = []
+        for count in counts:
+            for seed in seeds:
+                run_dir = bc_curve.run_dir_of(output_dir, count, seed)
+                args = bc_curve.bc_argv(task, count, seed, epochs, clip, self.profile.eval_episodes, self.data_path(task), run_dir)
+                names.append(self.add(name=f"curve/{task}/demos{count}_seed{seed}", script="bc.py", args=args, output=run_dir,
+                                      stage="BC curves", deps=(self.expert_data(task),), inputs=(self.data_path(task),), cost=10 + count * epochs * 0.02))
+        args = [task, "--num_demos", ",".join(map(str, counts)), "--seeds", ",".join(map(str, seeds)), "--epochs", str(epochs),
+                "--eval_episodes", str(self.profile.eval_episodes), "--data", str(self.data_path(task)), "--output_dir", str(output_dir)]
+        self.add(name=f"curve/{task}/table", script="bc_curve.py", args=args, output=output_dir / "bc_curve.md", stage="BC curves",
+                 deps=tuple(names), inputs=(self.data_path(task),), scripts=("bc.py",), cost=10)
+
+    def bco(self, task: str, seed: int) -> str:
+        run_dir = self.run_dir(task, "bco", seed)
+        args = [task, "--demos", str(self.data_path(task)), "--iterations", str(self.profile.bco[task]), "--seed", str(seed),
+                "--eval_episodes", str(self.profile.eval_episodes), "--run_dir", str(run_dir)]
+        return self.add(name=f"bco/{task}/seed{seed}", script="bco.py", args=args, output=run_dir, stage="BCO",
+                        deps=(self.expert_data(task),), inputs=(self.data_path(task),), scripts=("bc.py",), cost=30 + 18 * self.profile.bco[task])
+
+    def benchmark(self) -> None:
+        output = self.root / "benchmark.md"
+        args = ["--envs", ",".join(self.profile.benchmark_tasks), "--steps", str(self.profile.benchmark_steps), "--output", str(output)]
+        self.add(name="benchmark", script="benchmark.py", args=args, output=output, stage="speed benchmark",
+                 cost=self.profile.benchmark_steps * len(self.profile.benchmark_tasks) / 1000, exclusive=True)
+
+    def video(self, task: str) -> None:
+        """One episode each of the expert, BC (seed 0) and DAgger (seed 0), on the same reset seed, side by side."""
+        sources, names = [], []
+        seed = self.profile.seeds[0]
+        policies = {"expert": (Path("experts") / f"{task}.pkl", self.expert_data(task)),
+                    "BC": (self.run_dir(task, "bc", seed) / "policy.keras", f"bc/{task}/seed{seed}"),
+                    "DAgger": (self.run_dir(task, "dagger", seed) / "policy.keras", f"dagger/{task}/seed{seed}")}
+        for label, (policy, producer) in policies.items():
+            episode = self.root / "videos" / "episodes" / f"{task}_{label}.h5"
+            args = [str(policy), task, "--num_rollouts", "1", "--seed", str(VIDEO_SEED), "--output", str(episode)]
+            names.append(self.add(name=f"video/{task}/{label}", script="run_expert.py", args=args, output=episode, stage="videos",
+                                  deps=(producer,), inputs=(policy,), cost=8))
+            sources.append(episode)
+        output = self.root / "videos" / f"{task}.mp4"
+        args = [*map(str, sources), "--labels", ",".join(policies), "--output", str(output), "--gif", str(output.with_suffix(".gif"))]
+        self.add(name=f"video/{task}", script="render_video.py", args=args, output=output, stage="videos",
+                 deps=tuple(names), inputs=tuple(sources), cost=15)
+
+    def build(self) -> list[pipeline.Job]:
+        p = self.profile
+        if p.benchmark_steps:
+            self.benchmark()
+        for task in p.tasks:
+            for seed in p.seeds:
+                self.bc(task, seed)
+                self.dagger(task, seed)
+        if p.study_seeds:
+            self.study()
+        for task in p.curves:
+            self.curve(task)
+        for task in p.bco:
+            for seed in p.bco_seeds:
+                self.bco(task, seed)
+                if not any(job.name == f"bc/{task}/seed{seed}" for job in self.jobs):
+                    self.bc(task, seed, stage="BCO")  # the BCO table's "BC with the true actions"
+        if self.videos:
+            for task in p.video_tasks:
+                self.video(task)
+        return self.jobs
+
+
+def rendering_problem() -> str | None:
+    """None if offscreen rendering works here, else why not (checked in a process without TensorFlow)."""
+    check = subprocess.run([sys.executable, str(Path(__file__).with_name("render_video.py")), "--check"],
+                           capture_output=True, text=True, timeout=120)
+    return None if check.returncode == 0 else (check.stderr.strip().splitlines() or ["unknown error"])[-1]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="reproduce.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", choices=tuple(PROFILES), default="full", help="full (default), demo (a few minutes), or tiny (for tests)")
+    parser.add_argument("--root", type=Path, default=None, help="where runs and REPORT.md go (default: results for full, results/demo for demo)")
+    parser.add_argument("--data_dir", type=Path, default=None, help="where expert rollouts go (default: data for full, data/demo for demo)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="steps run side by side (default: the number of cores)")
+    parser.add_argument("--no_videos", action="store_true", help="skip the videos")
+    parser.add_argument("--dry_run", action="store_true", help="list the steps and whether each is cached, run nothing")
+    return parser
+
+
+def default_dirs(args: argparse.Namespace) -> tuple[Path, Path]:
+    if args.profile == "full":
+        return args.root or Path("results"), args.data_dir or Path("data")
+    if args.profile == "demo":
+        return args.root or Path("results/demo"), args.data_dir or Path("data/demo")
+    if args.root is None or args.data_dir is None:
+        raise UserError("--profile tiny needs --root and --data_dir (it is meant for tests)")
+    return args.root, args.data_dir
+
+
+def command_text(args: argparse.Namespace) -> str:
+    """The command that reproduces this report."""
+    words = ["python", "hw1/reproduce.py", "--profile", args.profile]
+    for flag in ("root", "data_dir"):
+        if getattr(args, flag) is not None:
+            words += [f"--{flag}", str(getattr(args, flag))]
+    return " ".join(words + (["--no_videos"] if args.no_videos else []))
+
+
+def main(args: argparse.Namespace) -> dict:
+    """Plan the steps, run those not cached, write the report; returns the outcome."""
+    if args.jobs < 1:
+        raise UserError(f"--jobs must be at least 1, got {args.jobs}")
+    os.chdir(Path(__file__).resolve().parents[1])  # every path in a step's command is relative to the checkout
+    root, data_dir = default_dirs(args)
+    profile = PROFILES[args.profile]
+    video_problem = None
+    if profile.video_tasks and not args.no_videos and not args.dry_run:
+        video_problem = rendering_problem()
+        if video_problem:
+            print(f"videos skipped: {video_problem}")
+    jobs = Plan(profile, root, data_dir, videos=bool(profile.video_tasks) and not args.no_videos and video_problem is None).build()
+    # One math thread per process: with one process per core, more threads only fight over the cores.
+    threads = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"} if args.jobs > 1 else {}
+    runner = pipeline.Runner(jobs, root / "reproduce", args.jobs, env={**threads, "TQDM_DISABLE": "1", "PYTHONWARNINGS": "ignore"})
+    if args.dry_run:
+        for job, state in runner.plan():
+            print(f"{state:7s} {job.name}: {pipeline.command_text(job)}")
+        return {"jobs": len(jobs)}
+    print(f"{len(jobs)} steps, {args.jobs} at a time; logs in {root / 'reproduce' / 'logs'}")
+    outcome = runner.run()
+    context = report.Context(command=command_text(args), profile=args.profile, profile_settings=dataclasses.asdict(profile), root=root, jobs=jobs,
+                             outcome=outcome, video_problem=video_problem if profile.video_tasks else "this profile makes no videos",
+                             machine=f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    report_path = report.write_report(context)
+    print(f"{len(outcome.ran)} steps ran, {len(outcome.cached)} were cached, in {outcome.seconds:.0f} s; wrote {report_path}")
+    if outcome.failed or outcome.skipped:
+        raise UserError(f"{len(outcome.failed)} steps failed ({', '.join(outcome.failed)}) and {len(outcome.skipped)} could not run; "
+                        f"see their logs in {root / 'reproduce' / 'logs'}, fix, and run the same command again")
+    return {"ran": outcome.ran, "cached": outcome.cached, "report": report_path}
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli.run(main, build_parser()))
