@@ -27,8 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--labels", default=None, help="comma-separated captions, one per file (default: the files' names)")
     parser.add_argument("--episode", type=int, default=0, help="index of the episode to show from each file (default: 0)")
     parser.add_argument("--frame_skip", type=int, default=4, help="render every k-th step (default: 4)")
-    parser.add_argument("--size", type=int, default=320, help="width and height of each tile in pixels (default: 320)")
-    parser.add_argument("--gif", type=Path, default=None, help="also write a GIF at half the size, for pages that show no MP4")
+    parser.add_argument("--size", type=int, default=240, help="width and height of each tile in pixels (default: 240)")
+    parser.add_argument("--gif", type=Path, default=None, help="also write a GIF at half the size and frame rate, for pages that show no MP4")
+    parser.add_argument("--gif_steps", type=int, default=500, help="the GIF shows the first N steps only, to stay small (default: 500)")
     parser.add_argument("--check", action="store_true", help="only check that offscreen rendering works")
     return parser
 
@@ -38,8 +39,8 @@ def check_args(args: argparse.Namespace) -> list[str]:
         raise UserError("give one or more rollout files and --output PATH.mp4 (or .gif)")
     if args.output.suffix not in (".mp4", ".gif"):
         raise UserError(f"--output must end in .mp4 or .gif, not {args.output.name}")
-    if args.frame_skip < 1 or args.size < 16:
-        raise UserError("--frame_skip must be at least 1 and --size at least 16")
+    if args.frame_skip < 1 or args.size < 16 or args.gif_steps < 1:
+        raise UserError("--frame_skip and --gif_steps must be at least 1, and --size at least 16")
     labels = args.labels.split(",") if args.labels else [path.stem for path in args.files]
     if len(labels) != len(args.files):
         raise UserError(f"--labels has {len(labels)} captions for {len(args.files)} files; give one per file")
@@ -71,8 +72,10 @@ def main(args: argparse.Namespace) -> dict:
         env.close()
     frames = video.tile(sources, labels)
     video.write_video(args.output, frames, fps)
-    if args.gif:
-        video.write_video(args.gif, [frame[::2, ::2] for frame in frames], fps)
+    if args.gif:  # small enough for a web page: every other frame, half the pixels
+        shown = args.gif_steps // args.frame_skip + 1
+        small = [[frame[::2, ::2] for frame in frames[:shown:2]] for frames in sources]
+        video.write_video(args.gif, video.tile(small, labels, font_size=10), fps / 2)
     print(f"wrote {args.output}" + (f" and {args.gif}" if args.gif else "") + f": {len(frames)} frames at {fps:.1f} frames/s")
     return {"output": args.output, "frames": len(frames)}
 

@@ -138,7 +138,7 @@ class Plan:
         if p.dagger_rollouts != 5:
             args += ["--rollouts_per_iter", str(p.dagger_rollouts)]
         return self.add(name=f"dagger/{task}/seed{seed}", script="dagger.py", args=args, output=run_dir, stage="DAgger",
-                        deps=(self.expert_data(task),), inputs=(self.data_path(task), Path("experts") / f"{task}.pkl"), scripts=("bc.py",),
+                        deps=(self.expert_data(task),), inputs=(self.data_path(task), Path("experts") / f"{task}.pkl"),
                         cost=60 + iterations * (15 if task in ("Ant-v1", "Humanoid-v1", "Walker2d-v1") else 6),
                         resume_args=("--resume",), resume_marker="state.json")
 
@@ -157,7 +157,7 @@ class Plan:
         args = ["--seeds", ",".join(map(str, p.study_seeds)), "--data", str(self.data_path(task)), "--epochs", str(p.study_epochs),
                 "--eval_episodes", str(p.eval_episodes), "--results_dir", str(results_dir), "--output", str(self.root / "hopper_architectures.md")]
         self.add(name="study/table", script="hopper_study.py", args=args, output=self.root / "hopper_architectures.md", stage="Hopper study",
-                 deps=tuple(names), inputs=(self.data_path(task),), scripts=("bc.py",), cost=10)
+                 deps=tuple(names), inputs=(self.data_path(task),), cost=10)
 
     def curve(self, task: str) -> None:
         import bc_curve
@@ -175,14 +175,14 @@ class Plan:
         args = [task, "--num_demos", ",".join(map(str, counts)), "--seeds", ",".join(map(str, seeds)), "--epochs", str(epochs),
                 "--eval_episodes", str(self.profile.eval_episodes), "--data", str(self.data_path(task)), "--output_dir", str(output_dir)]
         self.add(name=f"curve/{task}/table", script="bc_curve.py", args=args, output=output_dir / "bc_curve.md", stage="BC curves",
-                 deps=tuple(names), inputs=(self.data_path(task),), scripts=("bc.py",), cost=10)
+                 deps=tuple(names), inputs=(self.data_path(task),), cost=10)
 
     def bco(self, task: str, seed: int) -> str:
         run_dir = self.run_dir(task, "bco", seed)
         args = [task, "--demos", str(self.data_path(task)), "--iterations", str(self.profile.bco[task]), "--seed", str(seed),
                 "--eval_episodes", str(self.profile.eval_episodes), "--run_dir", str(run_dir)]
         return self.add(name=f"bco/{task}/seed{seed}", script="bco.py", args=args, output=run_dir, stage="BCO",
-                        deps=(self.expert_data(task),), inputs=(self.data_path(task),), scripts=("bc.py",), cost=30 + 18 * self.profile.bco[task])
+                        deps=(self.expert_data(task),), inputs=(self.data_path(task),), cost=30 + 18 * self.profile.bco[task])
 
     def benchmark(self) -> None:
         output = self.root / "benchmark.md"

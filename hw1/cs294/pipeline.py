@@ -2,7 +2,8 @@
 
 A job is one `python hw1/<script> ARGS` process that writes one output (a run directory or a
 file). Its cache key hashes the script's arguments, the content of the files it reads, the
-source of the code it runs and the versions of the packages that shape results. A job whose
+source of the code it runs (the script and every project module it imports, found by reading
+the imports) and the versions of the packages that shape results. A job whose
 stamp holds the same key and whose output exists is skipped; any change to an input gives a new
 key and the job runs again, and so does everything downstream of it, since their inputs change.
 A stamp is written when a job starts and marked done when it ends, so a job interrupted halfway
@@ -10,12 +11,14 @@ is either resumed (DAgger) or redone from scratch. Independent jobs run side by 
 chain first. Nothing here imports TensorFlow.
 """
 
+import ast
 import dataclasses
 import datetime
 import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -26,8 +29,6 @@ from cs294 import files, provenance
 
 HW1_DIR = Path(__file__).resolve().parents[1]
 PACKAGE_DIR = Path(__file__).resolve().parent
-# Modules that shape no job's output: editing the report or this engine must not redo the runs.
-NOT_JOB_CODE = ("pipeline.py", "report.py")
 
 
 @dataclasses.dataclass
@@ -45,8 +46,6 @@ class Job:
     deps: tuple[str, ...] = ()
     inputs: tuple[Path, ...] = ()
     """Files read, hashed into the key (e.g. a rollout file made by another job)."""
-    scripts: tuple[str, ...] = ()
-    """Other hw1/ scripts the script imports, hashed into the key."""
     cost: float = 10.0
     """Expected seconds, to start the longest chains first."""
     resume_args: tuple[str, ...] = ()
@@ -74,10 +73,35 @@ class Hasher:
         return self.known[identity]
 
 
-def code_digest(scripts: Sequence[str], hasher: Hasher) -> str:
-    """sha256 over the given hw1/ scripts and every package module that can change a job's output."""
-    modules = sorted(path for path in PACKAGE_DIR.glob("*.py") if path.name not in NOT_JOB_CODE)
-    parts = [f"{path.name}:{hasher.file(path)}" for path in [*(HW1_DIR / name for name in scripts), *modules]]
+def imported_project_files(path: Path) -> set[Path]:
+    """The cs294 modules and hw1/ scripts that one source file imports directly."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module == "cs294":
+            found |= {PACKAGE_DIR / f"{alias.name}.py" for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("cs294."):
+            found.add(PACKAGE_DIR / f"{node.module.split('.')[1]}.py")
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                top, _, rest = alias.name.partition(".")
+                found.add(PACKAGE_DIR / f"{rest.split('.')[0]}.py" if top == "cs294" and rest else HW1_DIR / f"{top}.py")
+    return {file for file in found if file.exists()}
+
+
+def code_files(script: str) -> list[Path]:
+    """The script and every project file it imports, directly or not: the code a job runs."""
+    seen, todo = set(), [HW1_DIR / script, PACKAGE_DIR / "__init__.py"]
+    while todo:
+        path = todo.pop()
+        if path not in seen:
+            seen.add(path)
+            todo.extend(imported_project_files(path) - seen)
+    return sorted(seen)
+
+
+def code_digest(script: str, hasher: Hasher) -> str:
+    """sha256 over the code a job runs; editing a module the job never imports leaves it alone."""
+    parts = [f"{path.parent.name}/{path.name}:{hasher.file(path)}" for path in code_files(script)]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
@@ -87,7 +111,7 @@ def cache_key(job: Job, hasher: Hasher) -> str:
     for path in job.inputs:
         inputs[str(path)] = hasher.file(path) if path.exists() else "missing"
     payload = {"script": job.script, "args": job.args, "inputs": inputs,
-               "code": code_digest((job.script, *job.scripts), hasher), "packages": provenance.package_versions()}
+               "code": code_digest(job.script, hasher), "packages": provenance.package_versions()}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
@@ -198,6 +222,14 @@ class Runner:
 
     def run(self) -> Outcome:
         """Run every job that is not cached, dependencies first; returns what ran, was cached, failed or was skipped."""
+        # `kill` stops the steps as Ctrl-C does (a background job started by a shell ignores SIGINT).
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            return self._run()
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+    def _run(self) -> Outcome:
         outcome, started = Outcome(), time.perf_counter()
         pending, finished, failed = dict(self.jobs), set(), set()
         running: dict[str, tuple[subprocess.Popen, str, float]] = {}
@@ -242,6 +274,10 @@ class Runner:
             raise
         outcome.seconds = time.perf_counter() - started
         return outcome
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def command_text(job: Job, resuming: bool = False) -> str:

@@ -55,18 +55,20 @@ def episode_frames(env, trajectory, frame_skip: int) -> list[np.ndarray]:
     return frames
 
 
-def label(frame: np.ndarray, text: str) -> np.ndarray:
-    """The frame with a caption in its top-left corner."""
-    from PIL import Image, ImageDraw
+def label(frame: np.ndarray, text: str, font_size: int) -> np.ndarray:
+    """The frame with a caption on a dark band in its top-left corner."""
+    from PIL import Image, ImageDraw, ImageFont
 
     image = Image.fromarray(frame)
     draw = ImageDraw.Draw(image)
-    draw.rectangle((0, 0, 8 + 7 * len(text), 18), fill=(0, 0, 0))
-    draw.text((4, 3), text, fill=(255, 255, 255))
+    font = ImageFont.load_default(size=font_size)
+    left, top, right, bottom = draw.textbbox((4, 2), text, font=font)
+    draw.rectangle((0, 0, right + 4, bottom + 4), fill=(0, 0, 0))
+    draw.text((4, 2), text, fill=(255, 255, 255), font=font)
     return np.asarray(image)
 
 
-def tile(sources: Sequence[list[np.ndarray]], captions: Sequence[str]) -> list[np.ndarray]:
+def tile(sources: Sequence[list[np.ndarray]], captions: Sequence[str], font_size: int = 14) -> list[np.ndarray]:
     """Side-by-side frames; a source that ended early holds its last frame, captioned as ended."""
     length = max(len(frames) for frames in sources)
     tiled = []
@@ -74,7 +76,7 @@ def tile(sources: Sequence[list[np.ndarray]], captions: Sequence[str]) -> list[n
         row = []
         for frames, caption in zip(sources, captions):
             ended = index >= len(frames)
-            row.append(label(frames[min(index, len(frames) - 1)], caption + (" (episode over)" if ended else "")))
+            row.append(label(frames[min(index, len(frames) - 1)], caption + (" (fell)" if ended else ""), font_size))
         tiled.append(np.concatenate(row, axis=1))
     return tiled
 
@@ -88,7 +90,7 @@ def write_video(path: str | Path, frames: Sequence[np.ndarray], fps: float) -> N
         if path.suffix == ".gif":
             imageio.mimsave(temporary, frames, format="GIF", duration=1000 / fps, loop=0)
         else:
-            imageio.mimsave(temporary, frames, format="FFMPEG", fps=fps, codec="libx264", quality=6, macro_block_size=8)
+            imageio.mimsave(temporary, frames, format="FFMPEG", fps=fps, codec="libx264", quality=4, macro_block_size=8)
 
 
 def check_rendering(env_name: str = "Hopper-v1") -> str:

@@ -1,0 +1,112 @@
+"""reproduce.py: cache keys, a tiny end-to-end reproduction, resuming, and the videos it renders."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+import reproduce
+from conftest import REPO_ROOT, run_script, write_expert_rollouts
+from cs294 import pipeline
+
+
+def make_job(tmp_path: Path, args: list[str], inputs: tuple[Path, ...] = (), script: str = "bc.py") -> pipeline.Job:
+    return pipeline.Job(name="bc/Hopper-v1/seed0", script=script, args=args, output=tmp_path / "run", stage="BC", inputs=inputs)
+
+
+def test_cache_key_is_stable_and_follows_every_input(tmp_path, monkeypatch):
+    data = tmp_path / "rollouts.h5"
+    data.write_bytes(b"first version of the data")
+    job = make_job(tmp_path, ["Hopper-v1", "--epochs", "5"], inputs=(data,))
+    key = pipeline.cache_key(job, pipeline.Hasher())
+    assert key == pipeline.cache_key(job, pipeline.Hasher()) == pipeline.cache_key(make_job(tmp_path, ["Hopper-v1", "--epochs", "5"], (data,)), pipeline.Hasher())
+
+    assert pipeline.cache_key(make_job(tmp_path, ["Hopper-v1", "--epochs", "6"], (data,)), pipeline.Hasher()) != key  # an argument
+    assert pipeline.cache_key(make_job(tmp_path, ["Hopper-v1", "--epochs", "5"], (data,), script="bco.py"), pipeline.Hasher()) != key
+    data.write_bytes(b"second version of the data")  # the content of a file the step reads
+    assert pipeline.cache_key(job, pipeline.Hasher()) != key
+    data.write_bytes(b"first version of the data")
+    assert pipeline.cache_key(job, pipeline.Hasher()) == key  # content, not the time stamp
+
+    # The code the step runs: a copy of the checkout's code with one module edited at a time.
+    hw1 = tmp_path / "hw1"
+    shutil.copytree(REPO_ROOT / "hw1", hw1, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(pipeline, "HW1_DIR", hw1)
+    monkeypatch.setattr(pipeline, "PACKAGE_DIR", hw1 / "cs294")
+    assert pipeline.cache_key(job, pipeline.Hasher()) == key
+    (hw1 / "cs294" / "video.py").write_text("# bc.py never imports the video module\n")
+    assert pipeline.cache_key(job, pipeline.Hasher()) == key
+    with open(hw1 / "cs294" / "training.py", "a") as module:  # bc.py imports it
+        module.write("\n# an edit\n")
+    assert pipeline.cache_key(job, pipeline.Hasher()) != key
+
+
+def test_chain_costs_start_the_longest_chain_first(tmp_path):
+    jobs = {name: pipeline.Job(name=name, script="bc.py", args=[], output=tmp_path / name, stage="BC", deps=deps, cost=cost)
+            for name, deps, cost in [("data", (), 1), ("long", ("data",), 50), ("short", (), 10)]}
+    costs = pipeline.chain_costs(jobs)
+    assert costs == {"data": 51, "long": 50, "short": 10}
+
+
+def tiny_args(tmp_path: Path) -> list[str]:
+    return ["--profile", "tiny", "--root", str(tmp_path / "results"), "--data_dir", str(tmp_path / "data")]
+
+
+def test_tiny_reproduction_writes_a_report_then_skips_or_resumes(tmp_path):
+    args = reproduce.build_parser().parse_args(tiny_args(tmp_path))
+    first = reproduce.main(args)
+    assert sorted(first["ran"]) == ["bc/Hopper-v1/seed0", "dagger/Hopper-v1/seed0", "data/Hopper-v1"]
+    report = (tmp_path / "results" / "REPORT.md").read_text()
+    assert "| Hopper-v1 |" in report and "seed 002" in report and "Time per stage" in report
+    assert (tmp_path / "results" / "figures" / "dagger_returns.png").stat().st_size > 1000
+    bc_run = tmp_path / "results" / "Hopper-v1" / "bc" / "seed0"
+    assert (bc_run / "policy.keras").exists() and (bc_run / "tensorboard").is_dir()
+
+    # Nothing changed: every step is cached.
+    second = reproduce.main(args)
+    assert second["ran"] == [] and len(second["cached"]) == 3
+
+    # A lost output is made again; an interrupted DAgger run (stamp still 'running') resumes.
+    shutil.rmtree(bc_run)
+    stamp_file = pipeline.stamp_path(tmp_path / "results" / "reproduce", pipeline.Job(
+        name="dagger/Hopper-v1/seed0", script="dagger.py", args=[], output=Path(), stage="DAgger"))
+    stamp = json.loads(stamp_file.read_text())
+    stamp_file.write_text(json.dumps({**stamp, "status": "running"}))
+    third = reproduce.main(args)
+    assert sorted(third["ran"]) == ["bc/Hopper-v1/seed0", "dagger/Hopper-v1/seed0"]
+    log = (tmp_path / "results" / "reproduce" / "logs" / "dagger__Hopper-v1__seed0.log").read_text()
+    assert log.splitlines()[0].endswith("--resume") and "resuming" in log
+
+
+def test_dry_run_lists_every_stage_of_the_full_reproduction(tmp_path, capsys):
+    args = reproduce.build_parser().parse_args(["--dry_run", "--root", str(tmp_path / "results"), "--data_dir", str(tmp_path / "data")])
+    assert reproduce.main(args)["jobs"] > 100
+    listed = capsys.readouterr().out
+    for step in ("benchmark", "data/Humanoid-v1", "bc/Ant-v1/seed2", "dagger/Walker2d-v1/seed2", "study/table",
+                 "curve/Humanoid-v1/table", "bco/Hopper-v1/seed2", "video/Walker2d-v1"):
+        assert f" {step}:" in listed
+    assert "to run  data/Hopper-v1: python hw1/run_expert.py experts/Hopper-v1.pkl Hopper-v1 --num_rollouts 10" in listed
+
+
+def rendering_works() -> bool:
+    return run_script("render_video.py", "--check").returncode == 0
+
+
+def test_render_video_writes_a_labeled_mp4_and_gif(tmp_path):
+    if not rendering_works():
+        pytest.skip("offscreen rendering is not available on this machine (render_video.py --check fails)")
+    episodes = write_expert_rollouts(tmp_path, "Hopper-v1", 1, 20)
+    result = run_script("render_video.py", str(episodes), str(episodes), "--labels", "expert,again", "--size", "64",
+                        "--output", str(tmp_path / "clip.mp4"), "--gif", str(tmp_path / "clip.gif"))
+    assert result.returncode == 0, result.stderr
+    assert "6 frames" in result.stdout  # every 4th of 20 steps, plus the reset frame
+    import imageio.v2 as imageio
+
+    frames = imageio.mimread(tmp_path / "clip.gif")
+    assert len(frames) == 3 and frames[0].shape[:2] == (32, 64)  # every other frame of two 64-pixel tiles, at half size
+
+
+def test_render_video_rejects_bad_input_in_one_line(tmp_path):
+    result = run_script("render_video.py", "missing.h5", "--output", str(tmp_path / "clip.avi"))
+    assert result.returncode == 2 and "must end in .mp4 or .gif" in result.stderr and "Traceback" not in result.stderr
