@@ -111,23 +111,31 @@ def relative(path: Path, root: Path) -> str:
     return os.path.relpath(path, root)
 
 
+def _time(stamp: dict, field: str) -> datetime.datetime | None:
+    return datetime.datetime.fromisoformat(stamp[field]) if field in stamp else None
+
+
+def span_minutes(stamps: list[dict]) -> float:
+    """Minutes from the first step's start to the last step's end."""
+    starts = [t for t in (_time(s, "started_utc") for s in stamps) if t]
+    ends = [t for t in (_time(s, "finished_utc") for s in stamps) if t]
+    return (max(ends) - min(starts)).total_seconds() / 60 if starts and ends else 0.0
+
+
 def stage_times(context: Context) -> list[str]:
     """Per stage: steps, their summed run time and the wall-clock span, from the step stamps."""
     stamps = [pipeline.read_stamp(context.root / "reproduce", job) or {} for job in context.jobs]
-    lines = ["| stage | steps | run this time | cached | summed step time | wall-clock span |", "|---|---|---|---|---|---|"]
-    ran, cached = set(context.outcome.ran), set(context.outcome.cached)
+    lines = ["| stage | steps | summed step time | wall-clock span |", "|---|---|---|---|"]
     for stage in [s for s in STAGE_ORDER if any(job.stage == s for job in context.jobs)]:
-        members = [(job, stamp) for job, stamp in zip(context.jobs, stamps) if job.stage == stage]
-        seconds = sum(stamp.get("seconds", 0.0) for _, stamp in members)
-        starts = [stamp["started_utc"] for _, stamp in members if "started_utc" in stamp]
-        ends = [stamp["finished_utc"] for _, stamp in members if "finished_utc" in stamp]
-        span = (datetime.datetime.fromisoformat(max(ends)) - datetime.datetime.fromisoformat(min(starts))).total_seconds() if starts and ends else 0
-        lines.append(f"| {stage} | {len(members)} | {sum(job.name in ran for job, _ in members)} | {sum(job.name in cached for job, _ in members)} | "
-                     f"{seconds / 60:.1f} min | {span / 60:.1f} min |")
+        members = [stamp for job, stamp in zip(context.jobs, stamps) if job.stage == stage]
+        lines.append(f"| {stage} | {len(members)} | {sum(s.get('seconds', 0.0) for s in members) / 60:.1f} min | {span_minutes(members):.1f} min |")
     total = sum(stamp.get("seconds", 0.0) for stamp in stamps)
-    lines += ["", f"All steps: {total / 60:.1f} min of step time. This invocation took {context.outcome.seconds / 60:.1f} min of wall-clock time "
-              f"({len(context.outcome.ran)} steps ran, {len(context.outcome.cached)} were cached). The stages overlap: up to "
-              "two steps run side by side, so a stage's span can include other stages' steps."]
+    lines += ["", f"**The whole reproduction took {span_minutes(stamps):.1f} min** from the first step's start to the last one's end, "
+              f"for {total / 60:.1f} min of step time: up to two steps run side by side, so the stages overlap and a stage's span "
+              "can include other stages' steps. " + (
+                  f"The invocation that wrote this report ran {len(context.outcome.ran)} steps and found {len(context.outcome.cached)} "
+                  f"cached, in {context.outcome.seconds / 60:.1f} min." if context.outcome.ran or context.outcome.failed
+                  else "This report was rewritten from the finished steps, without running any.")]
     return lines
 
 
@@ -149,11 +157,15 @@ def dagger_panels(root: Path, tasks: list[str]) -> tuple[list[dict], list[dict]]
 
 
 def section_file(path: Path, drop_title: bool = True) -> list[str]:
-    """The lines of a markdown file another step wrote, without its top-level title."""
+    """The lines of a markdown file another step wrote, without its title and one heading level down."""
     if not path.exists():
         return [f"(missing: {path.name} was not written; see the step logs)"]
     lines = path.read_text().strip().splitlines()
-    return lines[1:] if drop_title and lines and lines[0].startswith("# ") else lines
+    if drop_title and lines and lines[0].startswith("# "):
+        lines = lines[1:]
+    while lines and not lines[0].strip():
+        lines = lines[1:]
+    return ["#" + line if line.startswith("#") else line for line in lines]
 
 
 def videos(context: Context, tasks: list[str]) -> list[str]:
