@@ -60,10 +60,17 @@ class Job:
 
 
 class Hasher:
-    """sha256 of files, remembered by (path, size, mtime) so a large rollout file is read once."""
+    """sha256 of files, remembered by (path, size, mtime) so a large rollout file is read once; and the package versions."""
 
     def __init__(self) -> None:
         self.known: dict[tuple[str, int, int], str] = {}
+        self.versions: dict[str, str] | None = None
+
+    def package_versions(self) -> dict[str, str]:
+        """provenance.package_versions(), looked up once (it scans the installed packages' metadata)."""
+        if self.versions is None:
+            self.versions = provenance.package_versions()
+        return self.versions
 
     def file(self, path: Path) -> str:
         status = path.stat()
@@ -111,7 +118,7 @@ def cache_key(job: Job, hasher: Hasher) -> str:
     for path in job.inputs:
         inputs[str(path)] = hasher.file(path) if path.exists() else "missing"
     payload = {"script": job.script, "args": job.args, "inputs": inputs,
-               "code": code_digest(job.script, hasher), "packages": provenance.package_versions()}
+               "code": code_digest(job.script, hasher), "packages": hasher.package_versions()}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
@@ -251,7 +258,9 @@ class Runner:
                                key=lambda job: -self.priority[job.name])
                 exclusive_running = any(self.jobs[name].exclusive for name in running)
                 for job in ready:
-                    key = keys.setdefault(job.name, cache_key(job, self.hasher))  # its inputs are final once its deps are done
+                    if job.name not in keys:  # once: its inputs are final when its deps are done, and hashing is not free
+                        keys[job.name] = cache_key(job, self.hasher)
+                    key = keys[job.name]
                     if is_done(job, key, self.state_dir):
                         del pending[job.name]
                         finished.add(job.name)

@@ -250,7 +250,10 @@ def build_report(context: Context) -> str:
     if p["bco"]:
         lines += ["## Behavioral cloning from observation", "",
                   "BCO(0) learns its inverse model from random actions only; BCO(alpha) adds alpha × the demonstration steps of "
-                  "the policy's own play per iteration. Interactions are environment steps the learner took.", "",
+                  "the policy's own play per iteration. Interactions are environment steps the learner took. Settings: "
+                  + "; ".join(f"{task} {iterations} iterations, inverse model {epochs} epochs per fit" for task, (iterations, epochs) in p["bco"].items())
+                  + "; otherwise bco.py's defaults (alpha 0.5, pre-demonstration steps = demonstration steps, exploration 0.1, "
+                  "30 policy epochs per iteration). The BC column is bc.py on the same file with its true actions.", "",
                   bco_table(root, list(p["bco"])).strip(), ""]
     if p["video_tasks"]:
         lines += ["## Videos", "", *videos(context, tasks), ""]
