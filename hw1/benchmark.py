@@ -41,15 +41,17 @@ def bare_loop_steps_per_second(weights: experts.ExpertWeights, spec: environment
 
 
 def package_loop(model: keras.Model, spec: environments.EnvSpec, steps: int, seed: int, num_envs: int) -> tuple[float, list[data.Trajectory]]:
-    """Steps/s of sample_trajectories with `model` acting, compile time excluded, and the episodes."""
-    episode_steps = environments.default_max_episode_steps(spec)
+    """Steady-state steps/s of sample_trajectories with `model` acting, compile time excluded, and the episodes.
+
+    More episodes wait than can run, and the loop stops after exactly `steps` steps, so no
+    environment idles while the others finish, however short the episodes are.
+    """
     rng = np.random.default_rng(seed)
-    rollouts.sample_trajectories(model, spec, rollouts.episode_seeds(rng, 1), max_episode_steps=5, num_envs=num_envs)
-    # Whole batches of episodes, so that no env idles at the end while the others finish.
-    batches = -(-steps // (episode_steps * num_envs))
-    seeds = rollouts.episode_seeds(rng, batches * num_envs)
+    # Compiles the model's batch policy, which the timed call then reuses.
+    rollouts.sample_trajectories(model, spec, rollouts.episode_seeds(rng, num_envs), max_episode_steps=5, num_envs=num_envs)
+    seeds = rollouts.episode_seeds(rng, steps)  # an episode takes at least one step
     start = time.perf_counter()
-    trajectories = rollouts.sample_trajectories(model, spec, seeds, num_envs=num_envs)
+    trajectories = rollouts.sample_trajectories(model, spec, seeds, num_envs=num_envs, max_total_steps=steps)
     elapsed = time.perf_counter() - start
     return sum(t.length for t in trajectories) / elapsed, trajectories
 

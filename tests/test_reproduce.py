@@ -53,6 +53,15 @@ def tiny_args(tmp_path: Path) -> list[str]:
     return ["--profile", "tiny", "--root", str(tmp_path / "results"), "--data_dir", str(tmp_path / "data")]
 
 
+def tensorboard_tags(run_dir: Path) -> set[str]:
+    """Every tag in a run's TensorBoard event files, read back as TensorBoard reads them."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    accumulator = EventAccumulator(str(run_dir / "tensorboard"))
+    accumulator.Reload()
+    return {tag for tags in accumulator.Tags().values() if isinstance(tags, list) for tag in tags}
+
+
 def test_tiny_reproduction_writes_a_report_then_skips_or_resumes(tmp_path):
     args = reproduce.build_parser().parse_args(tiny_args(tmp_path))
     first = reproduce.main(args)
@@ -61,7 +70,10 @@ def test_tiny_reproduction_writes_a_report_then_skips_or_resumes(tmp_path):
     assert "| Hopper-v1 |" in report and "seed 002" in report and "Time per stage" in report
     assert (tmp_path / "results" / "figures" / "dagger_returns.png").stat().st_size > 1000
     bc_run = tmp_path / "results" / "Hopper-v1" / "bc" / "seed0"
-    assert (bc_run / "policy.keras").exists() and (bc_run / "tensorboard").is_dir()
+    assert (bc_run / "policy.keras").exists()
+    for run_dir in (bc_run, tmp_path / "results" / "Hopper-v1" / "dagger" / "seed0"):
+        tags = tensorboard_tags(run_dir)
+        assert {"train/loss", "train/validation_loss", "eval/return_mean", "hyperparameters"} <= tags, tags
 
     # Nothing changed: every step is cached.
     second = reproduce.main(args)

@@ -92,3 +92,16 @@ def test_a_step_budget_collects_exactly_that_many_steps(hopper_expert, budget):
                                                 max_episode_steps=100, num_envs=3, max_total_steps=budget)
     assert sum(t.length for t in trajectories) == budget
     assert all(t.truncations[-1] for t in trajectories)  # the expert neither falls nor finishes early
+
+
+def test_a_model_is_compiled_once_and_follows_its_training():
+    inputs = keras.Input((4,))
+    layer = keras.layers.Dense(2, kernel_initializer="zeros", bias_initializer=keras.initializers.Constant([0.0, 1.0]))
+    model = keras.Model(inputs, layer(inputs))
+    spec = environments.resolve("CartPole-v1")
+    first = rollouts.sample_trajectories(model, spec, [0, 1])
+    compiled = rollouts.batch_policy(model, 2, environments.make_env(spec).action_space)
+    layer.bias.assign([1.0, 0.0])  # as training would: the same variables, new values
+    second = rollouts.sample_trajectories(model, spec, [0, 1])
+    assert rollouts.batch_policy(model, 2, environments.make_env(spec).action_space) is compiled
+    assert {int(a) for t in first for a in t.actions} == {1} and {int(a) for t in second for a in t.actions} == {0}

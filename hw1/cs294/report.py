@@ -194,12 +194,14 @@ def policies(context: Context, tasks: list[str]) -> list[str]:
 
 def settings(context: Context) -> list[str]:
     p = context.profile_settings
-    lines = ["| task | expert rollouts | BC epochs | DAgger iterations × retrain epochs | seeds |", "|---|---|---|---|---|"]
+    lines = ["| task | expert rollouts | BC epochs | DAgger iterations × retrain epochs | input clip C | seeds |", "|---|---|---|---|---|---|"]
     for task in p["tasks"]:
         iterations, retrain = p["dagger"][task]
-        lines.append(f"| {task} | {p['rollouts'][task]} | {p['bc_epochs'][task]} | {iterations} × {retrain} | {', '.join(map(str, p['seeds']))} |")
+        clip = p["clip_observations"].get(task)
+        lines.append(f"| {task} | {p['rollouts'][task]} | {p['bc_epochs'][task]} | {iterations} × {retrain} | {f'±{clip:g}' if clip else 'off'} | "
+                     f"{', '.join(map(str, p['seeds']))} |")
     lines += ["", f"Every run is evaluated on {p['eval_episodes']} episodes whose reset seeds differ from the data's. bc.py's network: "
-              "two hidden layers of 64 ReLU units, inputs normalized and clipped to ±10 std inside the model, Adam 1e-3, batch 32. "
+              "two hidden layers of 64 ReLU units, inputs normalized inside the model (and clipped to ±C std where the table says so), Adam 1e-3, batch 32. "
               f"DAgger adds {p['dagger_rollouts']} episodes of the learner per iteration, relabeled by the expert, and retrains warm on all the data."]
     return lines
 

@@ -1,6 +1,7 @@
 """The one rollout loop: any Keras policy drives a batch of environments; plus episode statistics."""
 
 import dataclasses
+import weakref
 from typing import Callable, Sequence
 
 from cs294 import quiet_tensorflow  # noqa: F401  (first: before keras)
@@ -43,6 +44,21 @@ class BatchPolicy:
         if self.discrete:
             return outputs.argmax(axis=-1)
         return outputs.astype(self.action_dtype)
+
+
+# Compiled batch policies by model, then by (batch size, action space): a model that is rolled out
+# again (every DAgger or BCO iteration, an evaluation after training) is not compiled again. The
+# compiled function reads the model's variables, so it follows later training.
+_COMPILED: "weakref.WeakKeyDictionary[keras.Model, dict]" = weakref.WeakKeyDictionary()
+
+
+def batch_policy(model: keras.Model, batch_size: int, action_space: gym.Space) -> BatchPolicy:
+    """The model's compiled BatchPolicy for this batch size and action space, made once."""
+    key = (batch_size, isinstance(action_space, gym.spaces.Discrete), str(action_space.dtype))
+    compiled = _COMPILED.setdefault(model, {})
+    if key not in compiled:
+        compiled[key] = BatchPolicy(model, batch_size, action_space)
+    return compiled[key]
 
 
 class _EpisodeRecorder:
@@ -112,7 +128,7 @@ def sample_trajectories(
     """
     num_envs = max(1, min(num_envs, len(seeds)))
     envs = [make_env(env_spec, max_episode_steps=max_episode_steps, render_mode=render_mode) for _ in range(num_envs)]
-    policy = BatchPolicy(model, num_envs, envs[0].action_space)
+    policy = batch_policy(model, num_envs, envs[0].action_space)
     # Row `slot` holds the latest observation of envs[slot]; rows of idle slots are ignored.
     current_observations = np.zeros((num_envs, *envs[0].observation_space.shape), dtype=np.float32)
     pending = iter(enumerate(seeds))
