@@ -182,8 +182,12 @@ def main(args: argparse.Namespace) -> dict:
     return metrics
 
 
-def run_or_reuse(args: argparse.Namespace) -> dict:
-    """The metrics of a bc.py run: read back if its run_dir holds a finished run with the same settings, else trained now."""
+def run_or_reuse(args: argparse.Namespace, reuse_only: bool = False) -> dict:
+    """The metrics of a bc.py run: read back if its run_dir holds a finished run with the same settings, else trained now.
+
+    With reuse_only, a missing or different run is an error instead: reproduce.py runs every
+    bc.py step itself, and a table step that retrained one would overwrite a cached step's output.
+    """
     metrics_path = args.run_dir / "metrics.json"
     if metrics_path.exists():
         metrics = json.loads(metrics_path.read_text())
@@ -191,6 +195,8 @@ def run_or_reuse(args: argparse.Namespace) -> dict:
         if metrics.get("config") == expected:
             print(f"reusing the finished run in {args.run_dir}")
             return metrics
+    if reuse_only:
+        raise UserError(f"{args.run_dir} holds no finished bc.py run with these settings, and --reuse_only forbids training it here")
     return main(args)
 
 

@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--clip_observations", type=float, default=models.PolicyConfig().observation_clip,
                         help="bc.py's --clip_observations (default: %(default)s; 0 is off)")
     parser.add_argument("--output_dir", type=Path, default=None, help="where runs, table and plot go (default: results/<env>/bc_curve)")
+    parser.add_argument("--reuse_only", action="store_true", help="only read finished runs; a missing one is an error (reproduce.py runs them itself)")
     return parser
 
 
@@ -50,7 +51,7 @@ def main(args: argparse.Namespace) -> list[dict]:
         for seed in seeds:
             argv = bc_argv(args.env, count, seed, args.epochs, args.clip_observations, args.eval_episodes, args.data,
                            run_dir_of(output_dir, count, seed))
-            runs.append(bc.run_or_reuse(bc.build_parser().parse_args(argv)))
+            runs.append(bc.run_or_reuse(bc.build_parser().parse_args(argv), reuse_only=args.reuse_only))
         returns = [run["evaluation"]["mean"] for run in runs]
         expert_mean = runs[0]["expert"]["mean"] if expert_mean is None else expert_mean
         points.append({"num_demos": count, "transitions": runs[0]["data"]["transitions"], "mean": float(np.mean(returns)),

@@ -57,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--eval_episodes", type=int, default=10, help="evaluation episodes per run (default: 10)")
     parser.add_argument("--results_dir", type=Path, default=Path("results/Hopper-v1/architecture_study"), help="where the runs go")
     parser.add_argument("--output", type=Path, default=Path("results/hopper_architectures.md"), help="the markdown table")
+    parser.add_argument("--reuse_only", action="store_true", help="only read finished runs; a missing one is an error (reproduce.py runs them itself)")
     return parser
 
 
@@ -76,7 +77,7 @@ def run_or_reuse(config: StudyConfig, seed: int, args: argparse.Namespace) -> di
     """The metrics of one run, trained now unless a finished run with the same settings exists."""
     print(f"=== {config.label}, seed {seed}")
     argv = bc_argv(config, seed, args.epochs, args.eval_episodes, args.data, run_dir_of(args.results_dir, config, seed))
-    return bc.run_or_reuse(bc.build_parser().parse_args(argv))
+    return bc.run_or_reuse(bc.build_parser().parse_args(argv), reuse_only=args.reuse_only)
 
 
 def summarize(results: dict[StudyConfig, list[dict]]) -> dict[StudyConfig, tuple[float, float]]:

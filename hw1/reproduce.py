@@ -165,7 +165,8 @@ class Plan:
                 names.append(self.add(name=f"study/{config.slug}/seed{seed}", script="bc.py", args=args, output=run_dir, stage="Hopper study",
                                       deps=(self.expert_data(task),), inputs=(self.data_path(task),), cost=25))
         args = ["--seeds", ",".join(map(str, p.study_seeds)), "--data", str(self.data_path(task)), "--epochs", str(p.study_epochs),
-                "--eval_episodes", str(p.eval_episodes), "--results_dir", str(results_dir), "--output", str(self.root / "hopper_architectures.md")]
+                "--eval_episodes", str(p.eval_episodes), "--results_dir", str(results_dir), "--output", str(self.root / "hopper_architectures.md"),
+                "--reuse_only"]
         self.add(name="study/table", script="hopper_study.py", args=args, output=self.root / "hopper_architectures.md", stage="Hopper study",
                  deps=tuple(names), inputs=(self.data_path(task),), cost=10)
 
@@ -183,7 +184,8 @@ class Plan:
                 names.append(self.add(name=f"curve/{task}/demos{count}_seed{seed}", script="bc.py", args=args, output=run_dir,
                                       stage="BC curves", deps=(self.expert_data(task),), inputs=(self.data_path(task),), cost=10 + count * epochs * 0.02))
         args = [task, "--num_demos", ",".join(map(str, counts)), "--seeds", ",".join(map(str, seeds)), "--epochs", str(epochs),
-                "--eval_episodes", str(self.profile.eval_episodes), "--data", str(self.data_path(task)), "--output_dir", str(output_dir)]
+                "--clip_observations", str(clip), "--eval_episodes", str(self.profile.eval_episodes), "--data", str(self.data_path(task)),
+                "--output_dir", str(output_dir), "--reuse_only"]
         self.add(name=f"curve/{task}/table", script="bc_curve.py", args=args, output=output_dir / "bc_curve.md", stage="BC curves",
                  deps=tuple(names), inputs=(self.data_path(task),), cost=10)
 
@@ -216,6 +218,8 @@ class Plan:
             sources.append(episode)
         output = self.root / "videos" / f"{task}.mp4"
         args = [*map(str, sources), "--labels", ",".join(policies), "--output", str(output), "--gif", str(output.with_suffix(".gif"))]
+        if task == "Reacher-v1":  # 50-step episodes: every step, or the clip lasts half a second
+            args += ["--frame_skip", "1"]
         self.add(name=f"video/{task}", script="render_video.py", args=args, output=output, stage="videos",
                  deps=tuple(names), inputs=tuple(sources), cost=15)
 

@@ -122,3 +122,9 @@ def test_render_video_writes_a_labeled_mp4_and_gif(tmp_path):
 def test_render_video_rejects_bad_input_in_one_line(tmp_path):
     result = run_script("render_video.py", "missing.h5", "--output", str(tmp_path / "clip.avi"))
     assert result.returncode == 2 and "must end in .mp4 or .gif" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_table_steps_never_train_in_place_of_a_cached_step(tmp_path):
+    result = run_script("bc_curve.py", "Hopper-v1", "--num_demos", "1", "--reuse_only", "--output_dir", str(tmp_path / "curve"))
+    assert result.returncode == 2 and "--reuse_only forbids training" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "curve" / "demos1_seed0").exists()
