@@ -68,6 +68,7 @@ def test_tiny_reproduction_writes_a_report_then_skips_or_resumes(tmp_path):
     assert sorted(first["ran"]) == ["bc/Hopper-v1/seed0", "dagger/Hopper-v1/seed0", "data/Hopper-v1"]
     report = (tmp_path / "results" / "REPORT.md").read_text()
     assert "| Hopper-v1 |" in report and "seed 002" in report and "Time per stage" in report
+    assert "A complete run from a clean start took" in report
     assert (tmp_path / "results" / "figures" / "dagger_returns.png").stat().st_size > 1000
     bc_run = tmp_path / "results" / "Hopper-v1" / "bc" / "seed0"
     assert (bc_run / "policy.keras").exists()
@@ -87,6 +88,7 @@ def test_tiny_reproduction_writes_a_report_then_skips_or_resumes(tmp_path):
     stamp_file.write_text(json.dumps({**stamp, "status": "running"}))
     third = reproduce.main(args)
     assert sorted(third["ran"]) == ["bc/Hopper-v1/seed0", "dagger/Hopper-v1/seed0"]
+    assert "then, started" in (tmp_path / "results" / "REPORT.md").read_text()  # the third run's 2 steps, after the complete first
     log = (tmp_path / "results" / "reproduce" / "logs" / "dagger__Hopper-v1__seed0.log").read_text()
     assert log.splitlines()[0].endswith("--resume") and "resuming" in log
 

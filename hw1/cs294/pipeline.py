@@ -237,7 +237,7 @@ class Runner:
             signal.signal(signal.SIGTERM, previous)
 
     def _run(self) -> Outcome:
-        outcome, started = Outcome(), time.perf_counter()
+        outcome, started, started_utc = Outcome(), time.perf_counter(), now()
         pending, finished, failed = dict(self.jobs), set(), set()
         running: dict[str, tuple[subprocess.Popen, str, float]] = {}
         keys: dict[str, str] = {}
@@ -280,9 +280,31 @@ class Runner:
                 process.terminate()
             for process, _, _ in running.values():
                 process.wait()
+            outcome.seconds = time.perf_counter() - started
+            record_invocation(self.state_dir, started_utc, outcome, interrupted=True)
             raise
         outcome.seconds = time.perf_counter() - started
+        record_invocation(self.state_dir, started_utc, outcome)
         return outcome
+
+
+INVOCATIONS_FILE = "invocations.json"
+
+
+def record_invocation(state_dir: Path, started_utc: str, outcome: Outcome, interrupted: bool = False) -> None:
+    """Append one run of the runner to ROOT/reproduce/invocations.json: when, how long, and what it ran."""
+    path = state_dir / INVOCATIONS_FILE
+    history = json.loads(path.read_text()) if path.exists() else []
+    history.append({"started_utc": started_utc, "finished_utc": now(), "seconds": round(outcome.seconds, 1),
+                    "ran": len(outcome.ran), "cached": len(outcome.cached), "failed": len(outcome.failed),
+                    "skipped": len(outcome.skipped), "interrupted": interrupted})
+    files.write_json(path, history)
+
+
+def read_invocations(state_dir: Path) -> list[dict]:
+    """Every recorded run of the runner, oldest first."""
+    path = state_dir / INVOCATIONS_FILE
+    return json.loads(path.read_text()) if path.exists() else []
 
 
 def _interrupt(signum, frame) -> None:

@@ -130,12 +130,28 @@ def stage_times(context: Context) -> list[str]:
         members = [stamp for job, stamp in zip(context.jobs, stamps) if job.stage == stage]
         lines.append(f"| {stage} | {len(members)} | {sum(s.get('seconds', 0.0) for s in members) / 60:.1f} min | {span_minutes(members):.1f} min |")
     total = sum(stamp.get("seconds", 0.0) for stamp in stamps)
-    lines += ["", f"**The whole reproduction took {span_minutes(stamps):.1f} min** from the first step's start to the last one's end, "
-              f"for {total / 60:.1f} min of step time: up to two steps run side by side, so the stages overlap and a stage's span "
-              "can include other stages' steps. " + (
-                  f"The invocation that wrote this report ran {len(context.outcome.ran)} steps and found {len(context.outcome.cached)} "
-                  f"cached, in {context.outcome.seconds / 60:.1f} min." if context.outcome.ran or context.outcome.failed
-                  else "This report was rewritten from the finished steps, without running any.")]
+    lines += ["", f"All steps together: {total / 60:.1f} min of step time. Up to two steps run side by side, so the stages overlap "
+              "and a stage's span can include other stages' steps.", "", *invocation_lines(context)]
+    return lines
+
+
+def invocation_lines(context: Context) -> list[str]:
+    """How long the runs of reproduce.py took: a complete run from a clean start, then any later ones."""
+    history = pipeline.read_invocations(context.root / "reproduce")
+    complete = [run for run in history if run["cached"] == 0 and not run["failed"] and not run["interrupted"] and run["ran"] == len(context.jobs)]
+    lines = []
+    if complete:
+        run = complete[-1]
+        lines.append(f"**A complete run from a clean start took {run['seconds'] / 60:.1f} min** "
+                     f"({run['ran']} steps, started {run['started_utc']}).")
+        later = history[history.index(run) + 1:]
+    else:
+        lines.append("No complete run from a clean start is recorded; the runs so far:")
+        later = history
+    for run in later:
+        if run["ran"] or run["failed"]:
+            lines.append(f"- then, started {run['started_utc']}: {run['ran']} steps ran ({run['failed']} failed) and {run['cached']} "
+                         f"were cached, in {run['seconds'] / 60:.1f} min" + (" (interrupted)" if run["interrupted"] else "") + ".")
     return lines
 
 
