@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 import bc
-from cs294 import cli, data, environments, experts, files, inverse_dynamics, models, provenance, reporting, rollouts, training
+from cs294 import cli, data, ensembles, environments, experts, files, inverse_dynamics, models, provenance, reporting, rollouts, training
 from cs294.errors import UserError
 
 import gymnasium as gym  # noqa: E402
@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--iterations", type=int, default=10, help="BCO(alpha) iterations after BCO(0) (default: 10; 0 gives BCO(0) alone)")
     parser.add_argument("--exploration", type=float, default=0.1, help="while the policy collects: the probability of a random action (discrete), or the std of Gaussian action noise as a share of half the action range (continuous) (default: 0.1)")
     parser.add_argument("--inverse_epochs", type=int, default=30, help="epochs of the inverse model per fit (default: 30)")
+    parser.add_argument("--ensemble", type=int, default=1, help="members of the policy, each fit to the inferred actions, averaged (default: 1)")
+    parser.add_argument("--inverse_ensemble", type=int, default=1, help="members of the inverse model, averaged (default: 1)")
     parser.add_argument("--retrain_epochs", type=int, default=30, help="policy epochs per BCO(alpha) iteration, warm-started (default: 30)")
     bc.add_model_arguments(parser)
     parser.add_argument("--eval_episodes", type=int, default=10, help="evaluation episodes per iteration (default: 10)")
@@ -58,6 +60,8 @@ def check_args(args: argparse.Namespace) -> None:
         raise UserError(f"--alpha must be positive for BCO(alpha) iterations, got {args.alpha}")
     if args.iterations < 0 or args.inverse_epochs < 1 or args.retrain_epochs < 1:
         raise UserError("--iterations must be >= 0, --inverse_epochs and --retrain_epochs >= 1")
+    if args.ensemble < 1 or args.inverse_ensemble < 1:
+        raise UserError("--ensemble and --inverse_ensemble must be at least 1")
     if not 0 <= args.exploration <= 1:
         raise UserError(f"--exploration must be in [0, 1], got {args.exploration}")
 
@@ -97,38 +101,41 @@ class BcoRun:
         self.used_seeds.update(seeds)
         self.own += rollouts.sample_trajectories(driver, self.spec, seeds, num_envs=self.args.num_envs, max_total_steps=steps)
 
-    def fit_inverse(self, model: keras.Model | None, iteration: int) -> tuple[keras.Model, float]:
+    def fit_inverse(self, model: ensembles.Ensemble | None, iteration: int) -> tuple[ensembles.Ensemble, float]:
         """(Re)fit the inverse model on all own transitions; its accuracy (discrete) or MSE (continuous) on held-out ones."""
         states, next_states, actions = inverse_dynamics.transitions(self.own)
         if not self.discrete:  # MuJoCo applies clipped controls, so a clipped action is what (s, s') can reveal
             actions = np.clip(actions, self.action_space.low, self.action_space.high)
         train, held_out = split((states, next_states, actions), 0.1, np.random.default_rng([self.args.seed, iteration, 1]))
         if model is None:
-            model = inverse_dynamics.build_inverse_model(train[0], train[1], self.output_dim, self.policy_config)
-            training.compile_policy(model, self.training_config, self.discrete)
+            model = ensembles.build_ensemble(
+                lambda name: inverse_dynamics.build_inverse_model(train[0], train[1], self.output_dim, self.policy_config, name),
+                self.args.inverse_ensemble, "inverse_dynamics")
+            ensembles.compile_ensemble(model, self.training_config, self.discrete)
         config = training.TrainingConfig(**{**vars(self.training_config), "epochs": self.args.inverse_epochs})
         callback = reporting.EpochLogger(self.logger, config.epochs, f"inverse model {iteration}", tag_prefix="inverse",
                                          step_offset=iteration * config.epochs)
-        training.fit_policy(model, ((train[0], train[1]), train[2]), ((held_out[0], held_out[1]), held_out[2]), config, [callback])
-        predictions = model.predict([held_out[0], held_out[1]], batch_size=8192, verbose=0)
+        ensembles.fit_ensemble(model, ((train[0], train[1]), train[2]), ((held_out[0], held_out[1]), held_out[2]), config, [callback])
+        predictions = model.model.predict([held_out[0], held_out[1]], batch_size=8192, verbose=0)
         if self.discrete:
             return model, float(np.mean(predictions.argmax(axis=-1) == held_out[2]))
         return model, float(np.mean((predictions - held_out[2]) ** 2))
 
-    def fit_policy(self, policy: keras.Model | None, inverse: keras.Model, iteration: int) -> keras.Model:
+    def fit_policy(self, policy: ensembles.Ensemble | None, inverse: ensembles.Ensemble, iteration: int) -> ensembles.Ensemble:
         """Label the demonstrations with the inverse model and clone them (warm-started after iteration 0)."""
-        labels = inverse_dynamics.infer_actions(inverse, self.demos, self.action_space)
+        labels = inverse_dynamics.infer_actions(inverse.model, self.demos, self.action_space)
         states = np.concatenate([sequence[:-1] for sequence in self.demos])
         actions = np.concatenate(labels)
         if policy is None:
-            policy = models.build_policy(states, self.output_dim, self.policy_config)
-            training.compile_policy(policy, self.training_config, self.discrete)
+            policy = ensembles.build_ensemble(lambda name: models.build_policy(states, self.output_dim, self.policy_config, name),
+                                              self.args.ensemble, "policy")
+            ensembles.compile_ensemble(policy, self.training_config, self.discrete)
             config = self.training_config
         else:
             config = training.TrainingConfig(**{**vars(self.training_config), "epochs": self.args.retrain_epochs})
         train, validation = training.split_train_validation(states, actions, config.validation_fraction, np.random.default_rng([self.args.seed, iteration, 2]))
         callback = reporting.EpochLogger(self.logger, config.epochs, f"policy {iteration}", tag_prefix="policy", step_offset=iteration * 1000)
-        training.fit_policy(policy, train, validation, config, [callback])
+        ensembles.fit_ensemble(policy, train, validation, config, [callback])
         return policy
 
 
@@ -142,7 +149,7 @@ def main(args: argparse.Namespace) -> dict:
     expert_stats, _ = rollouts.evaluate(experts.load_checked_expert(experts.default_expert_path(args.env), run.spec),
                                         run.spec, run.evaluation_seeds, num_envs=args.num_envs)
     config = {**bc.run_config(args, run.policy_config, run.training_config, run.demo_path, run.spec),
-              **{name: getattr(args, name) for name in ("alpha", "iterations", "exploration", "inverse_epochs", "retrain_epochs")},
+              **{name: getattr(args, name) for name in ("alpha", "iterations", "exploration", "inverse_epochs", "retrain_epochs", "ensemble", "inverse_ensemble")},
               "pre_steps": pre_steps}
     run.logger.text("hyperparameters", reporting.hyperparameter_table(config))
     metrics = {"config": config, "demonstrations": {"path": str(run.demo_path), "sha256": provenance.file_sha256(run.demo_path),
@@ -155,11 +162,11 @@ def main(args: argparse.Namespace) -> dict:
         if iteration == 0:
             run.collect(run.explorer, pre_steps, stream=0)
         else:
-            driver = inverse_dynamics.exploring_policy(policy, run.action_space, args.exploration, seed=args.seed * 1000 + iteration)
+            driver = inverse_dynamics.exploring_policy(policy.model, run.action_space, args.exploration, seed=args.seed * 1000 + iteration)
             run.collect(driver, int(round(args.alpha * run.demo_steps)), stream=iteration)
         inverse, inverse_score = run.fit_inverse(inverse, iteration)
         policy = run.fit_policy(policy, inverse, iteration)
-        stats, _ = rollouts.evaluate(policy, run.spec, run.evaluation_seeds, num_envs=args.num_envs)
+        stats, _ = rollouts.evaluate(policy.model, run.spec, run.evaluation_seeds, num_envs=args.num_envs)
         interactions = sum(t.length for t in run.own)
         score_name = "inverse_accuracy" if run.discrete else "inverse_mse"
         metrics["iterations"].append({"iteration": iteration, "interactions": interactions, score_name: inverse_score,
@@ -171,8 +178,8 @@ def main(args: argparse.Namespace) -> dict:
         print(f"{label}: {interactions} interactions, inverse model {score_name.split('_')[1]} {inverse_score:.4g}, "
               f"return {stats.mean:.1f} ± {stats.std:.1f} (expert {expert_stats.mean:.1f} on the same episodes)")
     run.logger.close()
-    reporting.save_policy(policy, run.run_dir / "policy.keras")
-    reporting.save_policy(inverse, run.run_dir / "inverse_dynamics.keras")
+    reporting.save_policy(policy.model, run.run_dir / "policy.keras")
+    reporting.save_policy(inverse.model, run.run_dir / "inverse_dynamics.keras")
     files.write_json(run.run_dir / "metrics.json", metrics)
     print(f"wrote {run.run_dir}/policy.keras, inverse_dynamics.keras, metrics.json and tensorboard/")
     return metrics

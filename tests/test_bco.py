@@ -68,3 +68,22 @@ def test_scrambling_the_demonstration_actions_changes_nothing(tmp_path, cartpole
         results.append(([{k: v for k, v in row.items() if k != "seconds"} for row in metrics["iterations"]], np.asarray(policy(probe))))
     assert results[0][0] == results[1][0]
     np.testing.assert_array_equal(results[0][1], results[1][1])
+
+
+def test_ensembles_of_both_models_run_and_save_their_mean(tmp_path, cartpole_demos, capsys):
+    run_dir = tmp_path / "run"
+    code, output = run_bco(tiny_run(cartpole_demos, run_dir) + ["--ensemble", 2, "--inverse_ensemble", 3], capsys)
+    assert code == 0, output.err
+    policy = keras.saving.load_model(run_dir / "policy.keras")
+    assert sum(layer.name.startswith("policy_member_") for layer in policy.layers) == 2
+    assert policy(np.zeros((5, 4), np.float32)).shape == (5, 2)  # the members' mean logits
+    inverse = keras.saving.load_model(run_dir / "inverse_dynamics.keras")
+    assert sum(layer.name.startswith("inverse_dynamics_member_") for layer in inverse.layers) == 3
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["config"]["ensemble"] == 2 and metrics["config"]["inverse_ensemble"] == 3
+
+
+def test_bad_ensemble_size_is_one_line(tmp_path, cartpole_demos, capsys):
+    code, output = run_bco(tiny_run(cartpole_demos, tmp_path / "run") + ["--ensemble", 0], capsys)
+    assert code != 0 and "--ensemble" in output.err and "Traceback" not in output.err
+    assert not (tmp_path / "run").exists()

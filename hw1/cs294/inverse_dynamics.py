@@ -23,7 +23,8 @@ def transitions(trajectories: Sequence[data.Trajectory]) -> tuple[np.ndarray, np
     return states, next_states, actions
 
 
-def build_inverse_model(states: np.ndarray, next_states: np.ndarray, output_dim: int, config: models.PolicyConfig) -> keras.Model:
+def build_inverse_model(states: np.ndarray, next_states: np.ndarray, output_dim: int, config: models.PolicyConfig,
+                        name: str = "inverse_dynamics") -> keras.Model:
     """(s, s') -> action (or logits): an MLP on [s, s' - s], normalized inside the model by these transitions' statistics.
 
     The change s' - s carries the action's effect; fed raw beside s it would be a small difference
@@ -40,7 +41,7 @@ def build_inverse_model(states: np.ndarray, next_states: np.ndarray, output_dim:
     for index, units in enumerate(config.hidden):
         hidden = keras.layers.Dense(units, activation=config.activation, kernel_regularizer=regularizer, name=f"hidden_{index}")(hidden)
     outputs = keras.layers.Dense(output_dim, kernel_regularizer=regularizer, name="actions")(hidden)
-    return keras.Model([state, next_state], outputs, name="inverse_dynamics")
+    return keras.Model([state, next_state], outputs, name=name)
 
 
 def infer_actions(model: keras.Model, observation_sequences: Sequence[np.ndarray], action_space: gym.Space) -> list[np.ndarray]:
