@@ -1,0 +1,138 @@
+"""How much label noise behavioral cloning can take, and what averaging an ensemble buys back.
+
+    python hw1/label_noise.py Hopper-v1 --noise 0.1 --ensemble 1,5
+    python hw1/label_noise.py Hopper-v1 --inverse results/Hopper-v1/bco/seed0/inverse_dynamics.keras
+
+This is why bco.py averages ensembles. Every row clones the same demonstrations, with different
+labels:
+- the expert's actions clipped to the action bounds, which is the most an inverse model can
+  recover, since the simulator applies only the clipped action;
+- those plus Gaussian noise N(0, sigma^2), once for each --noise sigma;
+- with --inverse, the actions that a saved inverse dynamics model (bco.py's
+  inverse_dynamics.keras) infers from the states alone.
+Every column is a policy of K averaged members (--ensemble), with bc.py's network and training.
+The table gives each label set's MSE against the clipped true actions, and each policy's return
+on held-out episodes as a share of the expert's on the same episodes. --output writes the table
+as markdown, and a .json beside it.
+"""
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+import bc
+from cs294 import cli, data, ensembles, environments, experts, files, inverse_dynamics, models, rollouts, training
+from cs294.errors import UserError
+
+import gymnasium as gym  # noqa: E402
+import keras  # noqa: E402  (after cs294, which keeps TensorFlow's start-up banner quiet)
+
+
+def parse_floats(text: str) -> list[float]:
+    try:
+        return [float(part) for part in text.split(",") if part]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, like 0.1,0.2, not {text!r}")
+
+
+def parse_sizes(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",") if part]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected whole numbers separated by commas, like 1,5, not {text!r}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="label_noise.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("env", help="a task with continuous actions and a rollout file, e.g. Hopper-v1")
+    parser.add_argument("--data", type=Path, default=None, help="rollout file (default: bc.py's data file)")
+    parser.add_argument("--noise", type=parse_floats, default=[0.1], help="std of the Gaussian noise added to the labels, one row each (default: 0.1)")
+    parser.add_argument("--inverse", type=Path, default=None, help="also label the states with this inverse_dynamics.keras from bco.py")
+    parser.add_argument("--ensemble", type=parse_sizes, default=[1, 5], help="members per policy, one column each (default: 1,5)")
+    bc.add_model_arguments(parser)
+    parser.add_argument("--eval_episodes", type=int, default=10, help="evaluation episodes per policy (default: 10)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the noise, the networks and the evaluation episodes (default: 0)")
+    parser.add_argument("--output", type=Path, default=None, help="write the table here (markdown) and a .json beside it")
+    parser.add_argument("--num_envs", type=int, default=rollouts.DEFAULT_NUM_ENVS, help="environments stepped side by side")
+    return parser
+
+
+def label_sets(args: argparse.Namespace, trajectories: list[data.Trajectory], space: gym.spaces.Box) -> list[tuple[str, np.ndarray]]:
+    """(name, labels) per row, aligned with data.transitions(trajectories)."""
+    clipped = np.clip(data.transitions(trajectories)[1], space.low, space.high)
+    rows = [("true actions, clipped", clipped)]
+    rng = np.random.default_rng([args.seed, 7])
+    for sigma in args.noise:
+        if sigma > 0:
+            rows.append((f"clipped + N(0, {sigma:g}²)", (clipped + sigma * rng.normal(size=clipped.shape)).astype(np.float32)))
+    if args.inverse is not None:
+        if not args.inverse.is_file():
+            raise UserError(f"inverse model {args.inverse} does not exist; bco.py writes one as <run_dir>/inverse_dynamics.keras")
+        inverse = keras.saving.load_model(args.inverse)
+        labels = inverse_dynamics.infer_actions(inverse, [t.observations for t in trajectories], space)
+        rows.append((f"inferred by {args.inverse}", np.concatenate(labels)))
+    return rows
+
+
+def clone(observations: np.ndarray, labels: np.ndarray, size: int, args: argparse.Namespace,
+          policy_config: models.PolicyConfig, training_config: training.TrainingConfig) -> keras.Model:
+    """bc.py's training on these labels, with `size` averaged members."""
+    keras.utils.set_random_seed(args.seed)
+    train, validation = training.split_train_validation(observations, labels, training_config.validation_fraction,
+                                                        np.random.default_rng(args.seed))
+    policy = ensembles.build_ensemble(lambda name: models.build_policy(train[0], labels.shape[1], policy_config, name), size, "policy")
+    ensembles.compile_ensemble(policy, training_config, discrete=False)
+    ensembles.fit_ensemble(policy, train, validation, training_config)
+    return policy.model
+
+
+def main(args: argparse.Namespace) -> dict:
+    """Clone each label set with each ensemble size; returns the table's numbers."""
+    policy_config, training_config = bc.configs_from_args(args)
+    if not args.ensemble or min(args.ensemble) < 1 or any(sigma < 0 for sigma in args.noise):
+        raise UserError("--ensemble sizes must be at least 1 and --noise values must not be negative")
+    spec = environments.resolve(args.env)
+    env = environments.make_env(spec)
+    space = env.action_space
+    env.close()
+    if not isinstance(space, gym.spaces.Box):
+        raise UserError(f"{args.env} has discrete actions; label noise is studied here on continuous ones, e.g. Hopper-v1")
+    data_path = bc.resolve_data_path(args.env, args.data)
+    trajectories = data.read_rollouts(data_path, env_name=args.env).trajectories
+    observations = data.transitions(trajectories)[0]
+    rows = label_sets(args, trajectories, space)
+    seeds = rollouts.episode_seeds(np.random.default_rng([args.seed, 1]), args.eval_episodes, exclude=[t.seed for t in trajectories])
+    expert = rollouts.evaluate(experts.load_checked_expert(experts.default_expert_path(args.env), spec), spec, seeds, num_envs=args.num_envs)[0]
+    results = {"env": args.env, "data": str(data_path), "seed": args.seed, "evaluation_seeds": seeds, "expert": vars(expert), "rows": []}
+    for name, labels in rows:
+        row = {"labels": name, "label_mse": float(np.mean((labels - rows[0][1]) ** 2)), "returns": {}}
+        for size in args.ensemble:
+            stats = rollouts.evaluate(clone(observations, labels, size, args, policy_config, training_config), spec, seeds, num_envs=args.num_envs)[0]
+            row["returns"][str(size)] = vars(stats)
+            print(f"{name}, {size} member(s): {stats.mean:.1f} ± {stats.std:.1f} ({100 * stats.mean / expert.mean:.0f}% of the expert)")
+        results["rows"].append(row)
+    table = render(results, args.ensemble)
+    print(table)
+    if args.output:
+        files.write_text(args.output, table)
+        files.write_json(args.output.with_suffix(".json"), results)
+        print(f"wrote {args.output} and {args.output.with_suffix('.json')}")
+    return results
+
+
+def render(results: dict, sizes: list[int]) -> str:
+    """The markdown table: one row per label set, one return column per ensemble size."""
+    expert = results["expert"]["mean"]
+    header = "| labels | label MSE | " + " | ".join(f"{size} member{'s' if size > 1 else ''}" for size in sizes) + " |"
+    lines = [f"{results['env']}: behavioral cloning on {results['data']} (seed {results['seed']}); "
+             f"the expert scores {expert:.1f} on the same {len(results['evaluation_seeds'])} episodes.", "", header,
+             "|---|---|" + "---|" * len(sizes)]
+    for row in results["rows"]:
+        cells = [f"{r['mean']:.1f} ± {r['std']:.1f} ({100 * r['mean'] / expert:.0f}%)" for r in (row["returns"][str(s)] for s in sizes)]
+        lines.append(f"| {row['labels']} | {row['label_mse']:.4f} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli.run(main, build_parser()))
