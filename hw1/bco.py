@@ -13,6 +13,11 @@ The inverse model is retrained on all of the agent's transitions, the actions ar
 again, and the policy is retrained. Environment interactions are counted exactly; evaluation
 episodes are not counted.
 
+The policy and the inverse model are each the mean of --ensemble and --inverse_ensemble members,
+initialized apart and fit each on its own. Inferred labels are noisy, and one network cloned from
+noisy labels memorizes enough of the noise to fall over on Hopper; the mean of several does not
+(hw1/label_noise.py measures this; README, "BCO").
+
 The run directory holds policy.keras (observations -> actions, or logits for discrete actions),
 inverse_dynamics.keras (inputs state and next_state), metrics.json and TensorBoard logs.
 """
@@ -42,8 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--iterations", type=int, default=10, help="BCO(alpha) iterations after BCO(0) (default: 10; 0 gives BCO(0) alone)")
     parser.add_argument("--exploration", type=float, default=0.1, help="while the policy collects: the probability of a random action (discrete), or the std of Gaussian action noise as a share of half the action range (continuous) (default: 0.1)")
     parser.add_argument("--inverse_epochs", type=int, default=30, help="epochs of the inverse model per fit (default: 30)")
-    parser.add_argument("--ensemble", type=int, default=1, help="members of the policy, each fit to the inferred actions, averaged (default: 1)")
-    parser.add_argument("--inverse_ensemble", type=int, default=1, help="members of the inverse model, averaged (default: 1)")
+    parser.add_argument("--ensemble", type=int, default=5, help="members of the policy, each fit to the inferred actions on its own, averaged (default: 5)")
+    parser.add_argument("--inverse_ensemble", type=int, default=5, help="members of the inverse model, each fit on its own, averaged (default: 5)")
     parser.add_argument("--retrain_epochs", type=int, default=30, help="policy epochs per BCO(alpha) iteration, warm-started (default: 30)")
     bc.add_model_arguments(parser)
     parser.add_argument("--eval_episodes", type=int, default=10, help="evaluation episodes per iteration (default: 10)")

@@ -52,6 +52,8 @@ class Profile:
     bco: dict[str, tuple[int, int]] = dataclasses.field(default_factory=dict)
     """(BCO(alpha) iterations, inverse-model epochs per fit) per task."""
     bco_seeds: tuple[int, ...] = ()
+    label_noise: tuple[float, ...] = ()
+    """Noise stds for label_noise.py on Hopper, beside BCO seed 0's inferred labels (none: no such step)."""
     benchmark_steps: int = 0
     benchmark_tasks: tuple[str, ...] = ()
     video_tasks: tuple[str, ...] = ()
@@ -73,7 +75,7 @@ def _full() -> Profile:
         eval_episodes=10,
         study_seeds=(0, 1, 2), study_epochs=100,
         curves={"Hopper-v1": ((1, 2, 5, 10), (0, 1, 2), 100), "Humanoid-v1": ((10, 25, 50, 100, 250), (0,), 20)},
-        bco={"CartPole-v1": (3, 30), "Hopper-v1": (10, 30)}, bco_seeds=(0, 1, 2),
+        bco={"CartPole-v1": (3, 30), "Hopper-v1": (10, 30)}, bco_seeds=(0, 1, 2), label_noise=(0.1,),
         benchmark_steps=20000, benchmark_tasks=SEED_002_TASKS,
         video_tasks=SEED_002_TASKS,
         # Unclipped, a Humanoid clone once scored -1,071,294 in one episode (README); clipping costs Hopper 10%.
@@ -195,7 +197,17 @@ class Plan:
         args = [task, "--demos", str(self.data_path(task)), "--iterations", str(iterations), "--inverse_epochs", str(inverse_epochs),
                 "--seed", str(seed), "--eval_episodes", str(self.profile.eval_episodes), "--run_dir", str(run_dir)]
         return self.add(name=f"bco/{task}/seed{seed}", script="bco.py", args=args, output=run_dir, stage="BCO",
-                        deps=(self.expert_data(task),), inputs=(self.data_path(task),), cost=30 + 18 * iterations)
+                        deps=(self.expert_data(task),), inputs=(self.data_path(task),), cost=60 + 40 * iterations)
+
+    def label_noise(self, task: str = "Hopper-v1") -> None:
+        """Cloning with true, noisy and BCO-inferred labels, with one member and with five."""
+        seed = self.profile.bco_seeds[0]
+        inverse = self.run_dir(task, "bco", seed) / "inverse_dynamics.keras"
+        output = self.root / task / "label_noise.md"
+        args = [task, "--data", str(self.data_path(task)), "--noise", ",".join(map(str, self.profile.label_noise)), "--inverse", str(inverse),
+                "--ensemble", "1,5", "--eval_episodes", str(self.profile.eval_episodes), "--output", str(output)]
+        self.add(name=f"label_noise/{task}", script="label_noise.py", args=args, output=output, stage="BCO",
+                 deps=(self.expert_data(task), f"bco/{task}/seed{seed}"), inputs=(self.data_path(task), inverse), cost=300)
 
     def benchmark(self) -> None:
         output = self.root / "benchmark.md"
@@ -240,6 +252,8 @@ class Plan:
                 self.bco(task, seed)
                 if not any(job.name == f"bc/{task}/seed{seed}" for job in self.jobs):
                     self.bc(task, seed, stage="BCO")  # the BCO table's "BC with the true actions"
+        if p.label_noise and "Hopper-v1" in p.bco:
+            self.label_noise()
         if self.videos:
             for task in p.video_tasks:
                 self.video(task)

@@ -271,8 +271,14 @@ def build_report(context: Context) -> str:
                   "the policy's own play per iteration. Interactions are environment steps the learner took. Settings: "
                   + "; ".join(f"{task} {iterations} iterations, inverse model {epochs} epochs per fit" for task, (iterations, epochs) in p["bco"].items())
                   + "; otherwise bco.py's defaults (alpha 0.5, pre-demonstration steps = demonstration steps, exploration 0.1, "
-                  "30 policy epochs per iteration). The BC column is bc.py on the same file with its true actions.", "",
+                  "30 policy epochs per iteration, policy and inverse model each the mean of 5 networks). "
+                  "The BC column is bc.py on the same file with its true actions.", "",
                   bco_table(root, list(p["bco"])).strip(), ""]
+        if p.get("label_noise"):
+            lines += ["### Why BCO averages ensembles", "",
+                      "`label_noise.py`: bc.py's network cloned on Hopper from the true actions (clipped to the bounds), from the same "
+                      "with Gaussian noise, and from the actions BCO seed 0's final inverse model infers; one network against the mean "
+                      "of five.", "", *section_file(root / "Hopper-v1" / "label_noise.md", drop_title=False), ""]
     if p["video_tasks"]:
         lines += ["## Videos", "", *videos(context, tasks), ""]
     if p["benchmark_steps"]:
