@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--iterations", type=int, default=10, help="BCO(alpha) iterations after BCO(0) (default: 10; 0 gives BCO(0) alone)")
     parser.add_argument("--exploration", type=float, default=0.1, help="while the policy collects: the probability of a random action (discrete), or the std of Gaussian action noise as a share of half the action range (continuous) (default: 0.1)")
     parser.add_argument("--inverse_epochs", type=int, default=30, help="epochs of the inverse model per fit (default: 30)")
-    parser.add_argument("--ensemble", type=int, default=5, help="members of the policy, each fit to the inferred actions on its own, averaged (default: 5)")
+    parser.add_argument("--ensemble", type=int, default=10, help="members of the policy, each fit to the inferred actions on its own, averaged (default: 10)")
     parser.add_argument("--inverse_ensemble", type=int, default=5, help="members of the inverse model, each fit on its own, averaged (default: 5)")
     parser.add_argument("--retrain_epochs", type=int, default=30, help="policy epochs per BCO(alpha) iteration, warm-started (default: 30)")
     bc.add_model_arguments(parser)
