@@ -205,9 +205,10 @@ class Plan:
         inverse = self.run_dir(task, "bco", seed) / "inverse_dynamics.keras"
         output = self.root / task / "label_noise.md"
         args = [task, "--data", str(self.data_path(task)), "--noise", ",".join(map(str, self.profile.label_noise)), "--inverse", str(inverse),
-                "--ensemble", "1,5", "--eval_episodes", str(self.profile.eval_episodes), "--output", str(output)]
+                "--ensemble", "1,5", "--seeds", ",".join(map(str, self.profile.bco_seeds)), "--eval_episodes", str(self.profile.eval_episodes),
+                "--output", str(output)]
         self.add(name=f"label_noise/{task}", script="label_noise.py", args=args, output=output, stage="BCO",
-                 deps=(self.expert_data(task), f"bco/{task}/seed{seed}"), inputs=(self.data_path(task), inverse), cost=300)
+                 deps=(self.expert_data(task), f"bco/{task}/seed{seed}"), inputs=(self.data_path(task), inverse), cost=900)
 
     def benchmark(self) -> None:
         output = self.root / "benchmark.md"
