@@ -38,12 +38,12 @@ def summarize(values: list[float]) -> str:
     return f"{np.mean(values):.1f} ± {np.std(values):.1f}" if values else "–"
 
 
-def share(value: list[float], expert: list[float]) -> str:
+def share(value: list[float], expert: list[float], digits: int = 0) -> str:
     if not value or not expert:
         return ""
     if np.mean(expert) <= 0:  # Reacher's returns are negative: a gap reads better than a ratio
         return f" (gap {np.mean(value) - np.mean(expert):+.1f})"
-    return f" ({100 * np.mean(value) / np.mean(expert):.0f}%)"
+    return f" ({100 * np.mean(value) / np.mean(expert):.{digits}f}%)"
 
 
 def table(results: Path, tasks: Sequence[str] = TASKS) -> str:
@@ -75,8 +75,8 @@ BCO_TASKS = ("CartPole-v1", "Hopper-v1", "HalfCheetah-v1")
 
 def bco_table(results: Path, tasks: Sequence[str] = BCO_TASKS) -> str:
     """Expert, BC with the true actions, BCO(0) and BCO(alpha), with the environment interactions each used."""
-    lines = ["| task | expert | BC, true actions | BCO(0) | interactions | BCO(alpha) | interactions | seeds |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| task | expert | BC, true actions | BCO(0) | interactions | BCO(alpha) | per seed | interactions | seeds |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for env_name in tasks:
         bco_runs = load_runs(results, env_name, "bco")
         if not bco_runs:
@@ -86,9 +86,11 @@ def bco_table(results: Path, tasks: Sequence[str] = BCO_TASKS) -> str:
         first = [run["iterations"][0] for run in bco_runs]
         last = [run["iterations"][-1] for run in bco_runs]
         interactions = lambda rows: "/".join(sorted({str(row["interactions"]) for row in rows}))  # noqa: E731
+        per_seed = " / ".join(f"{row['return_mean']:.0f}" for row in last)
         lines.append(f"| {env_name} | {summarize(expert)} | {summarize(bc)}{share(bc, expert)} | "
                      f"{summarize([r['return_mean'] for r in first])}{share([r['return_mean'] for r in first], expert)} | {interactions(first)} | "
-                     f"{summarize([r['return_mean'] for r in last])}{share([r['return_mean'] for r in last], expert)} | {interactions(last)} | {len(bco_runs)} |")
+                     f"{summarize([r['return_mean'] for r in last])}{share([r['return_mean'] for r in last], expert, digits=1)} | "
+                     f"{per_seed} | {interactions(last)} | {len(bco_runs)} |")
     return "\n".join(lines) + "\n"
 
 
