@@ -14,9 +14,9 @@ again, and the policy is retrained. Environment interactions are counted exactly
 episodes are not counted.
 
 The policy and the inverse model are each the mean of --ensemble and --inverse_ensemble members,
-initialized apart and fit each on its own. Inferred labels are noisy, and one network cloned from
-noisy labels memorizes enough of the noise to fall over on Hopper; the mean of several does not
-(hw1/label_noise.py measures this; README, "BCO").
+initialized apart and fit each on its own. On Hopper, how well one cloned network does depends
+heavily on its random start; the mean of several is far more consistent, and BCO(alpha) gets
+much further with it (hw1/label_noise.py measures this; README, "BCO").
 
 The run directory holds policy.keras (observations -> actions, or logits for discrete actions),
 inverse_dynamics.keras (inputs state and next_state), metrics.json and TensorBoard logs.
