@@ -94,6 +94,16 @@ def bco_table(results: Path, tasks: Sequence[str] = BCO_TASKS) -> str:
     return "\n".join(lines) + "\n"
 
 
+def ensemble_sizes(results: Path, tasks: Sequence[str]) -> str:
+    """The ensemble sizes the BCO runs recorded in their metrics.json, as a clause of the settings sentence."""
+    sizes = {(run["config"].get("ensemble", 1), run["config"].get("inverse_ensemble", 1))
+             for task in tasks for run in load_runs(results, task, "bco")}
+    if len(sizes) != 1:
+        return ", ensemble sizes differ between runs (see each metrics.json)" if sizes else ""
+    policy, inverse = sizes.pop()
+    return f", the policy the mean of {policy} networks and the inverse model of {inverse}"
+
+
 @dataclasses.dataclass
 class Context:
     """What the report needs to know about the invocation that wrote it."""
@@ -274,7 +284,7 @@ def build_report(context: Context) -> str:
                   "the policy's own play per iteration. Interactions are environment steps the learner took. Settings: "
                   + "; ".join(f"{task} {iterations} iterations, inverse model {epochs} epochs per fit" for task, (iterations, epochs) in p["bco"].items())
                   + "; otherwise bco.py's defaults (alpha 0.5, pre-demonstration steps = demonstration steps, exploration 0.1, "
-                  "30 policy epochs per iteration, policy and inverse model each the mean of 5 networks). "
+                  "30 policy epochs per iteration" + ensemble_sizes(root, list(p["bco"])) + "). "
                   "The BC column is bc.py on the same file with its true actions.", "",
                   bco_table(root, list(p["bco"])).strip(), ""]
         if p.get("label_noise"):
