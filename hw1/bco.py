@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--inverse_epochs", type=int, default=30, help="epochs of the inverse model per fit (default: 30)")
     parser.add_argument("--ensemble", type=int, default=10, help="members of the policy, each fit to the inferred actions on its own, averaged (default: 10)")
     parser.add_argument("--inverse_ensemble", type=int, default=5, help="members of the inverse model, each fit on its own, averaged (default: 5)")
+    parser.add_argument("--inverse_batch_size", type=int, default=256, help="samples per gradient step of the inverse model (default: 256)")
     parser.add_argument("--retrain_epochs", type=int, default=30, help="policy epochs per BCO(alpha) iteration, warm-started (default: 30)")
     bc.add_model_arguments(parser)
     parser.add_argument("--eval_episodes", type=int, default=10, help="evaluation episodes per iteration (default: 10)")
@@ -65,8 +66,8 @@ def check_args(args: argparse.Namespace) -> None:
         raise UserError(f"--alpha must be positive for BCO(alpha) iterations, got {args.alpha}")
     if args.iterations < 0 or args.inverse_epochs < 1 or args.retrain_epochs < 1:
         raise UserError("--iterations must be >= 0, --inverse_epochs and --retrain_epochs >= 1")
-    if args.ensemble < 1 or args.inverse_ensemble < 1:
-        raise UserError("--ensemble and --inverse_ensemble must be at least 1")
+    if min(args.ensemble, args.inverse_ensemble, args.inverse_batch_size) < 1:
+        raise UserError("--ensemble, --inverse_ensemble and --inverse_batch_size must be at least 1")
     if not 0 <= args.exploration <= 1:
         raise UserError(f"--exploration must be in [0, 1], got {args.exploration}")
 
@@ -76,6 +77,18 @@ def split(arrays: tuple[np.ndarray, ...], fraction: float, rng: np.random.Genera
     order = rng.permutation(len(arrays[0]))
     held_out = max(1, int(round(fraction * len(order))))
     return tuple(a[order[held_out:]] for a in arrays), tuple(a[order[:held_out]] for a in arrays)
+
+
+def demonstration_distance(states: np.ndarray, demo_states: np.ndarray) -> float:
+    """Mean distance from each state to its nearest demonstration state, each dimension in units of the demonstrations' std."""
+    scale = demo_states.std(axis=0) + 1e-6
+    demos = (demo_states / scale).astype(np.float32)
+    demo_norms = (demos ** 2).sum(axis=1)
+    distances = []
+    for chunk in np.array_split(states / scale, max(1, len(states) // 1000)):
+        squared = (chunk ** 2).sum(axis=1)[:, None] + demo_norms[None, :] - 2 * chunk.astype(np.float32) @ demos.T
+        distances.append(np.sqrt(np.maximum(squared.min(axis=1), 0)))
+    return float(np.concatenate(distances).mean())
 
 
 class BcoRun:
@@ -88,6 +101,7 @@ class BcoRun:
         self.demo_path = bc.resolve_data_path(args.env, args.demos)
         self.demos, demo_seeds = data.read_observations(self.demo_path, env_name=args.env)
         self.demo_steps = sum(len(sequence) - 1 for sequence in self.demos)
+        self.demo_states = np.concatenate(self.demos)
         self.run_dir = args.run_dir or bc.default_run_dir(args.env, "bco", args.seed)
         env = environments.make_env(self.spec)
         self.action_space, self.observation_dim = env.action_space, env.observation_space.shape[0]
@@ -100,11 +114,13 @@ class BcoRun:
         self.own: list[data.Trajectory] = []
         self.logger = reporting.TensorBoardLogger(self.run_dir / "tensorboard")
 
-    def collect(self, driver: keras.Model, steps: int, stream: int) -> None:
-        """Exactly `steps` environment steps with `driver` acting, added to the agent's own transitions."""
+    def collect(self, driver: keras.Model, steps: int, stream: int) -> float:
+        """Exactly `steps` environment steps with `driver` acting, added to the agent's own transitions; their distance to the demonstrations."""
         seeds = rollouts.episode_seeds(np.random.default_rng([self.args.seed, stream]), steps, exclude=self.used_seeds)
         self.used_seeds.update(seeds)
-        self.own += rollouts.sample_trajectories(driver, self.spec, seeds, num_envs=self.args.num_envs, max_total_steps=steps)
+        collected = rollouts.sample_trajectories(driver, self.spec, seeds, num_envs=self.args.num_envs, max_total_steps=steps)
+        self.own += collected
+        return demonstration_distance(np.concatenate([t.observations for t in collected]), self.demo_states)
 
     def fit_inverse(self, model: ensembles.Ensemble | None, iteration: int) -> tuple[ensembles.Ensemble, float]:
         """(Re)fit the inverse model on all own transitions; its accuracy (discrete) or MSE (continuous) on held-out ones."""
@@ -117,7 +133,7 @@ class BcoRun:
                 lambda name: inverse_dynamics.build_inverse_model(train[0], train[1], self.output_dim, self.policy_config, name),
                 self.args.inverse_ensemble, "inverse_dynamics")
             ensembles.compile_ensemble(model, self.training_config, self.discrete)
-        config = training.TrainingConfig(**{**vars(self.training_config), "epochs": self.args.inverse_epochs})
+        config = training.TrainingConfig(**{**vars(self.training_config), "epochs": self.args.inverse_epochs, "batch_size": self.args.inverse_batch_size})
         callback = reporting.EpochLogger(self.logger, config.epochs, f"inverse model {iteration}", tag_prefix="inverse",
                                          step_offset=iteration * config.epochs)
         ensembles.fit_ensemble(model, ((train[0], train[1]), train[2]), ((held_out[0], held_out[1]), held_out[2]), config, [callback])
@@ -154,7 +170,7 @@ def main(args: argparse.Namespace) -> dict:
     expert_stats, _ = rollouts.evaluate(experts.load_checked_expert(experts.default_expert_path(args.env), run.spec),
                                         run.spec, run.evaluation_seeds, num_envs=args.num_envs)
     config = {**bc.run_config(args, run.policy_config, run.training_config, run.demo_path, run.spec),
-              **{name: getattr(args, name) for name in ("alpha", "iterations", "exploration", "inverse_epochs", "retrain_epochs", "ensemble", "inverse_ensemble")},
+              **{name: getattr(args, name) for name in ("alpha", "iterations", "exploration", "inverse_epochs", "inverse_batch_size", "retrain_epochs", "ensemble", "inverse_ensemble")},
               "pre_steps": pre_steps}
     run.logger.text("hyperparameters", reporting.hyperparameter_table(config))
     metrics = {"config": config, "demonstrations": {"path": str(run.demo_path), "sha256": provenance.file_sha256(run.demo_path),
@@ -165,23 +181,25 @@ def main(args: argparse.Namespace) -> dict:
     for iteration in range(args.iterations + 1):
         started = time.perf_counter()
         if iteration == 0:
-            run.collect(run.explorer, pre_steps, stream=0)
+            distance = run.collect(run.explorer, pre_steps, stream=0)
         else:
             driver = inverse_dynamics.exploring_policy(policy.model, run.action_space, args.exploration, seed=args.seed * 1000 + iteration)
-            run.collect(driver, int(round(args.alpha * run.demo_steps)), stream=iteration)
+            distance = run.collect(driver, int(round(args.alpha * run.demo_steps)), stream=iteration)
         inverse, inverse_score = run.fit_inverse(inverse, iteration)
         policy = run.fit_policy(policy, inverse, iteration)
-        stats, _ = rollouts.evaluate(policy.model, run.spec, run.evaluation_seeds, num_envs=args.num_envs)
+        stats, evaluation = rollouts.evaluate(policy.model, run.spec, run.evaluation_seeds, num_envs=args.num_envs)
+        evaluation_distance = demonstration_distance(np.concatenate([t.observations for t in evaluation]), run.demo_states)
         interactions = sum(t.length for t in run.own)
         score_name = "inverse_accuracy" if run.discrete else "inverse_mse"
         metrics["iterations"].append({"iteration": iteration, "interactions": interactions, score_name: inverse_score,
-                                      "return_mean": stats.mean, "return_std": stats.std, "return_min": stats.min,
+                                      "collected_distance": distance, "evaluation_distance": evaluation_distance, "return_mean": stats.mean, "return_std": stats.std, "return_min": stats.min,
                                       "seconds": time.perf_counter() - started})
         run.logger.scalars({"eval/return_mean": stats.mean, "eval/expert_return_mean": expert_stats.mean,
                             f"inverse/{score_name}": inverse_score, "data/interactions": interactions}, step=iteration)
         label = "BCO(0)" if iteration == 0 else f"BCO(alpha) {iteration}/{args.iterations}"
         print(f"{label}: {interactions} interactions, inverse model {score_name.split('_')[1]} {inverse_score:.4g}, "
-              f"return {stats.mean:.1f} ± {stats.std:.1f} (expert {expert_stats.mean:.1f} on the same episodes)")
+              f"return {stats.mean:.1f} ± {stats.std:.1f} (expert {expert_stats.mean:.1f} on the same episodes); "
+              f"distance to the demonstrations: collected {distance:.3g}, evaluation {evaluation_distance:.3g}")
     run.logger.close()
     reporting.save_policy(policy.model, run.run_dir / "policy.keras")
     reporting.save_policy(inverse.model, run.run_dir / "inverse_dynamics.keras")

@@ -87,3 +87,12 @@ def test_bad_ensemble_size_is_one_line(tmp_path, cartpole_demos, capsys):
     code, output = run_bco(tiny_run(cartpole_demos, tmp_path / "run") + ["--ensemble", 0], capsys)
     assert code != 0 and "--ensemble" in output.err and "Traceback" not in output.err
     assert not (tmp_path / "run").exists()
+
+
+def test_demonstration_distance_is_zero_on_the_demonstrations_and_grows_off_them(cartpole_demos):
+    from cs294 import data
+    sequences, _ = data.read_observations(cartpole_demos, env_name="CartPole-v1")
+    demo_states = np.concatenate(sequences)
+    assert bco.demonstration_distance(demo_states[::7], demo_states) < 1e-3
+    shifted = demo_states[::7] + 0.5 * demo_states.std(axis=0)  # half a std off in every dimension
+    assert 0.5 < bco.demonstration_distance(shifted, demo_states) <= 1.0 + 1e-3  # sqrt(4 x 0.25) at most
