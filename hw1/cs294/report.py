@@ -95,13 +95,15 @@ def bco_table(results: Path, tasks: Sequence[str] = BCO_TASKS) -> str:
 
 
 def ensemble_sizes(results: Path, tasks: Sequence[str]) -> str:
-    """The ensemble sizes the BCO runs recorded in their metrics.json, as a clause of the settings sentence."""
-    sizes = {(run["config"].get("ensemble", 1), run["config"].get("inverse_ensemble", 1))
+    """The ensemble sizes and inverse batch the BCO runs recorded in their metrics.json, as a clause of the settings sentence."""
+    # Runs from before --inverse_batch_size fitted the inverse model at bc.py's batch size.
+    sizes = {(run["config"].get("ensemble", 1), run["config"].get("inverse_ensemble", 1),
+              run["config"].get("inverse_batch_size", run["config"].get("training.batch_size")))
              for task in tasks for run in load_runs(results, task, "bco")}
     if len(sizes) != 1:
-        return ", ensemble sizes differ between runs (see each metrics.json)" if sizes else ""
-    policy, inverse = sizes.pop()
-    return f", the policy the mean of {policy} networks and the inverse model of {inverse}"
+        return ", ensemble sizes or batch sizes differ between runs (see each metrics.json)" if sizes else ""
+    policy, inverse, batch = sizes.pop()
+    return f", the policy the mean of {policy} networks and the inverse model of {inverse}, fitted at batch {batch}"
 
 
 @dataclasses.dataclass
