@@ -120,7 +120,11 @@ class BcoRun:
         self.used_seeds.update(seeds)
         collected = rollouts.sample_trajectories(driver, self.spec, seeds, num_envs=self.args.num_envs, max_total_steps=steps)
         self.own += collected
-        return demonstration_distance(np.concatenate([t.observations for t in collected]), self.demo_states)
+        return self.distance(collected)
+
+    def distance(self, trajectories: list[data.Trajectory]) -> float:
+        """How far the states of these episodes are from the demonstrations (demonstration_distance)."""
+        return demonstration_distance(np.concatenate([t.observations for t in trajectories]), self.demo_states)
 
     def fit_inverse(self, model: ensembles.Ensemble | None, iteration: int) -> tuple[ensembles.Ensemble, float]:
         """(Re)fit the inverse model on all own transitions; its accuracy (discrete) or MSE (continuous) on held-out ones."""
@@ -188,14 +192,15 @@ def main(args: argparse.Namespace) -> dict:
         inverse, inverse_score = run.fit_inverse(inverse, iteration)
         policy = run.fit_policy(policy, inverse, iteration)
         stats, evaluation = rollouts.evaluate(policy.model, run.spec, run.evaluation_seeds, num_envs=args.num_envs)
-        evaluation_distance = demonstration_distance(np.concatenate([t.observations for t in evaluation]), run.demo_states)
+        evaluation_distance = run.distance(evaluation)
         interactions = sum(t.length for t in run.own)
         score_name = "inverse_accuracy" if run.discrete else "inverse_mse"
         metrics["iterations"].append({"iteration": iteration, "interactions": interactions, score_name: inverse_score,
                                       "collected_distance": distance, "evaluation_distance": evaluation_distance, "return_mean": stats.mean, "return_std": stats.std, "return_min": stats.min,
                                       "seconds": time.perf_counter() - started})
         run.logger.scalars({"eval/return_mean": stats.mean, "eval/expert_return_mean": expert_stats.mean,
-                            f"inverse/{score_name}": inverse_score, "data/interactions": interactions}, step=iteration)
+                            f"inverse/{score_name}": inverse_score, "data/interactions": interactions,
+                            "distance/collected": distance, "distance/evaluation": evaluation_distance}, step=iteration)
         label = "BCO(0)" if iteration == 0 else f"BCO(alpha) {iteration}/{args.iterations}"
         print(f"{label}: {interactions} interactions, inverse model {score_name.split('_')[1]} {inverse_score:.4g}, "
               f"return {stats.mean:.1f} ± {stats.std:.1f} (expert {expert_stats.mean:.1f} on the same episodes); "

@@ -20,6 +20,15 @@ def run_script(script: str, *args: str, cwd: Path = REPO_ROOT, timeout: float = 
     )
 
 
+def tensorboard_tags(run_dir: Path) -> set[str]:
+    """Every tag in a run's TensorBoard event files, read back as TensorBoard reads them."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    accumulator = EventAccumulator(str(run_dir / "tensorboard"))
+    accumulator.Reload()
+    return {tag for tags in accumulator.Tags().values() if isinstance(tags, list) for tag in tags}
+
+
 @pytest.fixture
 def expert_path():
     """Path of a published expert by env name."""

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 
 import bco
+from conftest import tensorboard_tags
 from cs294 import cli, environments, inverse_dynamics, models, rollouts, training
 
 
@@ -48,7 +49,8 @@ def test_short_real_run_writes_both_models_and_metrics(tmp_path, cartpole_demos,
     assert policy(np.zeros((5, 4), np.float32)).shape == (5, 2)  # logits
     inverse = keras.saving.load_model(run_dir / "inverse_dynamics.keras")
     assert inverse([np.zeros((5, 4), np.float32), np.ones((5, 4), np.float32)]).shape == (5, 2)
-    assert list((run_dir / "tensorboard").glob("events.out.tfevents.*"))
+    assert all(row["collected_distance"] > 0 and row["evaluation_distance"] >= 0 for row in metrics["iterations"])
+    assert {"eval/return_mean", "inverse/inverse_accuracy", "distance/collected", "distance/evaluation"} <= tensorboard_tags(run_dir)
 
 
 def test_scrambling_the_demonstration_actions_changes_nothing(tmp_path, cartpole_demos, capsys):

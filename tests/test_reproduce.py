@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import reproduce
-from conftest import REPO_ROOT, run_script, write_expert_rollouts
+from conftest import REPO_ROOT, run_script, tensorboard_tags, write_expert_rollouts
 from cs294 import pipeline
 
 
@@ -51,15 +51,6 @@ def test_chain_costs_start_the_longest_chain_first(tmp_path):
 
 def tiny_args(tmp_path: Path) -> list[str]:
     return ["--profile", "tiny", "--root", str(tmp_path / "results"), "--data_dir", str(tmp_path / "data")]
-
-
-def tensorboard_tags(run_dir: Path) -> set[str]:
-    """Every tag in a run's TensorBoard event files, read back as TensorBoard reads them."""
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    accumulator = EventAccumulator(str(run_dir / "tensorboard"))
-    accumulator.Reload()
-    return {tag for tags in accumulator.Tags().values() if isinstance(tags, list) for tag in tags}
 
 
 def test_tiny_reproduction_writes_a_report_then_skips_or_resumes(tmp_path):
