@@ -89,6 +89,7 @@ def main(args: argparse.Namespace) -> dict:
         "env_name": args.envname,
         "gym_id": spec.gym_id,
         "gym_kwargs": spec.kwargs_json,
+        "dynamics": spec.dynamics,
         "policy": "learned" if is_keras_file(args.expert_policy_file) else "expert",
         "policy_file": str(args.expert_policy_file),
         "policy_sha256": expert_sha256,

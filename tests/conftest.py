@@ -38,10 +38,11 @@ def expert_path():
 def write_expert_rollouts(directory: Path, env_name: str, episodes: int, steps: int) -> Path:
     """Real expert episodes written by run_expert.py, as a user makes them."""
     import run_expert
+    from cs294 import environments
 
     path = directory / f"{env_name}.h5"
     run_expert.main(run_expert.build_parser().parse_args(
-        [str(EXPERTS_DIR / f"{env_name}.pkl"), env_name, "--num_rollouts", str(episodes), "--max_timesteps", str(steps), "--output", str(path)]))
+        [str(EXPERTS_DIR / f"{environments.published_name(env_name)}.pkl"), env_name, "--num_rollouts", str(episodes), "--max_timesteps", str(steps), "--output", str(path)]))
     return path
 
 

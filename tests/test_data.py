@@ -8,7 +8,7 @@ from cs294 import data
 from cs294.errors import UserError
 
 ATTRIBUTES = {
-    "env_name": "Hopper-v1", "gym_id": "Hopper-v4", "gym_kwargs": "{}", "policy": "expert",
+    "env_name": "Hopper-v1", "gym_id": "Hopper-v4", "gym_kwargs": "{}", "dynamics": "2017 inertials", "policy": "expert",
     "policy_sha256": "0" * 64, "seed": 7, "package_versions": {"numpy": "2.4.6"},
 }
 

@@ -24,14 +24,16 @@ def test_keras_expert_equals_numpy_forward(env_name):
     assert np.abs(actual - expected).max() <= 1e-4
 
 
-def test_humanoid_constant_inputs_are_held_at_the_mean():
+def test_humanoid_near_constant_inputs_normalize_to_zero_in_the_2017_task():
+    # 41 inputs (body masses and inertias) have std < 1e-3 in the expert's normalizer; with the 2017
+    # inertials they equal its mean, so the unchanged 2017 normalization keeps them near zero.
     weights = experts.load_expert_weights(EXPERTS_DIR / "Humanoid-v1.pkl")
-    assert weights.constant_features.sum() == 41
-    model = experts.build_expert_model(weights)
-    observation = weights.observation_mean[None].astype(np.float32)
-    shifted = observation.copy()
-    shifted[0, weights.constant_features] += 0.2  # today's masses differ from 2017's by about this
-    np.testing.assert_array_equal(np.asarray(model(observation)), np.asarray(model(shifted)))
+    constant = weights.observation_std < 1e-3
+    assert constant.sum() == 41
+    env = environments.make_env(environments.resolve("Humanoid-v1"))
+    observation, _ = env.reset(seed=0)
+    normalized = (observation - weights.observation_mean) / (weights.observation_std + experts.NORMALIZER_EPSILON)
+    assert np.abs(normalized[constant]).max() < 1e-5
 
 
 class _CreatesFile:

@@ -17,6 +17,8 @@ FORMAT_NAME = "cs294-hw1-rollouts"
 FORMAT_VERSION = 1
 # Attributes every rollout file carries; the writer refuses to write a file without them.
 REQUIRED_ATTRIBUTES = ("env_name", "gym_id", "gym_kwargs", "policy", "policy_sha256", "seed", "package_versions")
+# Written since the 2017 dynamics came back (EnvSpec.dynamics); a file without it was recorded before.
+WRITTEN_ATTRIBUTES = (*REQUIRED_ATTRIBUTES, "dynamics")
 # Expert rollouts per task in seed 002's reward table (CartPole: this project's choice); bc.py,
 # dagger.py and bco.py default to these files.
 DEMONSTRATION_ROLLOUTS = {"Ant-v1": 250, "HalfCheetah-v1": 10, "Hopper-v1": 10, "Humanoid-v1": 250, "Reacher-v1": 10,
@@ -124,7 +126,7 @@ def write_rollouts(
     episode_attributes: Sequence[Mapping[str, Any]] | None = None,
 ) -> None:
     """Write episodes and attributes to an HDF5 file atomically: a temporary name, then a rename."""
-    missing = [name for name in REQUIRED_ATTRIBUTES if name not in attributes]
+    missing = [name for name in WRITTEN_ATTRIBUTES if name not in attributes]
     if missing:
         raise ValueError(f"rollout attributes lack {missing}")
     if not trajectories:
@@ -194,6 +196,8 @@ def _open_rollout_file(path: str | Path, env_name: str | None) -> Iterator[tuple
         found = file.attrs["env_name"]
         if env_name is not None and found != env_name:
             raise UserError(f"{path} holds rollouts of {found}, not {env_name}; use the data of {env_name} or name {found}")
+        if env_name is not None:
+            _check_dynamics(path, file, env_name)
         try:
             yield path, file
         except (KeyError, ValueError, OSError) as error:
@@ -219,25 +223,61 @@ def read_observations(path: str | Path, *, env_name: str | None = None) -> tuple
     """
     with _open_rollout_file(path, env_name) as (_, file):
         count = len(file["episode_lengths"])
-        return [file[_episode_name(index)]["observations"][()] for index in range(count)], file["episode_seeds"][()].tolist()
+        return [_checked_dataset(file, file[_episode_name(index)]["observations"]) for index in range(count)], file["episode_seeds"][()].tolist()
+
+
+def _check_dynamics(path: Path, file: h5py.File, env_name: str) -> None:
+    """Refuse data recorded under other dynamics than env_name has now (e.g. before the 2017 inertials)."""
+    from cs294 import environments  # here: reading a file's bytes needs no simulator
+
+    expected = environments.resolve(env_name).dynamics
+    found = _decode_attribute(file.attrs.get("dynamics", "as registered"))
+    if found != expected:
+        raise UserError(f"{path} was recorded with {env_name}'s dynamics {found!r}, but {env_name} now means {expected!r}; "
+                        f"remake it with: python hw1/run_expert.py experts/{env_name}.pkl {env_name} --num_rollouts N --output {path}")
 
 
 def _check_format(path: Path, file: h5py.File) -> None:
     if file.attrs.get("format") != FORMAT_NAME:
         raise UserError(f"{path} is an HDF5 file but not a rollout file of this project (no format={FORMAT_NAME!r} attribute)")
-    version = int(file.attrs.get("format_version", -1))
+    try:
+        version = int(file.attrs.get("format_version", -1))
+    except (TypeError, ValueError):
+        raise UserError(f"{path} is damaged: its format_version is {file.attrs.get('format_version')!r}, not an integer") from None
     if version != FORMAT_VERSION:
         raise UserError(f"{path} has rollout format version {version}; this code reads version {FORMAT_VERSION}")
     missing = [name for name in REQUIRED_ATTRIBUTES if name not in file.attrs]
     if missing or "episode_lengths" not in file:
         raise UserError(f"{path} is damaged: it lacks {missing or ['episode_lengths']}")
+    if not isinstance(_decode_attribute(file.attrs["env_name"]), str):
+        raise UserError(f"{path} is damaged: its env_name is not a string")
+    if len(file["episode_lengths"]) == 0:
+        raise UserError(f"{path} holds no episodes; remake it with run_expert.py")
+
+
+# A rollout file is written uncompressed, so no dataset can hold (much) more than the file's size;
+# one that declares more is damaged or crafted, and reading it would only exhaust memory.
+MAX_EXPANSION = 100
+
+
+def _checked_dataset(file: h5py.File, dataset: h5py.Dataset) -> np.ndarray:
+    """A dataset's values, refused if its storage lies outside the file, it declares absurd sizes, or it is not finite."""
+    if dataset.is_virtual or dataset.external:
+        raise ValueError(f"{dataset.name} keeps its data outside the file (virtual or external storage), which rollout files never do")
+    file_size = Path(file.filename).stat().st_size
+    if dataset.size * dataset.dtype.itemsize > MAX_EXPANSION * file_size + 2**20:
+        raise ValueError(f"{dataset.name} declares {dataset.size * dataset.dtype.itemsize:,} bytes in a file of {file_size:,}")
+    values = dataset[()]
+    if values.dtype.kind == "f" and not np.isfinite(values).all():
+        raise ValueError(f"{dataset.name} holds NaN or infinite values")
+    return values
 
 
 def _read_episode(file: h5py.File, index: int) -> Trajectory:
     name = _episode_name(index)
     group = file[name]
     try:
-        trajectory = Trajectory(**{field: group[field][()] for field in EPISODE_FIELDS}, seed=int(group.attrs["seed"]))
+        trajectory = Trajectory(**{field: _checked_dataset(file, group[field]) for field in EPISODE_FIELDS}, seed=int(group.attrs["seed"]))
     except ValueError as error:
         raise ValueError(f"{name}: {error}") from None
     if trajectory.length != file["episode_lengths"][index]:

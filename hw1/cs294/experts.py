@@ -15,7 +15,7 @@ import numpy as np
 from numpy._core import multiarray
 
 from cs294 import provenance
-from cs294.environments import PUBLISHED_ENVS, EnvSpec, make_env
+from cs294.environments import PUBLISHED_ENVS, EnvSpec, make_env, published_name
 from cs294.errors import UserError
 
 # The only globals an expert pickle references (experts/README.md). Resolving nothing else means a
@@ -40,9 +40,6 @@ PUBLISHED_EXPERT_SHA256 = {
     "cd70901c89e3c89348661e32d4207c5d417a804370daa33226d149d9f60bb8ad": "Walker2d-v1",
 }
 
-# Inputs whose std in the expert's normalizer is below this were constants to the expert; they
-# are held at the expert's mean (experts/README.md explains the Humanoid failure this prevents).
-CONSTANT_FEATURE_STD = 1e-3
 NORMALIZER_EPSILON = 1e-6
 
 
@@ -89,11 +86,6 @@ class ExpertWeights:
     def action_dim(self) -> int:
         return self.layers[-1][0].shape[1]
 
-    @property
-    def constant_features(self) -> np.ndarray:
-        """Boolean mask of the inputs the expert only ever saw as constants."""
-        return self.observation_std < CONSTANT_FEATURE_STD
-
 
 def load_expert_weights(path: str | Path) -> ExpertWeights:
     """Read an expert pickle through the restricted unpickler and check its structure."""
@@ -108,13 +100,15 @@ def load_expert_weights(path: str | Path) -> ExpertWeights:
         raise UserError(f"{path} is not a readable expert pickle ({type(error).__name__}: {error})") from None
     try:
         return _parse_expert(raw)
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        raise UserError(f"{path} does not have the expert format of experts/README.md ({error})") from None
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+        raise UserError(f"{path} does not have the expert format of experts/README.md ({type(error).__name__}: {error})") from None
 
 
 def _array(value: Any) -> np.ndarray:
     if not isinstance(value, np.ndarray) or value.dtype.kind != "f":
         raise TypeError(f"expected a float array, found {type(value).__name__}")
+    if not np.isfinite(value).all():
+        raise ValueError("it holds NaN or infinite weights")
     return value.astype(np.float64)
 
 
@@ -147,10 +141,8 @@ def _parse_expert(raw: Any) -> ExpertWeights:
 
 
 def numpy_forward(weights: ExpertWeights, observations: np.ndarray) -> np.ndarray:
-    """The reference forward pass: a batch of raw observations to a batch of actions, in float64."""
-    normalized = (observations - weights.observation_mean) / (weights.observation_std + NORMALIZER_EPSILON)
-    normalized[:, weights.constant_features] = 0.0
-    activations = normalized
+    """The reference forward pass, the 2017 one: a batch of raw observations to a batch of actions, in float64."""
+    activations = (observations - weights.observation_mean) / (weights.observation_std + NORMALIZER_EPSILON)
     for kernel, bias in weights.layers[:-1]:
         activations = np.tanh(activations @ kernel + bias)
     kernel, bias = weights.layers[-1]
@@ -160,10 +152,8 @@ def numpy_forward(weights: ExpertWeights, observations: np.ndarray) -> np.ndarra
 def build_expert_model(weights: ExpertWeights, name: str = "expert") -> keras.Model:
     """A Keras model computing numpy_forward: raw observations in, actions out, no custom layers."""
     observations = keras.Input(shape=(weights.observation_dim,), name="observations")
-    constant = weights.constant_features
-    # Keras divides by sqrt(variance); this variance makes that exactly std + 1e-6. Constant
-    # features get variance 1 and a zeroed kernel row, which holds them at the mean.
-    variance = np.where(constant, 1.0, (weights.observation_std + NORMALIZER_EPSILON) ** 2)
+    # Keras divides by sqrt(variance); this variance makes that exactly std + 1e-6.
+    variance = (weights.observation_std + NORMALIZER_EPSILON) ** 2
     normalize = keras.layers.Normalization(mean=weights.observation_mean, variance=variance, name="normalize")
     hidden = normalize(observations)
     dense_layers = []
@@ -176,8 +166,6 @@ def build_expert_model(weights: ExpertWeights, name: str = "expert") -> keras.Mo
     dense_layers.append(output_layer)
     for layer, (kernel, bias) in zip(dense_layers, weights.layers):
         layer.set_weights([kernel, bias])
-    first_kernel, first_bias = weights.layers[0]
-    dense_layers[0].set_weights([np.where(constant[:, None], 0.0, first_kernel), first_bias])
     return keras.Model(observations, actions, name=name)
 
 
@@ -213,4 +201,4 @@ def load_checked_expert(path: str | Path, env_spec: EnvSpec) -> keras.Model:
 
 def default_expert_path(env_name: str) -> Path:
     """experts/<env>.pkl in this checkout."""
-    return Path(__file__).resolve().parents[2] / "experts" / f"{env_name}.pkl"
+    return Path(__file__).resolve().parents[2] / "experts" / f"{published_name(env_name)}.pkl"

@@ -1,0 +1,73 @@
+"""Check every expert against its published return: N episodes each, mean ± std, falls.
+
+    python hw1/check_experts.py --episodes 100
+
+Runs the six 2017 experts and the designed CartPole expert, each deterministically on reset
+seeds 0..N-1, and prints one table: mean ± std of the return, how many episodes ended early (a
+fall), and the published figure beside it. --today runs the same experts in today's gymnasium
+tasks (<name>-today) instead of the 2017 ones. --output also writes the table as markdown, and
+JSON beside it.
+"""
+
+import argparse
+from pathlib import Path
+
+from cs294 import cli, environments, experts, files, report, rollouts
+from cs294.errors import UserError
+
+TASKS = (*report.TASKS, "CartPole-v1")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="check_experts.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tasks", default=",".join(TASKS), help="comma-separated tasks (default: all seven)")
+    parser.add_argument("--episodes", type=int, default=100, help="episodes per expert, reset seeds 0..N-1 (default: 100)")
+    parser.add_argument("--today", action="store_true", help="today's gymnasium tasks instead of the 2017 ones")
+    parser.add_argument("--output", type=Path, default=None, help="also write the table to this markdown file (and .json beside it)")
+    parser.add_argument("--num_envs", type=int, default=rollouts.DEFAULT_NUM_ENVS, help="environments stepped side by side; results do not depend on it")
+    return parser
+
+
+def check_expert(task: str, episodes: int, today: bool, num_envs: int) -> dict:
+    """One expert's returns and falls over reset seeds 0..episodes-1."""
+    name = task + environments.TODAY_SUFFIX if today and task in report.SEED_002 else task
+    spec = environments.resolve(name)
+    expert = experts.load_checked_expert(experts.default_expert_path(task), spec)
+    stats, trajectories = rollouts.evaluate(expert, spec, list(range(episodes)), num_envs=num_envs)
+    published = report.SEED_002[task][1] if task in report.SEED_002 else "–"
+    return {"task": name, "dynamics": spec.dynamics, "episodes": stats.episodes, "mean": stats.mean, "std": stats.std,
+            "min": stats.min, "falls": sum(bool(t.terminations[-1]) for t in trajectories), "published": published}
+
+
+def markdown(rows: list[dict]) -> str:
+    """The table of check results."""
+    lines = ["| task | dynamics | episodes | return, mean ± std | min | falls | published expert (seed 002) |", "|---|---|---|---|---|---|---|"]
+    for row in rows:
+        lines.append(f"| {row['task']} | {row['dynamics']} | {row['episodes']} | {row['mean']:.1f} ± {row['std']:.1f} | {row['min']:.1f} "
+                     f"| {row['falls']} | {row['published']} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(args: argparse.Namespace) -> list[dict]:
+    """Check the experts, print the table, and write it if asked; returns the rows."""
+    tasks = [task for task in args.tasks.split(",") if task]
+    unknown = [task for task in tasks if task not in TASKS]
+    if unknown or not tasks:
+        raise UserError(f"--tasks takes names among {','.join(TASKS)}, not {args.tasks!r}")
+    if args.episodes < 1 or args.num_envs < 1:
+        raise UserError("--episodes and --num_envs must be at least 1")
+    rows = []
+    for task in tasks:
+        rows.append(check_expert(task, args.episodes, args.today, args.num_envs))
+        print(f"{rows[-1]['task']}: {rows[-1]['mean']:.1f} ± {rows[-1]['std']:.1f}, {rows[-1]['falls']} falls", flush=True)
+    table = markdown(rows)
+    print(table)
+    if args.output is not None:
+        files.write_json(args.output.with_suffix(".json"), rows)
+        files.write_text(args.output, table)
+        print(f"wrote {args.output}")
+    return rows
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli.run(main, build_parser()))
