@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cs294 import cli, data, environments, experts, files, models, provenance, reporting, rollouts, training
+from cs294 import cli, data, environments, experts, files, locks, models, provenance, reporting, rollouts, training
 from cs294.errors import UserError
 
 import keras  # noqa: E402  (after cs294, which keeps TensorFlow's start-up banner quiet)
@@ -57,7 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="seed of initialization, shuffling, the split and the evaluation episodes (default: 0)")
     parser.add_argument("--run_dir", type=Path, default=None, help="output directory (default: results/<env>/bc/seed<S>_<time>)")
     parser.add_argument("--num_envs", type=int, default=rollouts.DEFAULT_NUM_ENVS, help="environments stepped side by side in evaluation")
+    add_overwrite_argument(parser)
     return parser
+
+
+def add_overwrite_argument(parser: argparse.ArgumentParser) -> None:
+    """--overwrite, shared by the scripts that write a run directory."""
+    parser.add_argument("--overwrite", action="store_true", help="replace what --run_dir holds (default: refuse a non-empty --run_dir)")
 
 
 def configs_from_args(args: argparse.Namespace) -> tuple[models.PolicyConfig, training.TrainingConfig]:
@@ -125,8 +131,7 @@ def main(args: argparse.Namespace) -> dict:
         if not 1 <= args.num_demos <= len(demonstrations.trajectories):
             raise UserError(f"--num_demos must be between 1 and the {len(demonstrations.trajectories)} episodes in {data_path}, got {args.num_demos}")
         demonstrations = data.Rollouts(demonstrations.trajectories[:args.num_demos], demonstrations.attributes)
-    run_dir = args.run_dir or default_run_dir(args.env, "bc", args.seed)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = locks.claim_run_dir(args.run_dir or default_run_dir(args.env, "bc", args.seed), overwrite=args.overwrite)
 
     keras.utils.set_random_seed(args.seed)
     rng = np.random.default_rng(args.seed)
@@ -197,6 +202,7 @@ def run_or_reuse(args: argparse.Namespace, reuse_only: bool = False) -> dict:
             return metrics
     if reuse_only:
         raise UserError(f"{args.run_dir} holds no finished bc.py run with these settings, and --reuse_only forbids training it here")
+    args.overwrite = True  # what the directory holds is another run's, or an unfinished one
     return main(args)
 
 

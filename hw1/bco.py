@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 import bc
-from cs294 import cli, data, ensembles, environments, experts, files, inverse_dynamics, models, provenance, reporting, rollouts, training
+from cs294 import cli, data, ensembles, environments, experts, files, inverse_dynamics, locks, models, provenance, reporting, rollouts, training
 from cs294.errors import UserError
 
 import gymnasium as gym  # noqa: E402
@@ -56,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="seed of everything random in the run (default: 0)")
     parser.add_argument("--run_dir", type=Path, default=None, help="output directory (default: results/<env>/bco/seed<S>_<time>)")
     parser.add_argument("--num_envs", type=int, default=rollouts.DEFAULT_NUM_ENVS, help="environments stepped side by side")
+    bc.add_overwrite_argument(parser)
     return parser
 
 
@@ -112,6 +113,7 @@ class BcoRun:
         self.used_seeds = set(demo_seeds) | set(self.evaluation_seeds)
         self.explorer = inverse_dynamics.exploration_policy(self.observation_dim, self.action_space, seed=args.seed)
         self.own: list[data.Trajectory] = []
+        locks.claim_run_dir(self.run_dir, overwrite=args.overwrite)
         self.logger = reporting.TensorBoardLogger(self.run_dir / "tensorboard")
 
     def collect(self, driver: keras.Model, steps: int, stream: int) -> float:
@@ -168,7 +170,6 @@ def main(args: argparse.Namespace) -> dict:
     """Run BCO(0) and then BCO(alpha); returns the metrics."""
     check_args(args)
     run = BcoRun(args)
-    run.run_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(args.seed)
     pre_steps = args.pre_steps or run.demo_steps
     expert_stats, _ = rollouts.evaluate(experts.load_checked_expert(experts.default_expert_path(args.env), run.spec),

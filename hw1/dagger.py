@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 import bc
-from cs294 import aggregation, cli, data, environments, experts, files, models, plots, provenance, reporting, rollouts, training
+from cs294 import aggregation, cli, crashpoints, data, environments, experts, files, locks, models, plots, provenance, reporting, rollouts, training
 from cs294.errors import UserError
 
 import keras  # noqa: E402  (after cs294, which keeps TensorFlow's start-up banner quiet)
@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--run_dir", type=Path, default=None, help="output directory (default: results/<env>/dagger/seed<S>_<time>)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --run_dir after its last completed iteration")
     parser.add_argument("--num_envs", type=int, default=rollouts.DEFAULT_NUM_ENVS, help="environments stepped side by side")
+    bc.add_overwrite_argument(parser)
     return parser
 
 
@@ -82,6 +83,9 @@ class DaggerRun:
         self.run_dir = args.run_dir or bc.default_run_dir(args.env, "dagger", args.seed)
         self.data_path = self.run_dir / AGGREGATED_FILE
         self.expert = experts.load_checked_expert(args.expert or experts.default_expert_path(args.env), self.spec)
+        if not args.resume:
+            data.read_rollouts(bc.resolve_data_path(args.env, args.data), env_name=args.env)  # refuse bad data before claiming the directory
+        locks.claim_run_dir(self.run_dir, resume=args.resume, overwrite=args.overwrite)
         self.logger = reporting.TensorBoardLogger(self.run_dir / "tensorboard")
 
     def seeds_for(self, iteration: int, count: int, exclude: list[int]) -> list[int]:
@@ -93,8 +97,6 @@ class DaggerRun:
         if self.args.resume:
             return self.resume()
         source = bc.resolve_data_path(self.args.env, self.args.data)
-        data.read_rollouts(source, env_name=self.args.env)  # validate before copying
-        self.run_dir.mkdir(parents=True, exist_ok=True)
         with data.atomic_path(self.data_path) as temporary:
             shutil.copyfile(source, temporary)
         demonstrations = data.read_rollouts(self.data_path)
@@ -121,15 +123,28 @@ class DaggerRun:
         return policy, metrics, state
 
     def resume(self) -> tuple[keras.Model, dict, aggregation.DaggerState]:
+        """Roll back to the last committed iteration: its episodes, its checkpoint and its metrics."""
         state = aggregation.DaggerState.load(self.run_dir)
-        if state is None:
-            raise UserError(f"{self.run_dir} holds no completed iteration to resume from; start the run again without --resume")
+        if state is None or not state.checkpoint:
+            raise UserError(f"{self.run_dir} holds no completed iteration to resume from; start the run again with --overwrite")
+        self.check_same_run(state.metrics["config"])
         dropped = aggregation.drop_unfinished_episodes(self.data_path, state.episodes)
-        metrics = files.read_json(self.run_dir / "metrics.json")
-        policy = keras.saving.load_model(self.run_dir / "policy_last.keras")  # with its optimizer state
+        policy = keras.saving.load_model(self.run_dir / state.checkpoint)  # with its optimizer state
+        self.publish(state)
         print(f"resuming {self.run_dir} after iteration {state.completed_iterations}"
               + (f"; dropped {dropped} episodes of the unfinished iteration" if dropped else ""))
-        return policy, metrics, state
+        return policy, state.metrics, state
+
+    def check_same_run(self, recorded: dict) -> None:
+        """Refuse to resume a run with other settings than it was started with (only --iterations may grow)."""
+        source = Path(recorded["data"])
+        expected = bc.run_config(self.args, self.policy_config, self.training_config, source, self.spec)
+        expected.update({name: getattr(self.args, name) for name in ("rollouts_per_iter", "retrain_epochs", "beta")})
+        differing = sorted(name for name in expected if name != "iterations" and recorded.get(name) != expected[name]
+                           and not (name == "data" and self.args.data is None))
+        if differing:
+            shown = ", ".join(f"{name} was {recorded.get(name)!r}, now {expected[name]!r}" for name in differing)
+            raise UserError(f"--resume of {self.run_dir} with other settings than the run's ({shown}); resume with the run's own flags")
 
     def iterate(self, iteration: int, policy: keras.Model, metrics: dict, state: aggregation.DaggerState) -> None:
         """Roll out, relabel, aggregate (one atomic step), retrain, evaluate."""
@@ -153,7 +168,7 @@ class DaggerRun:
     def finish_iteration(self, iteration: int, policy: keras.Model, result: training.TrainingResult, metrics: dict,
                          state: aggregation.DaggerState, episodes: list[data.Trajectory], seconds: float,
                          visited_return: float | None = None) -> None:
-        """Evaluate, then save policies, metrics, plots and finally the state that marks the iteration done."""
+        """Evaluate, save a checkpoint, commit the iteration in state.json, then publish the files derived from it."""
         stats, _ = rollouts.evaluate(policy, self.spec, metrics["evaluation_seeds"], num_envs=self.args.num_envs)
         transitions = sum(t.length for t in episodes)
         row = {"iteration": iteration, "episodes": len(episodes), "transitions": transitions,
@@ -164,18 +179,31 @@ class DaggerRun:
         metrics["validation_loss_per_epoch"].append(result.validation_loss)
         self.logger.scalars({"eval/return_mean": stats.mean, "eval/return_std": stats.std, "eval/expert_return_mean": metrics["expert"]["mean"],
                              "eval/bc_return_mean": metrics["iterations"][0]["return_mean"], "data/transitions": transitions}, step=iteration)
-        reporting.save_policy(policy, self.run_dir / "policy_last.keras")
+        state.checkpoint = f"checkpoints/iteration_{iteration:03d}.keras"
+        reporting.save_policy(policy, self.run_dir / state.checkpoint)
         if stats.mean > state.best_return:
-            state.best_iteration, state.best_return = iteration, stats.mean
-            reporting.save_policy(policy, self.run_dir / "policy.keras")
+            state.best_iteration, state.best_return, state.best_checkpoint = iteration, stats.mean, state.checkpoint
         metrics["best_iteration"], metrics["best_return"] = state.best_iteration, state.best_return
-        files.write_json(self.run_dir / "metrics.json", metrics)
-        self.plot(metrics)
-        state.completed_iterations, state.episodes = iteration, len(episodes)
-        state.save(self.run_dir)  # last: the iteration counts as done only once everything above is on disk
+        metrics["complete"] = iteration >= self.args.iterations
+        state.completed_iterations, state.episodes, state.metrics = iteration, len(episodes), metrics
+        crashpoints.reach(f"dagger:before_commit:{iteration}")
+        state.save(self.run_dir)  # the commit: one atomic write that names everything the iteration produced
+        crashpoints.reach(f"dagger:after_commit:{iteration}")
+        self.publish(state)
         share = f" ({100 * stats.mean / metrics['expert']['mean']:.1f}% of the expert)" if metrics["expert"]["mean"] > 0 else ""
         print(f"iteration {iteration}: {len(episodes)} episodes, {transitions} transitions, "
               f"return {stats.mean:.1f} ± {stats.std:.1f}{share}, {seconds:.1f} s")
+
+    def publish(self, state: aggregation.DaggerState) -> None:
+        """Rewrite the files derived from the commit record: metrics.json, the two policies, the plots; drop stale checkpoints."""
+        for name, checkpoint in (("policy_last.keras", state.checkpoint), ("policy.keras", state.best_checkpoint)):
+            with files.atomic_path(self.run_dir / name) as temporary:
+                shutil.copyfile(self.run_dir / checkpoint, temporary)
+        files.write_json(self.run_dir / "metrics.json", state.metrics)
+        self.plot(state.metrics)
+        for path in (self.run_dir / "checkpoints").glob("*.keras"):
+            if path.relative_to(self.run_dir).as_posix() not in (state.checkpoint, state.best_checkpoint):
+                path.unlink()
 
     def plot(self, metrics: dict) -> None:
         rows = metrics["iterations"]
@@ -196,7 +224,7 @@ def main(args: argparse.Namespace) -> dict:
     for iteration in range(state.completed_iterations + 1, args.iterations + 1):
         run.iterate(iteration, policy, metrics, state)
     run.logger.close()
-    best = metrics["iterations"][state.best_iteration]
+    best = next(row for row in metrics["iterations"] if row["iteration"] == state.best_iteration)
     print(f"best iteration {state.best_iteration}: return {best['return_mean']:.1f} ± {best['return_std']:.1f} "
           f"with {best['transitions']} transitions; expert {metrics['expert']['mean']:.1f}, BC {metrics['iterations'][0]['return_mean']:.1f}")
     print(f"wrote {run.run_dir}")

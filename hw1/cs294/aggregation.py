@@ -11,6 +11,7 @@ import keras
 import numpy as np
 
 from cs294 import data, files
+from cs294.errors import UserError
 
 STATE_FILE = "state.json"
 
@@ -56,7 +57,12 @@ def mixture_policy(learner: keras.Model, expert: keras.Model, beta: float, seed:
 
 @dataclasses.dataclass
 class DaggerState:
-    """What a run needs to continue after the last completed iteration; written after each one."""
+    """The commit record of a DAgger run: written last in each iteration, it names all that the iteration produced.
+
+    An iteration counts as done only once this record says so. Whatever a killed iteration
+    wrote beyond it (episodes, a checkpoint, files derived from the record) is rolled back or
+    rewritten on resume, so a resumed run matches an uninterrupted one.
+    """
 
     completed_iterations: int
     """Iterations finished; 0 means the initial behavioral cloning is done."""
@@ -64,6 +70,12 @@ class DaggerState:
     """Episodes in the aggregated file once that iteration was done; any beyond are dropped on resume."""
     best_iteration: int
     best_return: float
+    checkpoint: str = ""
+    """The policy after the last completed iteration (with its optimizer state), relative to the run directory."""
+    best_checkpoint: str = ""
+    """The policy of the best iteration, relative to the run directory."""
+    metrics: dict = dataclasses.field(default_factory=dict)
+    """metrics.json as of the last completed iteration; metrics.json is rewritten from it."""
 
     def save(self, run_dir: Path) -> None:
         files.write_json(run_dir / STATE_FILE, dataclasses.asdict(self))
@@ -71,7 +83,12 @@ class DaggerState:
     @classmethod
     def load(cls, run_dir: Path) -> "DaggerState | None":
         path = run_dir / STATE_FILE
-        return cls(**json.loads(path.read_text())) if path.exists() else None
+        if not path.exists():
+            return None
+        try:
+            return cls(**json.loads(path.read_text()))
+        except (ValueError, TypeError) as error:
+            raise UserError(f"{path} is damaged ({error}); start the run again with --overwrite") from None
 
 
 def drop_unfinished_episodes(path: Path, keep: int) -> int:

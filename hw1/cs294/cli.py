@@ -1,8 +1,10 @@
 """Running a script's main() so that user mistakes end in one clear line, not a traceback."""
 
 import argparse
+import math
 import os
 import sys
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from cs294.errors import UserError
@@ -19,6 +21,35 @@ def comma_integers(text: str, flag: str) -> list[int]:
         raise UserError(f"{flag} takes comma-separated integers such as 0,1,2, not {text!r}") from None
 
 
+# The flags through which scripts write; every other path-valued argument is something they read.
+OUTPUT_FLAGS = ("output", "output_dir", "run_dir")
+
+
+def check_common_arguments(args: argparse.Namespace) -> None:
+    """Checks every script needs: finite numbers, a seed numpy accepts, and outputs that cannot clobber inputs."""
+    values = vars(args)
+    for name, value in values.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise UserError(f"--{name} must be a finite number, got {value}")
+    if isinstance(values.get("seed"), int) and values["seed"] < 0:
+        raise UserError(f"--seed must be a non-negative integer, got {values['seed']}")
+    inputs = [Path(value).resolve() for name, value in values.items()
+              if name not in OUTPUT_FLAGS and isinstance(value, (str, Path)) and value and Path(value).is_file()]
+    for flag in OUTPUT_FLAGS:
+        if values.get(flag) is None:
+            continue
+        output = Path(values[flag]).resolve()
+        writes = {output, output.with_suffix(".json")} if flag == "output" else {output}
+        clobbered = [path for path in inputs if path in writes or (flag != "output" and output in path.parents)]
+        if clobbered:
+            raise UserError(f"--{flag} {values[flag]} would overwrite the input {clobbered[0]}; write the output somewhere else")
+        if flag == "output" and output.is_dir():
+            raise UserError(f"--output {values[flag]} is a directory; name a file inside it")
+        blocking = next((parent for parent in output.parents if parent.exists()), None)
+        if blocking is not None and not blocking.is_dir():
+            raise UserError(f"--{flag} {values[flag]} lies under {blocking}, which is a file; choose another path")
+
+
 def run(
     main: Callable[[argparse.Namespace], Any],
     parser: argparse.ArgumentParser,
@@ -27,6 +58,7 @@ def run(
     """Parse argv, call main, and turn a UserError or Ctrl-C into a one-line message and exit code."""
     args = parser.parse_args(argv)
     try:
+        check_common_arguments(args)
         main(args)
     except UserError as error:
         print(f"{parser.prog}: error: {error}", file=sys.stderr)

@@ -7,11 +7,16 @@ the imports) and the versions of the packages that shape results. A job whose
 stamp holds the same key and whose output exists is skipped; any change to an input gives a new
 key and the job runs again, and so does everything downstream of it, since their inputs change.
 A stamp is written when a job starts and marked done when it ends, so a job interrupted halfway
-is either resumed (DAgger) or redone from scratch. Independent jobs run side by side, longest
-chain first. Nothing here imports TensorFlow.
+is either resumed (DAgger) or redone from scratch. A done stamp also records the size and
+sha256 of every file the job wrote; a cache hit checks them, so a damaged or deleted output is
+remade, and with it everything downstream. Independent jobs run side by side, longest chain
+first. Each job runs in its own process group and dies with the runner (Linux: a parent-death
+signal), so a killed runner leaves no step writing behind it; one runner at a time may use a
+state directory. Nothing here imports TensorFlow.
 """
 
 import ast
+import ctypes
 import dataclasses
 import datetime
 import hashlib
@@ -25,7 +30,8 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence
 
-from cs294 import files, provenance
+from cs294 import files, locks, provenance
+from cs294.errors import UserError
 
 HW1_DIR = Path(__file__).resolve().parents[1]
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -134,14 +140,23 @@ def read_stamp(state_dir: Path, job: Job) -> dict | None:
     path = stamp_path(state_dir, job)
     try:
         return json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+    except (FileNotFoundError, ValueError):  # missing, or damaged (JSON or UTF-8): the step counts as never run
         return None
 
 
-def is_done(job: Job, key: str, state_dir: Path) -> bool:
-    """Finished earlier with the same key, and its output is still there."""
+def output_manifest(output: Path, hasher: Hasher) -> dict[str, list]:
+    """[size, sha256] of every file a job wrote (the output file, or every file under the output directory)."""
+    paths = [output] if output.is_file() else sorted(path for path in output.rglob("*") if path.is_file())
+    return {path.relative_to(output.parent).as_posix(): [path.stat().st_size, hasher.file(path)] for path in paths}
+
+
+def is_done(job: Job, key: str, state_dir: Path, hasher: Hasher) -> bool:
+    """Finished earlier with the same key, and its output is still there, byte for byte as it was written."""
     stamp = read_stamp(state_dir, job)
-    return bool(stamp and stamp.get("status") == "done" and stamp.get("key") == key and job.output.exists())
+    if not (stamp and stamp.get("status") == "done" and stamp.get("key") == key and job.output.exists()):
+        return False
+    recorded = stamp.get("outputs")
+    return recorded is not None and output_manifest(job.output, hasher) == recorded
 
 
 def now() -> str:
@@ -193,12 +208,14 @@ class Runner:
 
     def plan(self) -> list[tuple[Job, str]]:
         """Each job and whether it would be skipped ('cached') or run ('to run'), without running anything."""
-        return [(job, "cached" if is_done(job, cache_key(job, self.hasher), self.state_dir) else "to run") for job in self.jobs.values()]
+        return [(job, "cached" if is_done(job, cache_key(job, self.hasher), self.state_dir, self.hasher) else "to run") for job in self.jobs.values()]
 
     def start(self, job: Job, key: str) -> subprocess.Popen:
         stamp = read_stamp(self.state_dir, job)
         resuming = bool(job.resume_marker and stamp and stamp.get("key") == key and stamp.get("status") == "running"
                         and (job.output / job.resume_marker).exists())
+        if locks.is_locked(job.output):  # e.g. a step left running by a runner on another machine
+            raise UserError(f"{job.output} is in use by {locks.holder(job.output)}; wait for it to end, then run again")
         if not resuming:
             if job.output.is_dir():
                 shutil.rmtree(job.output)
@@ -213,12 +230,20 @@ class Runner:
         with open(log, "w") as handle:
             handle.write("$ " + command_text(job, resuming) + "\n")
             handle.flush()
-            return subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=self.env, cwd=HW1_DIR.parent)
+            return subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=self.env, cwd=HW1_DIR.parent,
+                                    start_new_session=True, preexec_fn=_die_with_parent(os.getpid()))
 
     def finish(self, job: Job, key: str, returncode: int, seconds: float) -> bool:
         stamp = read_stamp(self.state_dir, job) or {}
         stamp.update({"status": "done" if returncode == 0 else "failed", "returncode": returncode,
                       "seconds": round(seconds, 2), "finished_utc": now(), "key": key})
+        if returncode == 0:
+            if not job.output.exists():
+                returncode = stamp["returncode"] = 1
+                stamp["status"] = "failed"
+                (log_path(self.state_dir, job)).open("a").write(f"the step ended without writing {job.output}\n")
+            else:
+                stamp["outputs"] = output_manifest(job.output, self.hasher)
         files.write_json(stamp_path(self.state_dir, job), stamp)
         if returncode == 0:
             self.echo(f"done    {job.name} ({seconds:.1f} s)")
@@ -230,11 +255,13 @@ class Runner:
     def run(self) -> Outcome:
         """Run every job that is not cached, dependencies first; returns what ran, was cached, failed or was skipped."""
         # `kill` stops the steps as Ctrl-C does (a background job started by a shell ignores SIGINT).
+        locks.acquire(self.state_dir)  # one runner per state directory; a second one gets a one-line refusal
         previous = signal.signal(signal.SIGTERM, _interrupt)
         try:
             return self._run()
         finally:
             signal.signal(signal.SIGTERM, previous)
+            locks.release(self.state_dir)
 
     def _run(self) -> Outcome:
         outcome, started, started_utc = Outcome(), time.perf_counter(), now()
@@ -261,7 +288,7 @@ class Runner:
                     if job.name not in keys:  # once: its inputs are final when its deps are done, and hashing is not free
                         keys[job.name] = cache_key(job, self.hasher)
                     key = keys[job.name]
-                    if is_done(job, key, self.state_dir):
+                    if is_done(job, key, self.state_dir, self.hasher):
                         del pending[job.name]
                         finished.add(job.name)
                         outcome.cached.append(job.name)
@@ -277,7 +304,7 @@ class Runner:
                     raise RuntimeError(f"jobs wait on each other: {sorted(pending)}")
         except KeyboardInterrupt:
             for process, _, _ in running.values():
-                process.terminate()
+                _signal_group(process, signal.SIGTERM)
             for process, _, _ in running.values():
                 process.wait()
             outcome.seconds = time.perf_counter() - started
@@ -293,8 +320,7 @@ INVOCATIONS_FILE = "invocations.json"
 
 def record_invocation(state_dir: Path, started_utc: str, outcome: Outcome, interrupted: bool = False) -> None:
     """Append one run of the runner to ROOT/reproduce/invocations.json: when, how long, and what it ran."""
-    path = state_dir / INVOCATIONS_FILE
-    history = json.loads(path.read_text()) if path.exists() else []
+    history = read_invocations(state_dir)
     history.append({"started_utc": started_utc, "finished_utc": now(), "seconds": round(outcome.seconds, 1),
                     "ran": len(outcome.ran), "cached": len(outcome.cached), "failed": len(outcome.failed),
                     "skipped": len(outcome.skipped), "interrupted": interrupted})
@@ -304,11 +330,40 @@ def record_invocation(state_dir: Path, started_utc: str, outcome: Outcome, inter
 def read_invocations(state_dir: Path) -> list[dict]:
     """Every recorded run of the runner, oldest first."""
     path = state_dir / INVOCATIONS_FILE
-    return json.loads(path.read_text()) if path.exists() else []
+    try:
+        history = json.loads(path.read_text())
+    except FileNotFoundError:
+        return []
+    except ValueError:  # a damaged log of past runs is started afresh; the stamps, not this log, decide what is done
+        return []
+    return history if isinstance(history, list) else []
 
 
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
+
+
+def _signal_group(process: subprocess.Popen, signum: int) -> None:
+    """Signal a job and every process it started (its own process group)."""
+    try:
+        os.killpg(process.pid, signum)
+    except ProcessLookupError:
+        pass
+
+
+def _die_with_parent(parent_pid: int) -> Callable[[], None] | None:
+    """A preexec_fn that makes the job get SIGKILL when the runner dies, even by kill -9 (Linux only)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)
+    PR_SET_PDEATHSIG = 1
+
+    def arrange() -> None:
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent_pid:  # the runner died before prctl took effect
+            os._exit(1)
+
+    return arrange
 
 
 def command_text(job: Job, resuming: bool = False) -> str:

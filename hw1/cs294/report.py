@@ -14,6 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from cs294 import files, pipeline, plots, provenance
+from cs294.errors import UserError
 
 STAGE_ORDER = ("speed benchmark", "expert data", "BC", "DAgger", "Hopper study", "BC curves", "BCO", "videos")
 
@@ -30,8 +31,14 @@ SEED_002 = {
 
 
 def load_runs(results: Path, env_name: str, method: str) -> list[dict]:
-    """The metrics.json of every seed<S> run of one method on one task."""
-    return [json.loads(path.read_text()) for path in sorted((results / env_name / method).glob("seed*/metrics.json"))]
+    """The metrics.json of every seed<S> run of one method on one task; a damaged one is a UserError naming it."""
+    runs = []
+    for path in sorted((results / env_name / method).glob("seed*/metrics.json")):
+        try:
+            runs.append(json.loads(path.read_text()))
+        except ValueError:
+            raise UserError(f"{path} is damaged; run reproduce.py again (without --report_only) to remake its step") from None
+    return runs
 
 
 def summarize(values: list[float]) -> str:

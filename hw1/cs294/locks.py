@@ -1,0 +1,100 @@
+"""One writer per run directory: an exclusive lock held for the life of the writing process.
+
+The lock is `fcntl.flock` on a file beside the directory (`.<name>.lock`), not inside it, so that
+clearing the directory for a fresh start never removes a lock another process holds. The kernel
+drops the lock when its holder dies, however it dies (kill -9 included), so a stale lock file
+from a dead process never blocks anyone: the next writer simply takes it. The file records the
+holder's pid, host and start time, to name it in the refusal a second writer gets.
+"""
+
+import datetime
+import fcntl
+import json
+import os
+import shutil
+import socket
+from pathlib import Path
+
+from cs294.errors import UserError
+
+_HELD: dict[Path, int] = {}
+"""Locks this process holds, by locked path; each stays held until release() or the process ends."""
+
+
+def lock_file(path: Path) -> Path:
+    """The lock file of a run directory or output: `.<name>.lock` beside it."""
+    path = Path(path).absolute()
+    return path.with_name(f".{path.name}.lock")
+
+
+def holder(path: Path) -> str:
+    """Who holds (or last held) the lock of `path`, in words."""
+    try:
+        owner = json.loads(lock_file(path).read_text())
+        return f"pid {owner['pid']} on {owner['host']} (since {owner['started_utc']})"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "another process"
+
+
+def acquire(path: Path) -> None:
+    """Take the exclusive lock of `path` for this process, or raise a UserError naming its holder."""
+    path = Path(path).absolute()
+    if path in _HELD:
+        return
+    lock = lock_file(path)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        raise UserError(f"{path} is in use by {holder(path)}; wait for that run to end, or write to another directory") from None
+    owner = {"pid": os.getpid(), "host": socket.gethostname(),
+             "started_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+    os.ftruncate(descriptor, 0)
+    os.write(descriptor, json.dumps(owner).encode())
+    _HELD[path] = descriptor
+
+
+def release(path: Path) -> None:
+    """Give up this process's lock of `path` (the process's end does the same)."""
+    descriptor = _HELD.pop(Path(path).absolute(), None)
+    if descriptor is not None:
+        os.close(descriptor)
+
+
+def is_locked(path: Path) -> bool:
+    """Whether some process (this one included) holds the lock of `path` now."""
+    path = Path(path).absolute()
+    if path in _HELD:
+        return True
+    if not lock_file(path).exists():
+        return False
+    try:
+        acquire(path)
+    except UserError:
+        return True
+    release(path)
+    return False
+
+
+def claim_run_dir(run_dir: Path, *, resume: bool = False, overwrite: bool = False) -> Path:
+    """Lock a run directory for this process and make sure a fresh run starts empty.
+
+    A fresh run refuses a directory that holds anything, unless `overwrite` clears it first;
+    `resume` continues what is there. Returns the directory, created if needed.
+    """
+    run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise UserError(f"--run_dir {run_dir} is a file, not a directory; name a directory")
+    acquire(run_dir)
+    if not resume and run_dir.is_dir() and any(run_dir.iterdir()):
+        if not overwrite:
+            raise UserError(f"--run_dir {run_dir} already holds a run; pass --resume to continue it (dagger.py), "
+                            "--overwrite to replace it, or choose another directory")
+        shutil.rmtree(run_dir)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserError(f"cannot create --run_dir {run_dir}: {error.strerror}") from None
+    return run_dir
