@@ -200,7 +200,7 @@ def _open_rollout_file(path: str | Path, env_name: str | None) -> Iterator[tuple
             _check_dynamics(path, file, env_name)
         try:
             yield path, file
-        except (KeyError, ValueError, OSError) as error:
+        except (KeyError, ValueError, OSError, RuntimeError, TypeError) as error:  # h5py's errors for broken structure
             raise UserError(f"{path} is damaged: {error}") from None
 
 

@@ -47,7 +47,7 @@ class ForbiddenGlobalError(pickle.UnpicklingError):
     """A pickle asked for a global outside ALLOWED_GLOBALS."""
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
+class _RestrictedUnpickler(pickle._Unpickler):  # pure Python: it never allocates what a length field merely declares
     def find_class(self, module: str, name: str) -> Any:
         try:
             return ALLOWED_GLOBALS[(module, name)]
@@ -97,7 +97,8 @@ def load_expert_weights(path: str | Path) -> ExpertWeights:
     except ForbiddenGlobalError as error:
         raise UserError(f"refusing to load {path}: {error}; it is not an expert file") from None
     except Exception as error:  # a corrupt pickle can fail in many ways, none of them the user's bug
-        raise UserError(f"{path} is not a readable expert pickle ({type(error).__name__}: {error})") from None
+        raise UserError(f"{path} is not a readable expert pickle ({type(error).__name__}{f': {error}' if str(error) else ''}); "
+                        "it may be truncated or of another format") from None
     try:
         return _parse_expert(raw)
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:

@@ -324,7 +324,7 @@ def record_invocation(state_dir: Path, started_utc: str, outcome: Outcome, inter
     history.append({"started_utc": started_utc, "finished_utc": now(), "seconds": round(outcome.seconds, 1),
                     "ran": len(outcome.ran), "cached": len(outcome.cached), "failed": len(outcome.failed),
                     "skipped": len(outcome.skipped), "interrupted": interrupted})
-    files.write_json(path, history)
+    files.write_json(state_dir / INVOCATIONS_FILE, history)
 
 
 def read_invocations(state_dir: Path) -> list[dict]:
