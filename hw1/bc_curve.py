@@ -12,12 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-import bc
-from cs294 import cli, files, models, plots
+from cs294 import cli, files, models, plots, runs, studies
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="bc_curve.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.make_parser("bc_curve.py", __doc__)
     parser.add_argument("env", help="a task with a rollout file, e.g. Hopper-v1 or Humanoid-v1")
     parser.add_argument("--num_demos", default="1,2,5,10", help="comma-separated episode counts (default: 1,2,5,10)")
     parser.add_argument("--seeds", default="0", help="comma-separated seeds (default: 0)")
@@ -31,32 +30,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run_dir_of(output_dir: Path, count: int, seed: int) -> Path:
-    return output_dir / f"demos{count}_seed{seed}"
-
-
-def bc_argv(env_name: str, count: int, seed: int, epochs: int, clip: float, eval_episodes: int, data: Path | None, run_dir: Path) -> list[str]:
-    """The bc.py arguments of one point of the curve (reproduce.py runs the same ones as separate jobs)."""
-    argv = [env_name, "--num_demos", str(count), "--seed", str(seed), "--epochs", str(epochs), "--clip_observations", str(clip),
-            "--eval_episodes", str(eval_episodes), "--run_dir", str(run_dir)]
-    return argv + (["--data", str(data)] if data else [])
-
-
 def main(args: argparse.Namespace) -> list[dict]:
     num_demos, seeds = cli.comma_integers(args.num_demos, "--num_demos"), cli.comma_integers(args.seeds, "--seeds")
     output_dir = args.output_dir or Path("results") / args.env / "bc_curve"
     points, expert_mean = [], None
     for count in num_demos:
-        runs = []
+        seed_runs = []
         for seed in seeds:
-            argv = bc_argv(args.env, count, seed, args.epochs, args.clip_observations, args.eval_episodes, args.data,
-                           run_dir_of(output_dir, count, seed))
-            runs.append(bc.run_or_reuse(bc.build_parser().parse_args(argv), reuse_only=args.reuse_only))
-        returns = [run["evaluation"]["mean"] for run in runs]
-        expert_mean = runs[0]["expert"]["mean"] if expert_mean is None else expert_mean
-        points.append({"num_demos": count, "transitions": runs[0]["data"]["transitions"], "mean": float(np.mean(returns)),
+            argv = studies.curve_bc_argv(args.env, count, seed, args.epochs, args.clip_observations, args.eval_episodes, args.data,
+                           studies.curve_run_dir(output_dir, count, seed))
+            seed_runs.append(runs.run_or_reuse(runs.bc_parser().parse_args(argv), reuse_only=args.reuse_only))
+        returns = [run["evaluation"]["mean"] for run in seed_runs]
+        expert_mean = seed_runs[0]["expert"]["mean"] if expert_mean is None else expert_mean
+        points.append({"num_demos": count, "transitions": seed_runs[0]["data"]["transitions"], "mean": float(np.mean(returns)),
                        "std": float(np.std(returns)), "per_seed": returns,
-                       "expert_mean": float(np.mean([run["expert"]["mean"] for run in runs]))})
+                       "expert_mean": float(np.mean([run["expert"]["mean"] for run in seed_runs]))})
     lines = [f"# {args.env}: behavioral cloning against the number of demonstrations", "",
              f"Made by `python hw1/bc_curve.py {args.env} --num_demos {args.num_demos} --seeds {args.seeds} --epochs {args.epochs} "
              f"--eval_episodes {args.eval_episodes} --clip_observations {args.clip_observations:g}`; bc.py's default network. Return: mean ± std over seeds of each run's "

@@ -28,8 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-import bc
-from cs294 import cli, data, ensembles, environments, experts, files, inverse_dynamics, locks, models, provenance, reporting, rollouts, training
+from cs294 import cli, data, ensembles, environments, experts, files, inverse_dynamics, locks, models, provenance, reporting, rollouts, runs, training
 from cs294.errors import UserError
 
 import gymnasium as gym  # noqa: E402
@@ -39,7 +38,7 @@ EVALUATION_STREAM = 1_000_000
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="bco.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.make_parser("bco.py", __doc__)
     parser.add_argument("env", help="CartPole-v1, Hopper-v1, or another task with a rollout file")
     parser.add_argument("--demos", type=Path, default=None, help="rollout file whose observations are the demonstrations (default: bc.py's data file)")
     parser.add_argument("--pre_steps", type=int, default=None, help="random-action steps before the demonstrations are used (default: as many as the demonstrations have)")
@@ -51,12 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--inverse_ensemble", type=int, default=5, help="members of the inverse model, each fit on its own, averaged (default: 5)")
     parser.add_argument("--inverse_batch_size", type=int, default=256, help="samples per gradient step of the inverse model (default: 256)")
     parser.add_argument("--retrain_epochs", type=int, default=30, help="policy epochs per BCO(alpha) iteration, warm-started (default: 30)")
-    bc.add_model_arguments(parser)
+    runs.add_model_arguments(parser)
     parser.add_argument("--eval_episodes", type=int, default=10, help="evaluation episodes per iteration (default: 10)")
     parser.add_argument("--seed", type=int, default=0, help="seed of everything random in the run (default: 0)")
     parser.add_argument("--run_dir", type=Path, default=None, help="output directory (default: results/<env>/bco/seed<S>_<time>)")
     parser.add_argument("--num_envs", type=int, default=rollouts.DEFAULT_NUM_ENVS, help="environments stepped side by side")
-    bc.add_overwrite_argument(parser)
+    runs.add_overwrite_argument(parser)
     return parser
 
 
@@ -98,12 +97,12 @@ class BcoRun:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.spec = environments.resolve(args.env)
-        self.policy_config, self.training_config = bc.configs_from_args(args)
-        self.demo_path = bc.resolve_data_path(args.env, args.demos)
+        self.policy_config, self.training_config = runs.configs_from_args(args)
+        self.demo_path = runs.resolve_data_path(args.env, args.demos)
         self.demos, demo_seeds = data.read_observations(self.demo_path, env_name=args.env)
         self.demo_steps = sum(len(sequence) - 1 for sequence in self.demos)
         self.demo_states = np.concatenate(self.demos)
-        self.run_dir = args.run_dir or bc.default_run_dir(args.env, "bco", args.seed)
+        self.run_dir = args.run_dir or runs.default_run_dir(args.env, "bco", args.seed)
         env = environments.make_env(self.spec)
         self.action_space, self.observation_dim = env.action_space, env.observation_space.shape[0]
         env.close()
@@ -174,7 +173,7 @@ def main(args: argparse.Namespace) -> dict:
     pre_steps = args.pre_steps or run.demo_steps
     expert_stats, _ = rollouts.evaluate(experts.load_checked_expert(experts.default_expert_path(args.env), run.spec),
                                         run.spec, run.evaluation_seeds, num_envs=args.num_envs)
-    config = {**bc.run_config(args, run.policy_config, run.training_config, run.demo_path, run.spec),
+    config = {**runs.run_config(args, run.policy_config, run.training_config, run.demo_path, run.spec),
               **{name: getattr(args, name) for name in ("alpha", "iterations", "exploration", "inverse_epochs", "inverse_batch_size", "retrain_epochs", "ensemble", "inverse_ensemble")},
               "pre_steps": pre_steps}
     run.logger.text("hyperparameters", reporting.hyperparameter_table(config))

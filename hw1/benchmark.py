@@ -67,7 +67,7 @@ def train_policy(trajectories: list[data.Trajectory], epochs: int) -> tuple[kera
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="benchmark.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.make_parser("benchmark.py", __doc__)
     parser.add_argument("--envs", default=",".join(EXPERT_ENVS), help="comma-separated published env names (default: all six)")
     parser.add_argument("--steps", type=int, default=20000, help="environment steps per loop and env (default: 20000)")
     parser.add_argument("--num_envs", type=int, default=rollouts.DEFAULT_NUM_ENVS, help="environments in the package loop")

@@ -12,14 +12,14 @@ JSON beside it.
 import argparse
 from pathlib import Path
 
-from cs294 import cli, environments, experts, files, report, rollouts
+from cs294 import cli, environments, experts, files, published, rollouts
 from cs294.errors import UserError
 
-TASKS = (*report.TASKS, "CartPole-v1")
+TASKS = (*published.TASKS, "CartPole-v1")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="check_experts.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.make_parser("check_experts.py", __doc__)
     parser.add_argument("--tasks", default=",".join(TASKS), help="comma-separated tasks (default: all seven)")
     parser.add_argument("--episodes", type=int, default=100, help="episodes per expert, reset seeds 0..N-1 (default: 100)")
     parser.add_argument("--today", action="store_true", help="today's gymnasium tasks instead of the 2017 ones")
@@ -30,13 +30,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def check_expert(task: str, episodes: int, today: bool, num_envs: int) -> dict:
     """One expert's returns and falls over reset seeds 0..episodes-1."""
-    name = task + environments.TODAY_SUFFIX if today and task in report.SEED_002 else task
+    name = task + environments.TODAY_SUFFIX if today and task in published.SEED_002 else task
     spec = environments.resolve(name)
     expert = experts.load_checked_expert(experts.default_expert_path(task), spec)
     stats, trajectories = rollouts.evaluate(expert, spec, list(range(episodes)), num_envs=num_envs)
-    published = report.SEED_002[task][1] if task in report.SEED_002 else "–"
+    published_return = published.SEED_002[task][1] if task in published.SEED_002 else "–"
     return {"task": name, "dynamics": spec.dynamics, "episodes": stats.episodes, "mean": stats.mean, "std": stats.std,
-            "min": stats.min, "falls": sum(bool(t.terminations[-1]) for t in trajectories), "published": published}
+            "min": stats.min, "falls": sum(bool(t.terminations[-1]) for t in trajectories), "published": published_return}
 
 
 def markdown(rows: list[dict]) -> str:

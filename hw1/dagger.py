@@ -21,8 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-import bc
-from cs294 import aggregation, cli, crashpoints, data, environments, experts, files, locks, models, plots, provenance, reporting, rollouts, training
+from cs294 import aggregation, cli, crashpoints, data, environments, experts, files, locks, models, plots, provenance, reporting, rollouts, runs, training
 from cs294.errors import UserError
 
 import keras  # noqa: E402  (after cs294, which keeps TensorFlow's start-up banner quiet)
@@ -33,7 +32,7 @@ EVALUATION_STREAM = 1_000_000
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dagger.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.make_parser("dagger.py", __doc__)
     parser.add_argument("env", help="Ant-v1, HalfCheetah-v1, Hopper-v1, Humanoid-v1, Reacher-v1 or Walker2d-v1")
     parser.add_argument("--data", type=Path, default=None, help="expert rollout file to start from (default: bc.py's)")
     parser.add_argument("--expert", type=Path, default=None, help="expert that labels the states (default: experts/<env>.pkl)")
@@ -41,13 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--rollouts_per_iter", type=int, default=5, help="episodes of the current policy per iteration (default: 5)")
     parser.add_argument("--retrain_epochs", type=int, default=10, help="epochs over all aggregated data per iteration, warm-started (default: 10)")
     parser.add_argument("--beta", type=float, default=0.0, help="iteration i lets the expert act at each step with probability beta**i (default: 0, the learner always drives)")
-    bc.add_model_arguments(parser)
+    runs.add_model_arguments(parser)
     parser.add_argument("--eval_episodes", type=int, default=10, help="evaluation episodes per iteration (default: 10)")
     parser.add_argument("--seed", type=int, default=0, help="seed of everything random in the run (default: 0)")
     parser.add_argument("--run_dir", type=Path, default=None, help="output directory (default: results/<env>/dagger/seed<S>_<time>)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --run_dir after its last completed iteration")
     parser.add_argument("--num_envs", type=int, default=rollouts.DEFAULT_NUM_ENVS, help="environments stepped side by side")
-    bc.add_overwrite_argument(parser)
+    runs.add_overwrite_argument(parser)
     return parser
 
 
@@ -78,13 +77,13 @@ class DaggerRun:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.spec = environments.resolve(args.env)
-        self.policy_config, self.training_config = bc.configs_from_args(args)
+        self.policy_config, self.training_config = runs.configs_from_args(args)
         self.retrain_config = training.TrainingConfig(**{**vars(self.training_config), "epochs": args.retrain_epochs})
-        self.run_dir = args.run_dir or bc.default_run_dir(args.env, "dagger", args.seed)
+        self.run_dir = args.run_dir or runs.default_run_dir(args.env, "dagger", args.seed)
         self.data_path = self.run_dir / AGGREGATED_FILE
         self.expert = experts.load_checked_expert(args.expert or experts.default_expert_path(args.env), self.spec)
         if not args.resume:
-            data.read_rollouts(bc.resolve_data_path(args.env, args.data), env_name=args.env)  # refuse bad data before claiming the directory
+            data.read_rollouts(runs.resolve_data_path(args.env, args.data), env_name=args.env)  # refuse bad data before claiming the directory
         locks.claim_run_dir(self.run_dir, resume=args.resume, overwrite=args.overwrite)
         self.logger = reporting.TensorBoardLogger(self.run_dir / "tensorboard")
 
@@ -96,13 +95,13 @@ class DaggerRun:
         """Copy the expert data, clone it (iteration 0), evaluate; or pick up a run for --resume."""
         if self.args.resume:
             return self.resume()
-        source = bc.resolve_data_path(self.args.env, self.args.data)
+        source = runs.resolve_data_path(self.args.env, self.args.data)
         with data.atomic_path(self.data_path) as temporary:
             shutil.copyfile(source, temporary)
         demonstrations = data.read_rollouts(self.data_path)
         expert_stats = rollouts.rollout_stats(demonstrations.trajectories)
         evaluation_seeds = self.seeds_for(EVALUATION_STREAM, self.args.eval_episodes, exclude=[t.seed for t in demonstrations.trajectories])
-        config = bc.run_config(self.args, self.policy_config, self.training_config, source, self.spec)
+        config = runs.run_config(self.args, self.policy_config, self.training_config, source, self.spec)
         config.update({name: getattr(self.args, name) for name in ("iterations", "rollouts_per_iter", "retrain_epochs", "beta")})
         self.logger.text("hyperparameters", reporting.hyperparameter_table(config))
         expert_on_evaluation, _ = rollouts.evaluate(self.expert, self.spec, evaluation_seeds, num_envs=self.args.num_envs)
@@ -113,7 +112,7 @@ class DaggerRun:
 
         keras.utils.set_random_seed(self.args.seed)
         observations, actions = data.transitions(demonstrations.trajectories)
-        action_dim, discrete = bc.output_dim(self.spec, actions)
+        action_dim, discrete = runs.output_dim(self.spec, actions)
         policy = models.build_policy(observations, action_dim, self.policy_config)
         training.compile_policy(policy, self.training_config, discrete)
         started = time.perf_counter()
@@ -138,7 +137,7 @@ class DaggerRun:
     def check_same_run(self, recorded: dict) -> None:
         """Refuse to resume a run with other settings than it was started with (only --iterations may grow)."""
         source = Path(recorded["data"])
-        expected = bc.run_config(self.args, self.policy_config, self.training_config, source, self.spec)
+        expected = runs.run_config(self.args, self.policy_config, self.training_config, source, self.spec)
         expected.update({name: getattr(self.args, name) for name in ("rollouts_per_iter", "retrain_epochs", "beta")})
         differing = sorted(name for name in expected if name != "iterations" and recorded.get(name) != expected[name]
                            and not (name == "data" and self.args.data is None))

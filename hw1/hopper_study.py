@@ -10,47 +10,14 @@ table, beside seed 000's numbers, goes to results/hopper_architectures.md.
 """
 
 import argparse
-import dataclasses
 from pathlib import Path
 
 import numpy as np
 
-import bc
-from cs294 import cli, files
-
-SEED_000_L2 = 0.005
-
-
-@dataclasses.dataclass(frozen=True)
-class StudyConfig:
-    """One row of seed 000's table."""
-
-    label: str
-    activation: str
-    optimizer: str
-    l2: float
-    head: str
-    published: float
-    """Seed 000's 'Avg Iteration Reward'."""
-
-    @property
-    def slug(self) -> str:
-        return f"{self.activation}_{self.optimizer}_l2-{self.l2:g}_{self.head}"
-
-
-CONFIGS = (
-    StudyConfig("Two layer tanh SGD with linear output", "tanh", "sgd", 0.0, "linear", 213.0),
-    StudyConfig("Two layer tanh Adam with linear output", "tanh", "adam", 0.0, "linear", 771.34),
-    StudyConfig("Two layer ReLU SGD with linear output", "relu", "sgd", 0.0, "linear", 532.0),
-    StudyConfig("Two layer ReLU Adam with linear output", "relu", "adam", 0.0, "linear", 913.65),
-    StudyConfig("Two layer tanh with linear output with regularization (Adam)", "tanh", "adam", SEED_000_L2, "linear", 1169.94),
-    StudyConfig("Two layer ReLU with linear output with regularization (Adam)", "relu", "adam", SEED_000_L2, "linear", 1127.3),
-    StudyConfig("Two layer relu with regularization with lstm output layer", "relu", "adam", SEED_000_L2, "lstm", 991.2),
-)
-
+from cs294 import cli, files, runs, studies
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hopper_study.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.make_parser("hopper_study.py", __doc__)
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds, one BC run per seed and configuration (default: 0,1,2)")
     parser.add_argument("--data", type=Path, default=None, help="Hopper-v1 rollout file (default: data/Hopper-v1_10_rollouts.h5)")
     parser.add_argument("--epochs", type=int, default=100, help="epochs per run (default: 100)")
@@ -61,26 +28,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def bc_argv(config: StudyConfig, seed: int, epochs: int, eval_episodes: int, data: Path | None, run_dir: Path) -> list[str]:
-    """The bc.py arguments of one run of the study (reproduce.py runs the same ones as separate jobs)."""
-    argv = ["Hopper-v1", "--hidden", "128,64", "--activation", config.activation, "--optimizer", config.optimizer,
-            "--l2", str(config.l2), "--head", config.head, "--epochs", str(epochs), "--seed", str(seed),
-            "--eval_episodes", str(eval_episodes), "--run_dir", str(run_dir)]
-    return argv + (["--data", str(data)] if data else [])
-
-
-def run_dir_of(results_dir: Path, config: StudyConfig, seed: int) -> Path:
-    return results_dir / config.slug / f"seed{seed}"
-
-
-def run_or_reuse(config: StudyConfig, seed: int, args: argparse.Namespace) -> dict:
+def run_or_reuse(config: studies.StudyConfig, seed: int, args: argparse.Namespace) -> dict:
     """The metrics of one run, trained now unless a finished run with the same settings exists."""
     print(f"=== {config.label}, seed {seed}")
-    argv = bc_argv(config, seed, args.epochs, args.eval_episodes, args.data, run_dir_of(args.results_dir, config, seed))
-    return bc.run_or_reuse(bc.build_parser().parse_args(argv), reuse_only=args.reuse_only)
+    argv = studies.study_bc_argv(config, seed, args.epochs, args.eval_episodes, args.data, studies.study_run_dir(args.results_dir, config, seed))
+    return runs.run_or_reuse(runs.bc_parser().parse_args(argv), reuse_only=args.reuse_only)
 
 
-def summarize(results: dict[StudyConfig, list[dict]]) -> dict[StudyConfig, tuple[float, float]]:
+def summarize(results: dict[studies.StudyConfig, list[dict]]) -> dict[studies.StudyConfig, tuple[float, float]]:
     """Mean and std over seeds of each configuration's mean evaluation return."""
     return {config: (float(np.mean([m["evaluation"]["mean"] for m in runs])), float(np.std([m["evaluation"]["mean"] for m in runs])))
             for config, runs in results.items()}
@@ -93,9 +48,9 @@ def finding(claim: str, better: list[tuple[float, float]], worse: list[tuple[flo
     return f"- **{claim}**: {verdict} ({detail})."
 
 
-def findings(summary: dict[StudyConfig, tuple[float, float]]) -> list[str]:
+def findings(summary: dict[studies.StudyConfig, tuple[float, float]]) -> list[str]:
     by = {config.slug: summary[config] for config in summary}
-    tanh_sgd, tanh_adam, relu_sgd, relu_adam, tanh_reg, relu_reg, relu_lstm = (by[c.slug] for c in CONFIGS)
+    tanh_sgd, tanh_adam, relu_sgd, relu_adam, tanh_reg, relu_reg, relu_lstm = (by[c.slug] for c in studies.CONFIGS)
     fmt = lambda pair: f"{pair[0]:.0f} ± {pair[1]:.0f}"  # noqa: E731
     return [
         finding("Adam beats SGD", [tanh_adam, relu_adam], [tanh_sgd, relu_sgd],
@@ -109,7 +64,7 @@ def findings(summary: dict[StudyConfig, tuple[float, float]]) -> list[str]:
     ]
 
 
-def markdown_report(results: dict[StudyConfig, list[dict]], args: argparse.Namespace) -> str:
+def markdown_report(results: dict[studies.StudyConfig, list[dict]], args: argparse.Namespace) -> str:
     summary = summarize(results)
     expert = next(iter(results.values()))[0]["expert"]
     first = next(iter(results.values()))[0]
@@ -118,7 +73,7 @@ def markdown_report(results: dict[StudyConfig, list[dict]], args: argparse.Names
         "",
         f"Behavioral cloning on `{first['data']['path']}` ({first['data']['episodes']} expert episodes, "
         f"{first['data']['transitions']} transitions; expert {expert['mean']:.1f} ± {expert['std']:.1f}). "
-        f"Hidden layers 128 and 64, {args.epochs} epochs, batch 32, learning rate 1e-3, L2 {SEED_000_L2} where regularized "
+        f"Hidden layers 128 and 64, {args.epochs} epochs, batch 32, learning rate 1e-3, L2 {studies.SEED_000_L2} where regularized "
         f"(seed 000's l2_regularizer(0.01)). Each seed's return is the mean of {args.eval_episodes} evaluation episodes; "
         "the table gives the mean ± std of that over seeds.",
         "",
@@ -127,9 +82,9 @@ def markdown_report(results: dict[StudyConfig, list[dict]], args: argparse.Names
         "| configuration | seed 000 | this project | per seed | % of expert |",
         "|---|---|---|---|---|",
     ]
-    for config, runs in results.items():
+    for config, seed_runs in results.items():
         mean, std = summary[config]
-        per_seed = ", ".join(f"{m['evaluation']['mean']:.0f}" for m in runs)
+        per_seed = ", ".join(f"{m['evaluation']['mean']:.0f}" for m in seed_runs)
         lines.append(f"| {config.label} | {config.published:g} | {mean:.1f} ± {std:.1f} | {per_seed} | {100 * mean / expert['mean']:.1f}% |")
     lines += ["", "## Seed 000's findings, checked", "", *findings(summary), ""]
     return "\n".join(lines)
@@ -137,12 +92,12 @@ def markdown_report(results: dict[StudyConfig, list[dict]], args: argparse.Names
 
 def main(args: argparse.Namespace) -> dict:
     seeds = cli.comma_integers(args.seeds, "--seeds")
-    results = {config: [run_or_reuse(config, seed, args) for seed in seeds] for config in CONFIGS}
+    results = {config: [run_or_reuse(config, seed, args) for seed in seeds] for config in studies.CONFIGS}
     report = markdown_report(results, args)
     files.write_text(args.output, report)
     print(report)
     print(f"wrote {args.output}")
-    return {config.slug: summarize(results)[config] for config in CONFIGS}
+    return {config.slug: summarize(results)[config] for config in studies.CONFIGS}
 
 
 if __name__ == "__main__":

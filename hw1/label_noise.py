@@ -23,8 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-import bc
-from cs294 import cli, data, ensembles, environments, experts, files, inverse_dynamics, models, rollouts, training
+from cs294 import cli, data, ensembles, environments, experts, files, inverse_dynamics, models, rollouts, runs, training
 from cs294.errors import UserError
 
 import gymnasium as gym  # noqa: E402
@@ -46,13 +45,13 @@ def parse_sizes(text: str) -> list[int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="label_noise.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.make_parser("label_noise.py", __doc__)
     parser.add_argument("env", help="a task with continuous actions and a rollout file, e.g. Hopper-v1")
     parser.add_argument("--data", type=Path, default=None, help="rollout file (default: bc.py's data file)")
     parser.add_argument("--noise", type=parse_floats, default=[0.1], help="std of the Gaussian noise added to the labels, one row each (default: 0.1)")
     parser.add_argument("--inverse", type=Path, default=None, help="also label the states with this inverse_dynamics.keras from bco.py")
     parser.add_argument("--ensemble", type=parse_sizes, default=[1, 5], help="members per policy, one column each (default: 1,5)")
-    bc.add_model_arguments(parser)
+    runs.add_model_arguments(parser)
     parser.add_argument("--eval_episodes", type=int, default=10, help="evaluation episodes per policy (default: 10)")
     parser.add_argument("--seeds", type=parse_sizes, default=[0], help="seeds of the noise, the networks and the evaluation episodes, e.g. 0,1,2 (default: 0)")
     parser.add_argument("--output", type=Path, default=None, help="write the table here (markdown) and a .json beside it")
@@ -91,7 +90,7 @@ def clone(observations: np.ndarray, labels: np.ndarray, size: int, seed: int,
 
 def main(args: argparse.Namespace) -> dict:
     """Clone each label set with each ensemble size; returns the table's numbers."""
-    policy_config, training_config = bc.configs_from_args(args)
+    policy_config, training_config = runs.configs_from_args(args)
     if not args.ensemble or min(args.ensemble) < 1 or any(sigma < 0 for sigma in args.noise):
         raise UserError("--ensemble sizes must be at least 1 and --noise values must not be negative")
     spec = environments.resolve(args.env)
@@ -100,7 +99,7 @@ def main(args: argparse.Namespace) -> dict:
     env.close()
     if not isinstance(space, gym.spaces.Box):
         raise UserError(f"{args.env} has discrete actions; label noise is studied here on continuous ones, e.g. Hopper-v1")
-    data_path = bc.resolve_data_path(args.env, args.data)
+    data_path = runs.resolve_data_path(args.env, args.data)
     trajectories = data.read_rollouts(data_path, env_name=args.env).trajectories
     observations = data.transitions(trajectories)[0]
     expert_model = experts.load_checked_expert(experts.default_expert_path(args.env), spec)

@@ -21,7 +21,7 @@ from cs294.errors import UserError  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="render_video.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.make_parser("render_video.py", __doc__)
     parser.add_argument("files", type=Path, nargs="*", help="rollout files of one environment, shown left to right")
     parser.add_argument("--output", type=Path, help="video to write: .mp4 or .gif")
     parser.add_argument("--labels", default=None, help="comma-separated captions, one per file (default: the files' names)")

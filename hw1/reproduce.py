@@ -23,7 +23,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cs294 import cli, data, pipeline, report
+from cs294 import cli, data, models, pipeline, report, studies
 from cs294.errors import UserError
 
 SEED_002_TASKS = ("Ant-v1", "HalfCheetah-v1", "Hopper-v1", "Humanoid-v1", "Reacher-v1", "Walker2d-v1")
@@ -61,6 +61,8 @@ class Profile:
     """Cut expert episodes short (tiny test runs only)."""
     clip_observations: dict[str, float] = dataclasses.field(default_factory=dict)
     """bc.py's --clip_observations per task, for BC, DAgger and the curve (default: off)."""
+    expert_check: tuple[tuple[str, ...], int] = ((), 0)
+    """check_experts.py: the tasks and the episodes per expert (none: no such step)."""
 
 
 def _full() -> Profile:
@@ -80,6 +82,7 @@ def _full() -> Profile:
         video_tasks=SEED_002_TASKS,
         # Unclipped, a Humanoid clone once scored -1,071,294 in one episode (README); clipping costs Hopper 10%.
         clip_observations={"Humanoid-v1": 10.0},
+        expert_check=((*SEED_002_TASKS, "CartPole-v1"), 100),
     )
 
 
@@ -90,12 +93,12 @@ PROFILES = {
         bc_epochs={"Hopper-v1": 30, "CartPole-v1": 30}, dagger={"Hopper-v1": (3, 5)}, eval_episodes=5,
         study_seeds=(0,), study_epochs=20, curves={"Hopper-v1": ((1, 5, 10), (0,), 30)},
         bco={"CartPole-v1": (1, 30)}, bco_seeds=(0,), benchmark_steps=5000, benchmark_tasks=("Hopper-v1",),
-        video_tasks=("Hopper-v1",),
+        video_tasks=("Hopper-v1",), expert_check=(("Hopper-v1", "CartPole-v1"), 10),
     ),
     # For the test suite: every kind of job, in seconds, with nothing learned.
     "tiny": Profile(
         tasks=("Hopper-v1",), seeds=(0,), rollouts={"Hopper-v1": 2}, bc_epochs={"Hopper-v1": 2},
-        dagger={"Hopper-v1": (1, 1)}, eval_episodes=1, dagger_rollouts=1, data_max_steps=100,
+        dagger={"Hopper-v1": (1, 1)}, eval_episodes=1, dagger_rollouts=1, data_max_steps=100, expert_check=(("CartPole-v1",), 2),
     ),
 }
 
@@ -155,15 +158,13 @@ class Plan:
                         resume_args=("--resume",), resume_marker="state.json")
 
     def study(self) -> None:
-        import hopper_study
-
         p, task = self.profile, "Hopper-v1"
         results_dir = self.root / task / "architecture_study"
         names = []
-        for config in hopper_study.CONFIGS:
+        for config in studies.CONFIGS:
             for seed in p.study_seeds:
-                run_dir = hopper_study.run_dir_of(results_dir, config, seed)
-                args = hopper_study.bc_argv(config, seed, p.study_epochs, p.eval_episodes, self.data_path(task), run_dir)
+                run_dir = studies.study_run_dir(results_dir, config, seed)
+                args = studies.study_bc_argv(config, seed, p.study_epochs, p.eval_episodes, self.data_path(task), run_dir)
                 names.append(self.add(name=f"study/{config.slug}/seed{seed}", script="bc.py", args=args, output=run_dir, stage="Hopper study",
                                       deps=(self.expert_data(task),), inputs=(self.data_path(task),), cost=25))
         args = ["--seeds", ",".join(map(str, p.study_seeds)), "--data", str(self.data_path(task)), "--epochs", str(p.study_epochs),
@@ -173,16 +174,14 @@ class Plan:
                  deps=tuple(names), inputs=(self.data_path(task),), cost=10)
 
     def curve(self, task: str) -> None:
-        import bc_curve
-
         counts, seeds, epochs = self.profile.curves[task]
         output_dir = self.root / task / "bc_curve"
-        clip = self.profile.clip_observations.get(task, bc_curve.build_parser().get_default("clip_observations"))
+        clip = self.profile.clip_observations.get(task, models.PolicyConfig().observation_clip)
         names = []
         for count in counts:
             for seed in seeds:
-                run_dir = bc_curve.run_dir_of(output_dir, count, seed)
-                args = bc_curve.bc_argv(task, count, seed, epochs, clip, self.profile.eval_episodes, self.data_path(task), run_dir)
+                run_dir = studies.curve_run_dir(output_dir, count, seed)
+                args = studies.curve_bc_argv(task, count, seed, epochs, clip, self.profile.eval_episodes, self.data_path(task), run_dir)
                 names.append(self.add(name=f"curve/{task}/demos{count}_seed{seed}", script="bc.py", args=args, output=run_dir,
                                       stage="BC curves", deps=(self.expert_data(task),), inputs=(self.data_path(task),), cost=10 + count * epochs * 0.02))
         args = [task, "--num_demos", ",".join(map(str, counts)), "--seeds", ",".join(map(str, seeds)), "--epochs", str(epochs),
@@ -209,6 +208,14 @@ class Plan:
                 "--output", str(output)]
         self.add(name=f"label_noise/{task}", script="label_noise.py", args=args, output=output, stage="BCO",
                  deps=(self.expert_data(task), f"bco/{task}/seed{seed}"), inputs=(self.data_path(task), inverse), cost=900)
+
+    def expert_check(self) -> None:
+        """Each expert over N episodes on reset seeds 0..N-1, beside its published return."""
+        tasks, episodes = self.profile.expert_check
+        output = self.root / "expert_check"
+        args = ["--tasks", ",".join(tasks), "--episodes", str(episodes), "--output", str(output / "experts.md")]
+        self.add(name="expert_check", script="check_experts.py", args=args, output=output, stage="expert check",
+                 inputs=tuple(Path("experts") / f"{task}.pkl" for task in tasks), cost=episodes * len(tasks) * 0.3)
 
     def benchmark(self) -> None:
         output = self.root / "benchmark.md"
@@ -240,6 +247,8 @@ class Plan:
         p = self.profile
         if p.benchmark_steps:
             self.benchmark()
+        if p.expert_check[1]:
+            self.expert_check()
         for task in p.tasks:
             for seed in p.seeds:
                 self.bc(task, seed)
@@ -269,7 +278,7 @@ def rendering_problem() -> str | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="reproduce.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.make_parser("reproduce.py", __doc__)
     parser.add_argument("--profile", choices=tuple(PROFILES), default="full", help="full (default), demo (a few minutes), or tiny (for tests)")
     parser.add_argument("--root", type=Path, default=None, help="where runs and REPORT.md go (default: results for full, results/demo for demo)")
     parser.add_argument("--data_dir", type=Path, default=None, help="where expert rollouts go (default: data for full, data/demo for demo)")

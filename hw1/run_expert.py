@@ -16,13 +16,12 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-import replay
-from cs294 import cli, data, environments, experts, models, provenance, rollouts
+from cs294 import cli, data, environments, experts, models, provenance, replay, rollouts
 from cs294.errors import UserError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="run_expert.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.make_parser("run_expert.py", __doc__)
     parser.add_argument("expert_policy_file", help="expert pickle, e.g. experts/Hopper-v1.pkl, or a learned policy.keras")
     parser.add_argument("envname", help="Ant-v1, HalfCheetah-v1, Hopper-v1, Humanoid-v1, Reacher-v1, Walker2d-v1, or a gymnasium id")
     parser.add_argument("--num_rollouts", type=int, default=20, help="number of expert episodes (default: 20)")

@@ -10,7 +10,7 @@ from cs294 import cli, data, rollouts
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="show_data.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.make_parser("show_data.py", __doc__)
     parser.add_argument("path", type=Path, help="HDF5 rollout file written by run_expert.py")
     return parser
 

@@ -56,8 +56,9 @@ def tiny_args(tmp_path: Path) -> list[str]:
 def test_tiny_reproduction_writes_a_report_then_skips_or_resumes(tmp_path):
     args = reproduce.build_parser().parse_args(tiny_args(tmp_path))
     first = reproduce.main(args)
-    assert sorted(first["ran"]) == ["bc/Hopper-v1/seed0", "dagger/Hopper-v1/seed0", "data/Hopper-v1"]
+    assert sorted(first["ran"]) == ["bc/Hopper-v1/seed0", "dagger/Hopper-v1/seed0", "data/Hopper-v1", "expert_check"]
     report = (tmp_path / "results" / "REPORT.md").read_text()
+    assert "## The experts in the 2017 tasks" in report and "| CartPole-v1 | as registered | 2 | 500.0 ± 0.0 |" in report
     assert "| Hopper-v1 |" in report and "seed 002" in report and "Time per stage" in report
     assert "A complete run from a clean start took" in report
     assert (tmp_path / "results" / "figures" / "dagger_returns.png").stat().st_size > 1000
@@ -69,7 +70,7 @@ def test_tiny_reproduction_writes_a_report_then_skips_or_resumes(tmp_path):
 
     # Nothing changed: every step is cached.
     second = reproduce.main(args)
-    assert second["ran"] == [] and len(second["cached"]) == 3
+    assert second["ran"] == [] and len(second["cached"]) == 4
 
     # A lost output is made again; an interrupted DAgger run (stamp still 'running') resumes.
     shutil.rmtree(bc_run)
@@ -88,7 +89,7 @@ def test_dry_run_lists_every_stage_of_the_full_reproduction(tmp_path, capsys):
     args = reproduce.build_parser().parse_args(["--dry_run", "--root", str(tmp_path / "results"), "--data_dir", str(tmp_path / "data")])
     assert reproduce.main(args)["jobs"] > 100
     listed = capsys.readouterr().out
-    for step in ("benchmark", "data/Humanoid-v1", "bc/Ant-v1/seed2", "dagger/Walker2d-v1/seed2", "study/table",
+    for step in ("benchmark", "expert_check", "data/Humanoid-v1", "bc/Ant-v1/seed2", "dagger/Walker2d-v1/seed2", "study/table",
                  "curve/Humanoid-v1/table", "bco/Hopper-v1/seed2", "video/Walker2d-v1"):
         assert f" {step}:" in listed
     assert "to run  data/Hopper-v1: python hw1/run_expert.py experts/Hopper-v1.pkl Hopper-v1 --num_rollouts 10" in listed

@@ -3,11 +3,31 @@
 import argparse
 import math
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from cs294.errors import UserError
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """The description as written, and each option's default where its help does not already give it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" not in text and action.option_strings and not any(action.default is nothing for nothing in (None, False, argparse.SUPPRESS)):
+            text += " (default: %(default)s)"
+        return text
+
+
+def make_parser(prog: str, doc: str) -> argparse.ArgumentParser:
+    """A script's parser in the project's one --help style: its docstring, defaults shown, its example command last."""
+    lines = doc.strip("\n").splitlines()
+    examples = [line.strip() for line in lines if line.startswith("    python hw1/")]
+    description = re.sub(r"\n{3,}", "\n\n", "\n".join(line for line in lines if not line.startswith("    python hw1/")))
+    epilog = ("example" + ("s" if len(examples) > 1 else "") + ":\n" + "\n".join(f"  {line}" for line in examples)) if examples else None
+    return argparse.ArgumentParser(prog=prog, description=description, epilog=epilog, formatter_class=HelpFormatter)
+
 
 USER_ERROR_EXIT_CODE = 2
 INTERRUPTED_EXIT_CODE = 130

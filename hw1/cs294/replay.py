@@ -6,6 +6,8 @@ reproducible from their reset seed and actions, so a process that never imports 
 replay a rollout file and render it. Nothing in this module imports TensorFlow.
 """
 
+import os
+import sys
 from pathlib import Path
 from typing import Sequence
 
@@ -13,6 +15,7 @@ import gymnasium as gym
 import numpy as np
 
 from cs294 import data, environments
+from cs294.errors import UserError
 
 
 def replay_episode(env: gym.Env, trajectory: data.Trajectory) -> float:
@@ -35,3 +38,10 @@ def replay_file(path: str | Path, episodes: Sequence[int] | None = None, render_
         return [replay_episode(env, rollouts.trajectories[index]) for index in chosen]
     finally:
         env.close()
+
+
+def check_display() -> None:
+    """A window needs a display; say so plainly instead of letting GLFW crash."""
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise UserError("rendering opens a window, but no display was found (DISPLAY is not set); "
+                        "on a headless machine run it under xvfb-run, or drop --render")

@@ -13,21 +13,12 @@ from typing import Sequence
 
 import numpy as np
 
-from cs294 import files, pipeline, plots, provenance
+from cs294 import files, pipeline, plots, provenance, published
 from cs294.errors import UserError
 
-STAGE_ORDER = ("speed benchmark", "expert data", "BC", "DAgger", "Hopper study", "BC curves", "BCO", "videos")
+STAGE_ORDER = ("speed benchmark", "expert check", "expert data", "BC", "DAgger", "Hopper study", "BC curves", "BCO", "videos")
 
-TASKS = ("Ant-v1", "HalfCheetah-v1", "Hopper-v1", "Humanoid-v1", "Reacher-v1", "Walker2d-v1")
-# Seed 002's table: rollouts, expert, BC, DAgger as mean (std).
-SEED_002 = {
-    "Ant-v1": (250, "4747 (459)", "905 (1)", "896 (2)"),
-    "HalfCheetah-v1": (10, "4161 (69)", "4197 (76)", "4139 (57)"),
-    "Hopper-v1": (10, "3780 (1)", "3581 (598)", "3775 (2)"),
-    "Humanoid-v1": (250, "10402 (107)", "354 (7)", "385 (24)"),
-    "Reacher-v1": (10, "-3.8 (1)", "-14 (5)", "-12 (3)"),
-    "Walker2d-v1": (250, "5513 (49)", "4993 (1058)", "5460 (132)"),
-}
+TASKS, SEED_002 = published.TASKS, published.SEED_002
 
 
 def load_runs(results: Path, env_name: str, method: str) -> list[dict]:
@@ -61,7 +52,7 @@ def table(results: Path, tasks: Sequence[str] = TASKS) -> str:
         bc_runs, dagger_runs = load_runs(results, env_name, "bc"), load_runs(results, env_name, "dagger")
         expert = [run["expert"]["mean"] for run in bc_runs] or [run["expert"]["mean"] for run in dagger_runs]
         bc = [run["evaluation"]["mean"] for run in bc_runs]
-        best = [run["iterations"][run["best_iteration"]] for run in dagger_runs]
+        best = [next(row for row in run["iterations"] if row["iteration"] == run["best_iteration"]) for run in dagger_runs]
         dagger = [row["return_mean"] for row in best]
         last = [run["iterations"][-1]["return_mean"] for run in dagger_runs]
         dagger_expert = [run["expert"]["mean"] for run in dagger_runs]
@@ -244,6 +235,18 @@ def settings(context: Context) -> list[str]:
     return lines
 
 
+def expert_check_section(root: Path, profile: dict) -> list[str]:
+    """The experts against their published returns (check_experts.py), when the profile checks them."""
+    tasks, episodes = profile.get("expert_check") or ((), 0)
+    if not episodes:
+        return []
+    return ["## The experts in the 2017 tasks", "",
+            f"`python hw1/check_experts.py --episodes {episodes}`: each expert acts deterministically on reset seeds 0..{episodes - 1}; "
+            "a fall is an episode that ended before the time limit. The 2017 tasks restore the 2017 capsule inertials "
+            "(and, for Humanoid-v1, clipped controls and the 2017 contact cost): see docs/experts.md.", "",
+            *section_file(root / "expert_check" / "experts.md", drop_title=False), ""]
+
+
 def build_report(context: Context) -> str:
     """The whole REPORT.md text."""
     root, p = context.root, context.profile_settings
@@ -268,6 +271,7 @@ def build_report(context: Context) -> str:
         "",
         *stage_times(context),
         "",
+        *expert_check_section(root, p),
         "## Expert, BC and DAgger beside seed 002",
         "",
         *settings(context),

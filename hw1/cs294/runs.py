@@ -1,0 +1,209 @@
+"""What the scripts share to make a run: the model and training flags, run directories, behavioral
+cloning itself, and reuse of a finished run.
+
+bc.py, dagger.py, bco.py, label_noise.py, hopper_study.py and bc_curve.py import this module,
+never each other.
+"""
+
+import argparse
+import datetime
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from cs294 import cli, data, environments, experts, files, locks, models, provenance, reporting, rollouts, training
+from cs294.errors import UserError
+
+import keras  # noqa: E402  (after cs294, which keeps TensorFlow's start-up banner quiet)
+
+
+def parse_hidden(text: str) -> tuple[int, ...]:
+    """'64,64' -> (64, 64)."""
+    try:
+        units = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--hidden takes comma-separated layer sizes such as 64,64, not {text!r}") from None
+    if not units or min(units) < 1:
+        raise argparse.ArgumentTypeError(f"--hidden needs at least one layer of at least 1 unit, not {text!r}")
+    return units
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """The policy and training flags, shared with dagger.py."""
+    policy, train = models.PolicyConfig(), training.TrainingConfig()
+    parser = parser.add_argument_group("model and training")
+    parser.add_argument("--epochs", type=int, default=train.epochs, help=f"passes over the data (default: {train.epochs})")
+    parser.add_argument("--batch_size", type=int, default=train.batch_size, help=f"samples per gradient step (default: {train.batch_size})")
+    parser.add_argument("--learning_rate", type=float, default=train.learning_rate, help=f"optimizer step size (default: {train.learning_rate})")
+    parser.add_argument("--optimizer", choices=("adam", "sgd"), default=train.optimizer, help=f"default: {train.optimizer}")
+    parser.add_argument("--validation_fraction", type=float, default=train.validation_fraction, help=f"share of transitions held out (default: {train.validation_fraction})")
+    parser.add_argument("--hidden", type=parse_hidden, default=policy.hidden, help="hidden layer sizes, e.g. 64,64 (default: %s)" % ",".join(map(str, policy.hidden)))
+    parser.add_argument("--activation", choices=("relu", "tanh"), default=policy.activation, help=f"hidden activation (default: {policy.activation})")
+    parser.add_argument("--l2", type=float, default=policy.l2, help=f"L2 penalty on kernels (default: {policy.l2})")
+    parser.add_argument("--head", choices=("linear", "lstm"), default=policy.head, help="output block: linear, or seed 000's LSTM output layer (default: linear)")
+    parser.add_argument("--clip_observations", type=float, default=policy.observation_clip, help="clip normalized observations to +-C inside the model; 0 is off (default: 0)")
+
+
+def bc_parser(description: str | None = None) -> argparse.ArgumentParser:
+    """bc.py's command line: hopper_study.py and bc_curve.py parse the runs they make with it too."""
+    parser = cli.make_parser("bc.py", description or "")
+    parser.add_argument("env", help="Ant-v1, HalfCheetah-v1, Hopper-v1, Humanoid-v1, Reacher-v1, Walker2d-v1, or a gymnasium id")
+    demonstrations = parser.add_argument_group("demonstrations")
+    demonstrations.add_argument("--data", type=Path, default=None, help="rollout file (default: data/<env>_<N>_rollouts.h5 with seed 002's N)")
+    demonstrations.add_argument("--num_demos", type=int, default=None, help="use only the first N episodes of the file (default: all)")
+    add_model_arguments(parser)
+    evaluation = parser.add_argument_group("evaluation")
+    evaluation.add_argument("--eval_episodes", type=int, default=10, help="evaluation episodes in the simulator")
+    evaluation.add_argument("--num_envs", type=int, default=rollouts.DEFAULT_NUM_ENVS, help="environments stepped side by side in evaluation")
+    run = parser.add_argument_group("run")
+    run.add_argument("--seed", type=int, default=0, help="seed of initialization, shuffling, the split and the evaluation episodes")
+    run.add_argument("--run_dir", type=Path, default=None, help="output directory (default: results/<env>/bc/seed<S>_<time>)")
+    add_overwrite_argument(run)
+    return parser
+
+
+def add_overwrite_argument(parser: argparse.ArgumentParser) -> None:
+    """--overwrite, shared by the scripts that write a run directory."""
+    parser.add_argument("--overwrite", action="store_true", help="replace what --run_dir holds (default: refuse a non-empty --run_dir)")
+
+
+def configs_from_args(args: argparse.Namespace) -> tuple[models.PolicyConfig, training.TrainingConfig]:
+    """The architecture and training settings the flags describe, checked."""
+    for name in ("epochs", "batch_size", "eval_episodes", "num_envs"):
+        if getattr(args, name) < 1:
+            raise UserError(f"--{name} must be at least 1, got {getattr(args, name)}")
+    if not 0 <= args.validation_fraction < 1:
+        raise UserError(f"--validation_fraction must be in [0, 1), got {args.validation_fraction}")
+    if args.learning_rate <= 0 or args.l2 < 0:
+        raise UserError("--learning_rate must be positive and --l2 must not be negative")
+    if args.clip_observations < 0:
+        raise UserError(f"--clip_observations must not be negative, got {args.clip_observations}")
+    policy = models.PolicyConfig(hidden=tuple(args.hidden), activation=args.activation, l2=args.l2, head=args.head,
+                                 observation_clip=args.clip_observations)
+    train = training.TrainingConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
+                                     optimizer=args.optimizer, validation_fraction=args.validation_fraction)
+    return policy, train
+
+
+def resolve_data_path(env_name: str, data_path: Path | None) -> Path:
+    """The rollout file to read; a missing one is a UserError that says how to make it."""
+    num_rollouts = data.DEMONSTRATION_ROLLOUTS.get(env_name, 20)
+    path = data_path or data.default_rollouts_path(env_name, num_rollouts)
+    if not path.exists():
+        raise UserError(f"data file {path} does not exist; make it with: "
+                        f"python hw1/run_expert.py experts/{env_name}.pkl {env_name} --num_rollouts {num_rollouts}"
+                        + (f" --output {path}" if data_path else ""))
+    return path
+
+
+def default_run_dir(env_name: str, method: str, seed: int) -> Path:
+    """results/<env>/<method>/seed<S>_<UTC time>: one directory per run."""
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    return Path("results") / env_name / method / f"seed{seed}_{stamp}"
+
+
+def output_dim(env_spec: environments.EnvSpec, actions: np.ndarray) -> tuple[int, bool]:
+    """Size of the policy's output and whether actions are discrete (then the outputs are logits)."""
+    env = environments.make_env(env_spec)
+    space = env.action_space
+    env.close()
+    if actions.ndim == 1:
+        return int(space.n), True
+    return actions.shape[1], False
+
+
+def run_config(args: argparse.Namespace, policy_config: models.PolicyConfig, training_config: training.TrainingConfig,
+               data_path: Path, spec: environments.EnvSpec) -> dict:
+    """Everything that determines a run's result, as recorded in metrics.json and TensorBoard."""
+    config = {"env": args.env, "gym_id": spec.gym_id, "data": str(data_path), "num_demos": getattr(args, "num_demos", None),  # dagger.py has none
+              "seed": args.seed, "eval_episodes": args.eval_episodes,
+              **{f"policy.{k}": v for k, v in vars(policy_config).items()},
+              **{f"training.{k}": v for k, v in vars(training_config).items()}}
+    return json.loads(json.dumps(config))  # as it reads back from metrics.json: tuples become lists
+
+
+def behavioral_cloning(args: argparse.Namespace) -> dict:
+    """Train, evaluate and save one behavioral cloning run (bc.py); returns its metrics."""
+    policy_config, training_config = configs_from_args(args)
+    spec = environments.resolve(args.env)
+    data_path = resolve_data_path(args.env, args.data)
+    demonstrations = data.read_rollouts(data_path, env_name=args.env)
+    if args.num_demos is not None:
+        if not 1 <= args.num_demos <= len(demonstrations.trajectories):
+            raise UserError(f"--num_demos must be between 1 and the {len(demonstrations.trajectories)} episodes in {data_path}, got {args.num_demos}")
+        demonstrations = data.Rollouts(demonstrations.trajectories[:args.num_demos], demonstrations.attributes)
+    run_dir = locks.claim_run_dir(args.run_dir or default_run_dir(args.env, "bc", args.seed), overwrite=args.overwrite)
+
+    keras.utils.set_random_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    observations, actions = data.transitions(demonstrations.trajectories)
+    train, validation = training.split_train_validation(observations, actions, training_config.validation_fraction, rng)
+    action_dim, discrete = output_dim(spec, actions)
+    model = models.build_policy(train[0], action_dim, policy_config)
+    training.compile_policy(model, training_config, discrete)
+
+    config = run_config(args, policy_config, training_config, data_path, spec)
+    logger = reporting.TensorBoardLogger(run_dir / "tensorboard")
+    logger.text("hyperparameters", reporting.hyperparameter_table(config))
+    print(f"training on {len(train[0])} transitions from {len(demonstrations.trajectories)} episodes "
+          f"({len(validation[0])} held out for validation)")
+    fit = training.fit_policy(model, train, validation, training_config,
+                              callbacks=[reporting.EpochLogger(logger, training_config.epochs, f"{args.env} BC")])
+
+    evaluation_seeds = rollouts.episode_seeds(rng, args.eval_episodes, exclude=[t.seed for t in demonstrations.trajectories])
+    evaluation_start = time.perf_counter()
+    stats, evaluation_episodes = rollouts.evaluate(model, spec, evaluation_seeds, num_envs=args.num_envs)
+    evaluation_seconds = time.perf_counter() - evaluation_start
+    expert_in_data = rollouts.rollout_stats(demonstrations.trajectories)
+    expert_model = experts.load_checked_expert(experts.default_expert_path(args.env), spec) if args.env in data.DEMONSTRATION_ROLLOUTS else None
+    # The expert on the very episodes the policy was scored on: a paired, less noisy yardstick.
+    expert = rollouts.evaluate(expert_model, spec, evaluation_seeds, num_envs=args.num_envs)[0] if expert_model else expert_in_data
+    logger.scalars({"eval/return_mean": stats.mean, "eval/return_std": stats.std, "eval/expert_return_mean": expert.mean},
+                   step=training_config.epochs)
+    logger.close()
+
+    reporting.save_policy(model, run_dir / "policy.keras")
+    metrics = {
+        "config": config,
+        "data": {"path": str(data_path), "sha256": provenance.file_sha256(data_path),
+                 "episodes": len(demonstrations.trajectories), "transitions": len(observations)},
+        "train_loss": fit.train_loss,
+        "validation_loss": fit.validation_loss,
+        "evaluation": {**vars(stats), "returns": [t.episode_return for t in evaluation_episodes], "seeds": evaluation_seeds},
+        "expert": vars(expert),
+        "expert_in_data": vars(expert_in_data),
+        "seconds": {"training": fit.seconds, "evaluation": evaluation_seconds},
+        "training_samples_per_second": fit.samples_per_second,
+        "package_versions": provenance.package_versions(),
+    }
+    files.write_json(run_dir / "metrics.json", metrics)
+
+    share = f"{100 * stats.mean / expert.mean:.1f}% of" if expert.mean > 0 else "vs."
+    print(f"final loss: train {fit.train_loss[-1]:.5f}, validation {fit.validation_loss[-1] if fit.validation_loss else float('nan'):.5f} "
+          f"({fit.seconds:.1f} s, {fit.samples_per_second:,.0f} samples/s)")
+    print(f"BC return {stats.mean:.1f} ± {stats.std:.1f} over {stats.episodes} episodes: "
+          f"{share} the expert's {expert.mean:.1f} ± {expert.std:.1f} on the same episode seeds "
+          f"({expert_in_data.mean:.1f} ± {expert_in_data.std:.1f} in the data)")
+    print(f"wrote {run_dir}/policy.keras, metrics.json and tensorboard/")
+    return metrics
+
+
+def run_or_reuse(args: argparse.Namespace, reuse_only: bool = False) -> dict:
+    """The metrics of a bc.py run: read back if its run_dir holds a finished run with the same settings, else trained now.
+
+    With reuse_only, a missing or different run is an error instead: reproduce.py runs every
+    bc.py step itself, and a table step that retrained one would overwrite a cached step's output.
+    """
+    metrics_path = args.run_dir / "metrics.json"
+    if metrics_path.exists():
+        metrics = json.loads(metrics_path.read_text())
+        expected = run_config(args, *configs_from_args(args), resolve_data_path(args.env, args.data), environments.resolve(args.env))
+        if metrics.get("config") == expected:
+            print(f"reusing the finished run in {args.run_dir}")
+            return metrics
+    if reuse_only:
+        raise UserError(f"{args.run_dir} holds no finished bc.py run with these settings, and --reuse_only forbids training it here")
+    args.overwrite = True  # what the directory holds is another run's, or an unfinished one
+    return behavioral_cloning(args)
