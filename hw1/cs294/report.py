@@ -33,7 +33,12 @@ def load_runs(results: Path, env_name: str, method: str) -> list[dict]:
 
 
 def summarize(values: list[float]) -> str:
-    return f"{np.mean(values):.1f} ± {np.std(values):.1f}" if values else "–"
+    """Mean ± std over runs; a single run is given as itself with its n, never as '± 0.0'."""
+    if not values:
+        return "–"
+    if len(values) == 1:
+        return f"{values[0]:.1f} (n = 1)"
+    return f"{np.mean(values):.1f} ± {np.std(values):.1f}"
 
 
 def share(value: list[float], expert: list[float], digits: int = 0) -> str:
@@ -46,8 +51,8 @@ def share(value: list[float], expert: list[float], digits: int = 0) -> str:
 
 def table(results: Path, tasks: Sequence[str] = TASKS) -> str:
     """Expert / BC / DAgger per task, mean ± std over seeds, beside seed 002's published numbers."""
-    lines = ["| task | rollouts (seed 002) | expert (ours) | BC (ours) | DAgger, best iteration (ours) | DAgger, last iteration | DAgger data at best, wall time | seed 002 expert | seed 002 BC | seed 002 DAgger |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| task | rollouts (seed 002) | expert (ours) | BC (ours) | DAgger, last iteration (ours) | DAgger, best iteration | DAgger transitions | DAgger wall time | seed 002 expert | seed 002 BC | seed 002 DAgger |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for env_name in tasks:
         bc_runs, dagger_runs = load_runs(results, env_name, "bc"), load_runs(results, env_name, "dagger")
         expert = [run["expert"]["mean"] for run in bc_runs] or [run["expert"]["mean"] for run in dagger_runs]
@@ -56,14 +61,16 @@ def table(results: Path, tasks: Sequence[str] = TASKS) -> str:
         dagger = [row["return_mean"] for row in best]
         last = [run["iterations"][-1]["return_mean"] for run in dagger_runs]
         dagger_expert = [run["expert"]["mean"] for run in dagger_runs]
-        cost = "; ".join(f"{row['transitions']} transitions at iteration {row['iteration']} of {len(run['iterations']) - 1}, "
-                         f"{sum(r['seconds'] for r in run['iterations']):.0f} s" for row, run in zip(best, dagger_runs))
+        transitions = f"{np.mean([run['iterations'][-1]['transitions'] for run in dagger_runs]):,.0f}" if dagger_runs else "–"
+        wall = f"{np.mean([sum(r['seconds'] for r in run['iterations']) for run in dagger_runs]) / 60:.1f} min" if dagger_runs else "–"
         rollouts, *published = SEED_002[env_name]
         lines.append(f"| {env_name} | {rollouts} | {summarize(expert)} | {summarize(bc)}{share(bc, expert)} | "
-                     f"{summarize(dagger)}{share(dagger, dagger_expert)} | {summarize(last)}{share(last, dagger_expert)} | {cost or '–'} | "
+                     f"{summarize(last)}{share(last, dagger_expert)} | {summarize(dagger)}{share(dagger, dagger_expert)} | {transitions} | {wall} | "
                      + " | ".join(published) + " |")
     counts = ", ".join(f"{e} {len(load_runs(results, e, 'bc'))}/{len(load_runs(results, e, 'dagger'))}" for e in tasks)
-    lines += ["", f"Seeds (BC/DAgger runs) per task: {counts}. DAgger's wall time adds up its iterations "
+    lines += ["", f"Mean ± std over seeds; runs (BC/DAgger) per task: {counts}. The headline DAgger number is the last iteration. "
+              "The best iteration is picked on the same evaluation episodes that score it, so it is optimistic. "
+              "Transitions and wall time are the mean over seeds at the last iteration; wall time adds up the iterations "
               "(rollouts, labeling, training), evaluation excluded."]
     return "\n".join(lines) + "\n"
 
@@ -134,37 +141,31 @@ def span_minutes(stamps: list[dict]) -> float:
     return (max(ends) - min(starts)).total_seconds() / 60 if starts and ends else 0.0
 
 
+def latest_clean_run(context: Context) -> dict | None:
+    """The latest recorded run of reproduce.py that started clean (nothing cached) and finished every step."""
+    history = pipeline.read_invocations(context.root / "reproduce")
+    complete = [run for run in history if run.get("cached") == 0 and run.get("ran") and not run.get("failed") and not run.get("interrupted")]
+    return complete[-1] if complete else None
+
+
 def stage_times(context: Context) -> list[str]:
-    """Per stage: steps, their summed run time and the wall-clock span, from the step stamps."""
+    """Per stage: steps, summed step time, and its wall-clock span inside the latest clean run, from the step stamps."""
     stamps = [pipeline.read_stamp(context.root / "reproduce", job) or {} for job in context.jobs]
-    lines = ["| stage | steps | summed step time | wall-clock span |", "|---|---|---|---|"]
+    run = latest_clean_run(context)
+    window = (_time(run, "started_utc"), _time(run, "finished_utc")) if run else None
+    lines = ["| stage | steps | summed step time | wall-clock span in that run |", "|---|---|---|---|"]
     for stage in [s for s in STAGE_ORDER if any(job.stage == s for job in context.jobs)]:
         members = [stamp for job, stamp in zip(context.jobs, stamps) if job.stage == stage]
-        lines.append(f"| {stage} | {len(members)} | {sum(s.get('seconds', 0.0) for s in members) / 60:.1f} min | {span_minutes(members):.1f} min |")
+        inside = [s for s in members if window and _time(s, "started_utc") and window[0] <= _time(s, "started_utc") <= window[1]]
+        span = f"{span_minutes(inside):.1f} min" if len(inside) == len(members) else "– (redone later)"
+        lines.append(f"| {stage} | {len(members)} | {sum(s.get('seconds', 0.0) for s in members) / 60:.1f} min | {span} |")
     total = sum(stamp.get("seconds", 0.0) for stamp in stamps)
-    lines += ["", f"All steps together: {total / 60:.1f} min of step time. Up to two steps run side by side, so the stages overlap "
-              "and a stage's span can include other stages' steps.", "", *invocation_lines(context)]
-    return lines
-
-
-def invocation_lines(context: Context) -> list[str]:
-    """How long the runs of reproduce.py took: a complete run from a clean start, then any later ones."""
-    history = pipeline.read_invocations(context.root / "reproduce")
-    # A clean start caches nothing; the plan may have grown since (the record says how many steps ran).
-    complete = [run for run in history if run["cached"] == 0 and run["ran"] and not run["failed"] and not run["interrupted"]]
-    lines = []
-    if complete:
-        run = complete[-1]
-        lines.append(f"**A complete run from a clean start took {run['seconds'] / 60:.1f} min** "
-                     f"({run['ran']} steps, started {run['started_utc']}).")
-        later = history[history.index(run) + 1:]
+    lines += ["", f"All steps together: {total / 60:.1f} min of step time. Steps run side by side, so the stages overlap.", ""]
+    if run:
+        lines.append(f"**The latest complete run from a clean start took {run['seconds'] / 60:.1f} min** "
+                     f"({run['ran']} steps, started {run['started_utc']}; `reproduce/invocations.json` lists every run).")
     else:
-        lines.append("No complete run from a clean start is recorded; the runs so far:")
-        later = history
-    for run in later:
-        if run["ran"] or run["failed"]:
-            lines.append(f"- then, started {run['started_utc']}: {run['ran']} steps ran ({run['failed']} failed) and {run['cached']} "
-                         f"were cached, in {run['seconds'] / 60:.1f} min" + (" (interrupted)" if run["interrupted"] else "") + ".")
+        lines.append("No complete run from a clean start is recorded (`reproduce/invocations.json` lists the runs).")
     return lines
 
 
