@@ -312,7 +312,13 @@ def main(args: argparse.Namespace) -> dict:
     """Plan the steps, run those not cached, write the report; returns the outcome."""
     if args.jobs < 1:
         raise UserError(f"--jobs must be at least 1, got {args.jobs}")
-    os.chdir(Path(__file__).resolve().parents[1])  # every path in a step's command is relative to the checkout
+    checkout = Path(__file__).resolve().parents[1]
+    for flag in ("root", "data_dir"):  # a relative path means one under the current directory, as for any command
+        value = getattr(args, flag)
+        if value is not None and not value.is_absolute():
+            absolute = (Path.cwd() / value).resolve()
+            setattr(args, flag, absolute.relative_to(checkout) if absolute.is_relative_to(checkout) else absolute)
+    os.chdir(checkout)  # every path in a step's command is relative to the checkout
     root, data_dir = default_dirs(args)
     profile = PROFILES[args.profile]
     video_problem = None

@@ -124,3 +124,10 @@ def test_table_steps_never_train_in_place_of_a_cached_step(tmp_path):
     result = run_script("bc_curve.py", "Hopper-v1", "--num_demos", "1", "--reuse_only", "--output_dir", str(tmp_path / "curve"))
     assert result.returncode == 2 and "--reuse_only forbids training" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "curve" / "demos1_seed0").exists()
+
+
+def test_relative_root_and_data_dir_are_relative_to_the_current_directory(tmp_path):
+    result = run_script("reproduce.py", "--profile", "tiny", "--root", "out", "--data_dir", "rollouts", "--dry_run", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"--run_dir {tmp_path.resolve() / 'out' / 'Hopper-v1' / 'bc' / 'seed0'}" in result.stdout
+    assert f"--output {tmp_path.resolve() / 'rollouts' / 'Hopper-v1_2_rollouts.h5'}" in result.stdout
