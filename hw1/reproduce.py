@@ -333,7 +333,11 @@ def main(args: argparse.Namespace) -> dict:
     if args.dry_run:
         for job, state in runner.plan():
             print(f"{state:7s} {job.name}: {pipeline.command_text(job)}")
-        return {"jobs": len(jobs)}
+        measured = sum(runner.costs[job.name] != job.cost for job in jobs)
+        predictions = {workers: pipeline.predict_wall_time(runner.jobs, runner.costs, workers) for workers in (1, 2, 4, 8, 16, 32)}
+        print(f"predicted wall time of a clean start ({measured} of {len(jobs)} step times measured in earlier runs, "
+              "the plan's estimates for the rest): " + ", ".join(f"{workers} slots {seconds / 60:.1f} min" for workers, seconds in predictions.items()))
+        return {"jobs": len(jobs), "predicted_seconds": predictions}
     if args.report_only:
         outcome = pipeline.Outcome(cached=[job.name for job, state in runner.plan() if state == "cached"])
     else:

@@ -8,7 +8,7 @@ import pytest
 
 import reproduce
 from conftest import REPO_ROOT, run_script, tensorboard_tags, write_expert_rollouts
-from cs294 import pipeline
+from cs294 import files, pipeline
 
 
 def make_job(tmp_path: Path, args: list[str], inputs: tuple[Path, ...] = (), script: str = "bc.py") -> pipeline.Job:
@@ -47,6 +47,21 @@ def test_chain_costs_start_the_longest_chain_first(tmp_path):
             for name, deps, cost in [("data", (), 1), ("long", ("data",), 50), ("short", (), 10)]}
     costs = pipeline.chain_costs(jobs)
     assert costs == {"data": 51, "long": 50, "short": 10}
+
+
+def test_the_schedule_simulation_follows_the_runners_rules_and_measured_times(tmp_path):
+    jobs = {name: pipeline.Job(name=name, script="bc.py", args=[], output=tmp_path / name, stage="BC", deps=deps, cost=cost, exclusive=alone)
+            for name, deps, cost, alone in [("data", (), 1, False), ("long", ("data",), 50, False), ("short", (), 10, False),
+                                            ("benchmark", (), 5, True)]}
+    costs = {name: job.cost for name, job in jobs.items()}
+    assert pipeline.predict_wall_time(jobs, costs, workers=1) == 66
+    # Two slots: data and short start; long follows data; the benchmark waits until nothing else runs.
+    assert pipeline.predict_wall_time(jobs, costs, workers=2) == 56
+    state_dir = tmp_path / "state"
+    files.write_json(pipeline.stamp_path(state_dir, jobs["short"]), {"status": "done", "seconds": 80.0})
+    measured = pipeline.measured_costs(jobs, state_dir)
+    assert measured == {**costs, "short": 80.0}
+    assert pipeline.chain_costs(jobs, measured)["short"] > pipeline.chain_costs(jobs, measured)["data"]  # now the longest chain
 
 
 def tiny_args(tmp_path: Path) -> list[str]:

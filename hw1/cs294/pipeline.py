@@ -163,7 +163,39 @@ def now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
-def chain_costs(jobs: dict[str, Job]) -> dict[str, float]:
+def measured_costs(jobs: dict[str, Job], state_dir: Path) -> dict[str, float]:
+    """Each job's seconds as its stamp recorded them in an earlier run, or the plan's estimate where there is none."""
+    costs = {}
+    for name, job in jobs.items():
+        stamp = read_stamp(state_dir, job) or {}
+        costs[name] = float(stamp["seconds"]) if stamp.get("status") == "done" and stamp.get("seconds") else job.cost
+    return costs
+
+
+def predict_wall_time(jobs: dict[str, Job], costs: dict[str, float], workers: int) -> float:
+    """Seconds a clean start would take with `workers` slots: the runner's own schedule, simulated with these costs."""
+    import heapq
+
+    priority = chain_costs(jobs, costs)
+    clock, finished, pending = 0.0, set(), set(jobs)
+    running: list[tuple[float, str]] = []
+    while pending or running:
+        ready = sorted((name for name in pending if all(dep in finished for dep in jobs[name].deps)), key=lambda name: -priority[name])
+        exclusive_running = any(jobs[name].exclusive for _, name in running)
+        for name in ready:
+            if exclusive_running or len(running) >= workers or (jobs[name].exclusive and running):
+                continue
+            pending.discard(name)
+            heapq.heappush(running, (clock + costs[name], name))
+            exclusive_running = jobs[name].exclusive
+        if not running:
+            raise RuntimeError(f"jobs wait on each other: {sorted(pending)}")
+        clock, name = heapq.heappop(running)
+        finished.add(name)
+    return clock
+
+
+def chain_costs(jobs: dict[str, Job], costs: dict[str, float] | None = None) -> dict[str, float]:
     """Each job's cost plus the costliest chain of jobs that wait on it: start the long chains first."""
     waiting_on: dict[str, list[str]] = {name: [] for name in jobs}
     for job in jobs.values():
@@ -173,7 +205,8 @@ def chain_costs(jobs: dict[str, Job]) -> dict[str, float]:
 
     def cost(name: str) -> float:
         if name not in memo:
-            memo[name] = jobs[name].cost + max((cost(child) for child in waiting_on[name]), default=0.0)
+            own = costs[name] if costs is not None else jobs[name].cost
+            memo[name] = own + max((cost(child) for child in waiting_on[name]), default=0.0)
         return memo[name]
 
     return {name: cost(name) for name in jobs}
@@ -204,7 +237,9 @@ class Runner:
         self.env = {**os.environ, **(env or {})}
         self.echo = echo
         self.hasher = Hasher()
-        self.priority = chain_costs(self.jobs)
+        # Measured step times from earlier runs rank the chains where they exist; the plan's estimates elsewhere.
+        self.costs = measured_costs(self.jobs, state_dir)
+        self.priority = chain_costs(self.jobs, self.costs)
 
     def plan(self) -> list[tuple[Job, str]]:
         """Each job and whether it would be skipped ('cached') or run ('to run'), without running anything."""
