@@ -49,6 +49,28 @@ def share(value: list[float], expert: list[float], digits: int = 0) -> str:
     return f" ({100 * np.mean(value) / np.mean(expert):.{digits}f}%)"
 
 
+HEADLINE_START, HEADLINE_END = "<!-- headline:start -->", "<!-- headline:end -->"
+
+
+def headline(context: "Context") -> list[str]:
+    """The short table README.md copies word for word (a test checks the copy): expert, BC and DAgger's last iteration."""
+    root, tasks = context.root, list(context.profile_settings["tasks"])
+    lines = ["| task | expert | BC | DAgger | seed 002: expert | BC | DAgger |", "|---|---|---|---|---|---|---|"]
+    for env_name in tasks:
+        bc_runs, dagger_runs = load_runs(root, env_name, "bc"), load_runs(root, env_name, "dagger")
+        expert = [run["expert"]["mean"] for run in bc_runs]
+        bc = [run["evaluation"]["mean"] for run in bc_runs]
+        last = [run["iterations"][-1]["return_mean"] for run in dagger_runs]
+        dagger_expert = [run["expert"]["mean"] for run in dagger_runs]
+        _, *published = SEED_002[env_name]
+        lines.append(f"| {env_name} | {summarize(expert)} | {summarize(bc)}{share(bc, expert)} | {summarize(last)}{share(last, dagger_expert)} | "
+                     + " | ".join(published) + " |")
+    run = latest_clean_run(context)
+    seeds = ", ".join(map(str, context.profile_settings["seeds"]))
+    timing = f"the latest clean start took {run['seconds'] / 60:.1f} min" if run else "no clean start is recorded"
+    return [HEADLINE_START, *lines, "", f"Mean ± std over seeds {seeds}; DAgger is its last iteration; {timing}.", HEADLINE_END]
+
+
 def table(results: Path, tasks: Sequence[str] = TASKS) -> str:
     """Expert / BC / DAgger per task, mean ± std over seeds, beside seed 002's published numbers."""
     lines = ["| task | rollouts (seed 002) | expert (ours) | BC (ours) | DAgger, last iteration (ours) | DAgger, best iteration | DAgger transitions | DAgger wall time | seed 002 expert | seed 002 BC | seed 002 DAgger |",
@@ -267,6 +289,10 @@ def build_report(context: Context) -> str:
         + ", ".join(f"{name} {version}" for name, version in versions.items()) + ".",
         "Each number below comes from a run directory next to this file; `reproduce/jobs/` holds every step's exact command "
         "and time, and `reproduce/logs/` its output.",
+        "",
+        "## Headline",
+        "",
+        *headline(context),
         "",
         "## Time per stage",
         "",
