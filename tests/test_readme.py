@@ -1,0 +1,35 @@
+"""README.md quotes the reproduction's report and the expert check word for word, and says what --help says."""
+
+import re
+
+from conftest import REPO_ROOT
+from cs294 import report, runs
+
+README = (REPO_ROOT / "README.md").read_text()
+
+
+def block(text: str) -> list[str]:
+    start, end = text.index(report.HEADLINE_START), text.index(report.HEADLINE_END)
+    return text[start:end].strip().splitlines()
+
+
+def test_readme_headline_is_the_reports():
+    assert block(README) == block((REPO_ROOT / "results" / "REPORT.md").read_text())
+
+
+def test_readme_expert_table_is_the_expert_checks():
+    checked = (REPO_ROOT / "results" / "expert_check" / "experts.md").read_text().strip().splitlines()
+    assert "\n".join(checked) in README
+
+
+def test_readme_is_short_and_links_every_docs_page():
+    assert len(README.splitlines()) <= 250
+    for page in sorted((REPO_ROOT / "docs").glob("*.md")):
+        assert f"docs/{page.name}" in README, page.name
+
+
+def test_readme_and_help_agree_on_the_input_clip_default():
+    default = runs.bc_parser().get_default("clip_observations")
+    for text in [README, *(page.read_text() for page in (REPO_ROOT / "docs").glob("*.md"))]:
+        for claim in re.findall(r"--clip_observations[^.]*?default[^.]*?(\d+)", text):
+            assert float(claim) == default
