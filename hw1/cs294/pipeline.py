@@ -276,7 +276,8 @@ class Runner:
             if not job.output.exists():
                 returncode = stamp["returncode"] = 1
                 stamp["status"] = "failed"
-                (log_path(self.state_dir, job)).open("a").write(f"the step ended without writing {job.output}\n")
+                with log_path(self.state_dir, job).open("a") as log:
+                    log.write(f"the step ended without writing {job.output}\n")
             else:
                 stamp["outputs"] = output_manifest(job.output, self.hasher)
         files.write_json(stamp_path(self.state_dir, job), stamp)
