@@ -52,19 +52,24 @@ def share(value: list[float], expert: list[float], digits: int = 0) -> str:
 HEADLINE_START, HEADLINE_END = "<!-- headline:start -->", "<!-- headline:end -->"
 
 
+def main_cells(results: Path, env_name: str) -> dict[str, str]:
+    """The expert, BC and DAgger-last-iteration cells of one task, shared by the headline and the full table."""
+    bc_runs, dagger_runs = load_runs(results, env_name, "bc"), load_runs(results, env_name, "dagger")
+    expert = [run["expert"]["mean"] for run in bc_runs] or [run["expert"]["mean"] for run in dagger_runs]
+    bc = [run["evaluation"]["mean"] for run in bc_runs]
+    last = [run["iterations"][-1]["return_mean"] for run in dagger_runs]
+    dagger_expert = [run["expert"]["mean"] for run in dagger_runs]
+    return {"expert": summarize(expert), "bc": f"{summarize(bc)}{share(bc, expert)}", "dagger": f"{summarize(last)}{share(last, dagger_expert)}"}
+
+
 def headline(context: "Context") -> list[str]:
     """The short table README.md copies word for word (a test checks the copy): expert, BC and DAgger's last iteration."""
     root, tasks = context.root, list(context.profile_settings["tasks"])
     lines = ["| task | expert | BC | DAgger | seed 002: expert | BC | DAgger |", "|---|---|---|---|---|---|---|"]
     for env_name in tasks:
-        bc_runs, dagger_runs = load_runs(root, env_name, "bc"), load_runs(root, env_name, "dagger")
-        expert = [run["expert"]["mean"] for run in bc_runs]
-        bc = [run["evaluation"]["mean"] for run in bc_runs]
-        last = [run["iterations"][-1]["return_mean"] for run in dagger_runs]
-        dagger_expert = [run["expert"]["mean"] for run in dagger_runs]
+        cells = main_cells(root, env_name)
         _, *published = SEED_002[env_name]
-        lines.append(f"| {env_name} | {summarize(expert)} | {summarize(bc)}{share(bc, expert)} | {summarize(last)}{share(last, dagger_expert)} | "
-                     + " | ".join(published) + " |")
+        lines.append(f"| {env_name} | {cells['expert']} | {cells['bc']} | {cells['dagger']} | " + " | ".join(published) + " |")
     run = latest_clean_run(context)
     seeds = ", ".join(map(str, context.profile_settings["seeds"]))
     timing = f"the latest clean start took {run['seconds'] / 60:.1f} min" if run else "no clean start is recorded"
@@ -76,18 +81,15 @@ def table(results: Path, tasks: Sequence[str] = TASKS) -> str:
     lines = ["| task | rollouts (seed 002) | expert (ours) | BC (ours) | DAgger, last iteration (ours) | DAgger, best iteration | DAgger transitions | DAgger wall time | seed 002 expert | seed 002 BC | seed 002 DAgger |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for env_name in tasks:
-        bc_runs, dagger_runs = load_runs(results, env_name, "bc"), load_runs(results, env_name, "dagger")
-        expert = [run["expert"]["mean"] for run in bc_runs] or [run["expert"]["mean"] for run in dagger_runs]
-        bc = [run["evaluation"]["mean"] for run in bc_runs]
+        cells, dagger_runs = main_cells(results, env_name), load_runs(results, env_name, "dagger")
         best = [next(row for row in run["iterations"] if row["iteration"] == run["best_iteration"]) for run in dagger_runs]
         dagger = [row["return_mean"] for row in best]
-        last = [run["iterations"][-1]["return_mean"] for run in dagger_runs]
         dagger_expert = [run["expert"]["mean"] for run in dagger_runs]
         transitions = f"{np.mean([run['iterations'][-1]['transitions'] for run in dagger_runs]):,.0f}" if dagger_runs else "–"
         wall = f"{np.mean([sum(r['seconds'] for r in run['iterations']) for run in dagger_runs]) / 60:.1f} min" if dagger_runs else "–"
         rollouts, *published = SEED_002[env_name]
-        lines.append(f"| {env_name} | {rollouts} | {summarize(expert)} | {summarize(bc)}{share(bc, expert)} | "
-                     f"{summarize(last)}{share(last, dagger_expert)} | {summarize(dagger)}{share(dagger, dagger_expert)} | {transitions} | {wall} | "
+        lines.append(f"| {env_name} | {rollouts} | {cells['expert']} | {cells['bc']} | "
+                     f"{cells['dagger']} | {summarize(dagger)}{share(dagger, dagger_expert)} | {transitions} | {wall} | "
                      + " | ".join(published) + " |")
     counts = ", ".join(f"{e} {len(load_runs(results, e, 'bc'))}/{len(load_runs(results, e, 'dagger'))}" for e in tasks)
     lines += ["", f"Mean ± std over seeds; runs (BC/DAgger) per task: {counts}. The headline DAgger number is the last iteration. "
