@@ -160,7 +160,7 @@ def is_done(job: Job, key: str, state_dir: Path, hasher: Hasher) -> bool:
 
 
 def now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
 
 
 def measured_costs(jobs: dict[str, Job], state_dir: Path) -> dict[str, float]:

@@ -187,7 +187,7 @@ def stage_times(context: Context) -> list[str]:
     lines += ["", f"All steps together: {total / 60:.1f} min of step time. Steps run side by side, so the stages overlap.", ""]
     if run:
         lines.append(f"**The latest complete run from a clean start took {run['seconds'] / 60:.1f} min** "
-                     f"({run['ran']} steps, started {run['started_utc']}; `reproduce/invocations.json` lists every run).")
+                     f"({run['ran']} steps, started {run['started_utc'][:19]}; `reproduce/invocations.json` lists every run).")
     else:
         lines.append("No complete run from a clean start is recorded (`reproduce/invocations.json` lists the runs).")
     return lines
