@@ -283,6 +283,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--root", type=Path, default=None, help="where runs and REPORT.md go (default: results for full, results/demo for demo)")
     parser.add_argument("--data_dir", type=Path, default=None, help="where expert rollouts go (default: data for full, data/demo for demo)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="steps run side by side (default: the number of cores)")
+    parser.add_argument("--backend", choices=("local", "ray"), default="local",
+                        help="local: subprocesses of this machine (default); ray: tasks on a Ray cluster (see --address)")
+    parser.add_argument("--address", default=None,
+                        help="with --backend ray: HOST:PORT of a running cluster's head, or auto (default: start a private Ray instance for this run)")
+    parser.add_argument("--place", action="append", default=[], metavar="STEP_PREFIX=RESOURCE",
+                        help="with --backend ray: run the steps whose names start with STEP_PREFIX only on nodes that declare the custom resource")
     parser.add_argument("--no_videos", action="store_true", help="skip the videos")
     parser.add_argument("--dry_run", action="store_true", help="list the steps and whether each is cached, run nothing")
     parser.add_argument("--report_only", action="store_true", help="rewrite REPORT.md from the finished steps, run nothing")
@@ -308,10 +314,42 @@ def command_text(args: argparse.Namespace) -> str:
     return " ".join(words + (["--no_videos"] if args.no_videos else []))
 
 
+def placements(args: argparse.Namespace) -> dict[str, str]:
+    """--place STEP_PREFIX=RESOURCE, checked."""
+    found = {}
+    for word in args.place:
+        prefix, _, resource = word.partition("=")
+        if not prefix or not resource:
+            raise UserError(f"--place {word!r}: give STEP_PREFIX=RESOURCE, e.g. --place bco/=big_memory")
+        found[prefix] = resource
+    if found and args.backend != "ray":
+        raise UserError("--place needs --backend ray")
+    return found
+
+
+def run_steps(runner: pipeline.Runner, args: argparse.Namespace, root: Path) -> pipeline.Outcome:
+    """Run the steps that are not cached, on this machine or on a Ray cluster."""
+    if args.backend == "local":
+        print(f"{len(runner.jobs)} steps, {args.jobs} at a time; logs in {root / 'reproduce' / 'logs'}")
+        return runner.run()
+    from cs294 import cluster  # imports Ray
+
+    runner.backend = cluster.connect(args.address)
+    runner.backend.resources = placements(args)
+    try:
+        print(f"{len(runner.jobs)} steps on Ray, {runner.backend.workers} at a time; logs in {root / 'reproduce' / 'logs'}")
+        return runner.run()
+    finally:
+        runner.backend.close()
+
+
 def main(args: argparse.Namespace) -> dict:
     """Plan the steps, run those not cached, write the report; returns the outcome."""
     if args.jobs < 1:
         raise UserError(f"--jobs must be at least 1, got {args.jobs}")
+    if args.address and args.backend != "ray":
+        raise UserError("--address needs --backend ray")
+    placements(args)
     checkout = Path(__file__).resolve().parents[1]
     for flag in ("root", "data_dir"):  # a relative path means one under the current directory, as for any command
         value = getattr(args, flag)
@@ -328,8 +366,9 @@ def main(args: argparse.Namespace) -> dict:
             print(f"videos skipped: {video_problem}")
     jobs = Plan(profile, root, data_dir, videos=bool(profile.video_tasks) and not args.no_videos and video_problem is None).build()
     # One math thread per process: with one process per core, more threads only fight over the cores.
-    threads = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"} if args.jobs > 1 else {}
-    runner = pipeline.Runner(jobs, root / "reproduce", args.jobs, env={**threads, "TQDM_DISABLE": "1", "PYTHONWARNINGS": "ignore"})
+    threads = pipeline.thread_env(1) if args.jobs > 1 else {}
+    env = {**threads, "TQDM_DISABLE": "1", "PYTHONWARNINGS": "ignore"}
+    runner = pipeline.Runner(jobs, root / "reproduce", pipeline.LocalBackend(args.jobs), env=env)
     if args.dry_run:
         for job, state in runner.plan():
             print(f"{state:7s} {job.name}: {pipeline.command_text(job)}")
@@ -341,8 +380,7 @@ def main(args: argparse.Namespace) -> dict:
     if args.report_only:
         outcome = pipeline.Outcome(cached=[job.name for job, state in runner.plan() if state == "cached"])
     else:
-        print(f"{len(jobs)} steps, {args.jobs} at a time; logs in {root / 'reproduce' / 'logs'}")
-        outcome = runner.run()
+        outcome = run_steps(runner, args, root)
     context = report.Context(command=command_text(args), profile=args.profile, profile_settings=dataclasses.asdict(profile), root=root, jobs=jobs,
                              outcome=outcome, video_problem=video_problem if profile.video_tasks else "this profile makes no videos",
                              machine=f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")

@@ -28,7 +28,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Protocol, Sequence
 
 from cs294 import files, locks, provenance
 from cs294.errors import UserError
@@ -59,6 +59,8 @@ class Job:
     """A file in the output whose presence means that an interrupted run can be resumed with resume_args."""
     exclusive: bool = False
     """Run alone (a speed benchmark should not share the cores)."""
+    cpus: int = 1
+    """Cores the step uses: the Ray backend reserves them and sets TensorFlow's threads to match."""
 
     @property
     def command(self) -> list[str]:
@@ -212,6 +214,53 @@ def chain_costs(jobs: dict[str, Job], costs: dict[str, float] | None = None) -> 
     return {name: cost(name) for name in jobs}
 
 
+class StepHandle(Protocol):
+    """A step started by a backend."""
+
+    node: str
+
+    def poll(self) -> int | None:
+        """The exit status once the step has ended and its output has landed, else None."""
+
+    def stop(self) -> None:
+        """Stop the step and everything it started; nothing of its output lands."""
+
+
+class LocalStep:
+    """A step running as a subprocess of this machine, in its own process group."""
+
+    node = "local"
+
+    def __init__(self, process: subprocess.Popen) -> None:
+        self.process = process
+
+    def poll(self) -> int | None:
+        return self.process.poll()
+
+    def stop(self) -> None:
+        _signal_group(self.process, signal.SIGTERM)
+        self.process.wait()
+
+
+class LocalBackend:
+    """Steps as subprocesses of this machine: the default, and it never imports Ray."""
+
+    name = "local"
+
+    def __init__(self, workers: int) -> None:
+        self.workers = max(1, workers)
+
+    def launch(self, job: "Job", command: list[str], log: Path, env: dict[str, str], reads: list[Path]) -> LocalStep:
+        """Start the step's command; it reads its inputs and writes its output in place."""
+        with open(log, "a") as handle:
+            process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env={**os.environ, **env}, cwd=HW1_DIR.parent,
+                                       start_new_session=True, preexec_fn=_die_with_parent(os.getpid()))
+        return LocalStep(process)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
 @dataclasses.dataclass
 class Outcome:
     """What happened to each job in one invocation."""
@@ -224,17 +273,17 @@ class Outcome:
 
 
 class Runner:
-    """Runs the jobs, at most `workers` at a time, in subprocesses whose output goes to log files."""
+    """Runs the jobs through a backend, at most `backend.workers` at a time, with their output in log files."""
 
-    def __init__(self, jobs: Sequence[Job], state_dir: Path, workers: int, env: dict[str, str] | None = None,
+    def __init__(self, jobs: Sequence[Job], state_dir: Path, backend: "LocalBackend | None" = None, env: dict[str, str] | None = None,
                  echo: Callable[[str], None] = print) -> None:
         self.jobs = {job.name: job for job in jobs}
         missing = {dep for job in jobs for dep in job.deps if dep not in self.jobs}
         if missing:
             raise ValueError(f"jobs depend on unknown jobs: {sorted(missing)}")
         self.state_dir = state_dir
-        self.workers = max(1, workers)
-        self.env = {**os.environ, **(env or {})}
+        self.backend = backend or LocalBackend(1)
+        self.env = dict(env or {})
         self.echo = echo
         self.hasher = Hasher()
         # Measured step times from earlier runs rank the chains where they exist; the plan's estimates elsewhere.
@@ -245,7 +294,12 @@ class Runner:
         """Each job and whether it would be skipped ('cached') or run ('to run'), without running anything."""
         return [(job, "cached" if is_done(job, cache_key(job, self.hasher), self.state_dir, self.hasher) else "to run") for job in self.jobs.values()]
 
-    def start(self, job: Job, key: str) -> subprocess.Popen:
+    def reads(self, job: Job, resuming: bool) -> list[Path]:
+        """What the step reads: its input files, the outputs of the steps it waits on, and its own output when it resumes."""
+        paths = [*job.inputs, *(self.jobs[dep].output for dep in job.deps), *([job.output] if resuming else [])]
+        return list(dict.fromkeys(paths))
+
+    def start(self, job: Job, key: str) -> StepHandle:
         stamp = read_stamp(self.state_dir, job)
         resuming = bool(job.resume_marker and stamp and stamp.get("key") == key and stamp.get("status") == "running"
                         and (job.output / job.resume_marker).exists())
@@ -261,17 +315,15 @@ class Runner:
                                                            "command": command_text(job, resuming), "started_utc": now()})
         log = log_path(self.state_dir, job)
         log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text("$ " + command_text(job, resuming) + "\n")
         self.echo(f"start   {job.name}" + (" (resuming)" if resuming else ""))
-        with open(log, "w") as handle:
-            handle.write("$ " + command_text(job, resuming) + "\n")
-            handle.flush()
-            return subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=self.env, cwd=HW1_DIR.parent,
-                                    start_new_session=True, preexec_fn=_die_with_parent(os.getpid()))
+        env = {**self.env, **thread_env(job.cpus)} if self.backend.name != "local" else self.env
+        return self.backend.launch(job, command, log, env, self.reads(job, resuming))
 
-    def finish(self, job: Job, key: str, returncode: int, seconds: float) -> bool:
+    def finish(self, job: Job, key: str, returncode: int, seconds: float, node: str) -> bool:
         stamp = read_stamp(self.state_dir, job) or {}
         stamp.update({"status": "done" if returncode == 0 else "failed", "returncode": returncode,
-                      "seconds": round(seconds, 2), "finished_utc": now(), "key": key})
+                      "seconds": round(seconds, 2), "finished_utc": now(), "key": key, "node": node})
         if returncode == 0:
             if not job.output.exists():
                 returncode = stamp["returncode"] = 1
@@ -281,11 +333,12 @@ class Runner:
             else:
                 stamp["outputs"] = output_manifest(job.output, self.hasher)
         files.write_json(stamp_path(self.state_dir, job), stamp)
+        where = "" if node == "local" else f" on {node}"
         if returncode == 0:
-            self.echo(f"done    {job.name} ({seconds:.1f} s)")
+            self.echo(f"done    {job.name} ({seconds:.1f} s{where})")
             return True
-        tail = log_path(self.state_dir, job).read_text().strip().splitlines()[-3:]
-        self.echo(f"FAILED  {job.name} (exit {returncode}, log {log_path(self.state_dir, job)}): " + " | ".join(tail))
+        tail = log_path(self.state_dir, job).read_text(errors="replace").strip().splitlines()[-3:]
+        self.echo(f"FAILED  {job.name}{where} (exit {returncode}, log {log_path(self.state_dir, job)}): " + " | ".join(tail))
         return False
 
     def run(self) -> Outcome:
@@ -299,19 +352,28 @@ class Runner:
             signal.signal(signal.SIGTERM, previous)
             locks.release(self.state_dir)
 
+    def progress(self, outcome: Outcome, running: dict[str, tuple[StepHandle, str, float]]) -> None:
+        """One line: how many steps are done, running (and where), cached and failed."""
+        places = ", ".join(f"{name} @ {handle.node}" for name, (handle, _, _) in running.items()) if self.backend.name != "local" else ""
+        self.echo(f"        [{len(outcome.ran)} done, {len(running)} running{': ' + places if places else ''}, "
+                  f"{len(outcome.cached)} cached, {len(outcome.failed)} failed, of {len(self.jobs)}]")
+
     def _run(self) -> Outcome:
         outcome, started, started_utc = Outcome(), time.perf_counter(), now()
         pending, finished, failed = dict(self.jobs), set(), set()
-        running: dict[str, tuple[subprocess.Popen, str, float]] = {}
+        running: dict[str, tuple[StepHandle, str, float]] = {}
         keys: dict[str, str] = {}
         try:
             while pending or running:
-                for name, (process, key, began) in list(running.items()):
-                    if process.poll() is not None:
+                for name, (handle, key, began) in list(running.items()):
+                    returncode = handle.poll()
+                    if returncode is not None:
                         del running[name]
-                        ok = self.finish(self.jobs[name], key, process.returncode, time.perf_counter() - began)
+                        seconds = getattr(handle, "seconds", None) or time.perf_counter() - began
+                        ok = self.finish(self.jobs[name], key, returncode, seconds, handle.node)
                         (finished if ok else failed).add(name)
                         (outcome.ran if ok else outcome.failed).append(name)
+                        self.progress(outcome, running)
                 for name, job in list(pending.items()):
                     if any(dep in failed or dep in outcome.skipped for dep in job.deps):
                         del pending[name]
@@ -329,7 +391,7 @@ class Runner:
                         finished.add(job.name)
                         outcome.cached.append(job.name)
                         continue
-                    if exclusive_running or len(running) >= self.workers or (job.exclusive and running):
+                    if exclusive_running or len(running) >= self.backend.workers or (job.exclusive and running):
                         continue  # no room now; cached jobs further down the list can still be ticked off
                     del pending[job.name]
                     running[job.name] = (self.start(job, key), key, time.perf_counter())
@@ -338,17 +400,20 @@ class Runner:
                     time.sleep(0.2)
                 elif pending and not ready:
                     raise RuntimeError(f"jobs wait on each other: {sorted(pending)}")
-        except KeyboardInterrupt:
-            for process, _, _ in running.values():
-                _signal_group(process, signal.SIGTERM)
-            for process, _, _ in running.values():
-                process.wait()
+        except BaseException:  # Ctrl-C, kill, or a backend's refusal: stop the steps; nothing of theirs lands
+            for handle, _, _ in running.values():
+                handle.stop()
             outcome.seconds = time.perf_counter() - started
             record_invocation(self.state_dir, started_utc, outcome, interrupted=True)
             raise
         outcome.seconds = time.perf_counter() - started
         record_invocation(self.state_dir, started_utc, outcome)
         return outcome
+
+
+def thread_env(cpus: int) -> dict[str, str]:
+    """TensorFlow's and OpenMP's thread counts for a step given `cpus` cores, so steps sharing a node do not fight over them."""
+    return {"TF_NUM_INTRAOP_THREADS": str(cpus), "TF_NUM_INTEROP_THREADS": str(cpus), "OMP_NUM_THREADS": str(cpus)}
 
 
 INVOCATIONS_FILE = "invocations.json"

@@ -1,0 +1,254 @@
+"""The Ray backend of the step graph: each step runs as a Ray task on any node of a cluster.
+
+No filesystem is shared. A step's inputs travel by content through Ray's object store (each file
+is put once per run), the step runs in a scratch directory of its own on the worker, and its
+output comes back as bytes and lands under results/ atomically: in a temporary directory beside
+its place, renamed into place only when the whole output is there. The project's code goes with
+the job (a runtime_env working_dir). Before a step runs, the worker checks that its packages are
+the versions requirements.txt pins. A worker that dies mid-step makes Ray run the step again
+elsewhere (at most RETRIES more times); a step that fails on its own is not retried.
+
+Only `reproduce.py --backend ray` imports this module; the local path never imports Ray.
+"""
+
+import importlib.metadata
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from cs294 import pipeline
+from cs294.errors import UserError
+
+CHECKOUT = pipeline.HW1_DIR.parent
+RETRIES = 2
+# What the workers need of the checkout: the code, the experts and the pins. Results and data travel as step inputs.
+SHIPPED = ("hw1", "experts", "requirements.txt")
+TEXT_SUFFIXES = {".json", ".md", ".txt", ".csv"}
+
+
+def connect(address: str | None, workers: int | None = None) -> "RayBackend":
+    """Join the cluster at `address` ('HOST:PORT' or 'auto'), or start a private Ray instance when it is None."""
+    if address and address != "auto":
+        host, _, port = address.rpartition(":")
+        try:
+            socket.create_connection((host, int(port)), timeout=5).close()
+        except (OSError, ValueError) as error:
+            raise UserError(f"--address {address}: no Ray cluster answers there ({error}); start one with `ray start --head` "
+                            "or leave out --address for a private one") from None
+    import ray  # only here: the local backend never imports Ray
+
+    excludes = [str(path.relative_to(CHECKOUT)) for path in CHECKOUT.iterdir() if path.name not in SHIPPED]
+    try:
+        ray.init(address=address, runtime_env={"working_dir": str(CHECKOUT), "excludes": excludes, "py_modules": [str(pipeline.PACKAGE_DIR)]},
+                 include_dashboard=False if address is None else None, log_to_driver=False, logging_level="ERROR")
+    except ConnectionError as error:
+        raise UserError(f"--address {address}: could not join a Ray cluster ({str(error).splitlines()[0]}); "
+                        "start one with `ray start --head`, or leave out --address for a private one") from None
+    return RayBackend(ray, started_here=address is None, workers=workers)
+
+
+class RayStep:
+    """A step running as a Ray task; its output lands when the task has returned."""
+
+    def __init__(self, backend: "RayBackend", job: pipeline.Job, reference, log: Path) -> None:
+        self.backend, self.job, self.reference, self.log = backend, job, reference, log
+        self.node = "queued"
+        self.seconds: float | None = None
+
+    def poll(self) -> int | None:
+        ray = self.backend.ray
+        self.backend.drain_placements()
+        self.node = self.backend.placements.get(self.job.name, [self.node])[-1]
+        ready, _ = ray.wait([self.reference], timeout=0)
+        if not ready:
+            return None
+        self.backend.drain_placements(now=True)
+        attempts = self.backend.placements.pop(self.job.name, [])
+        if len(attempts) > 1:
+            with self.log.open("a") as handle:
+                handle.write(f"{len(attempts)} attempts: a worker died on {', '.join(attempts[:-1])}; Ray ran the step again\n")
+        try:
+            result = ray.get(self.reference)
+        except ray.exceptions.RayError as error:  # the worker died more than RETRIES times, or the task could not start
+            with self.log.open("a") as handle:
+                handle.write(f"the Ray task failed: {error}\n")
+            return 1
+        self.node, self.seconds = result["node"], result["seconds"]
+        if result.get("version_problem"):
+            raise UserError(f"node {result['node']}: {result['version_problem']}; install the pinned versions there "
+                            "(pip install -r requirements.txt) and run again; nothing was changed")
+        with self.log.open("a") as handle:
+            handle.write(result["log"])
+        if result["returncode"] == 0:
+            land(self.job.output, result["files"])
+        return result["returncode"]
+
+    def stop(self) -> None:
+        self.backend.ray.cancel(self.reference, force=True)
+
+
+class RayBackend:
+    """Launches steps as Ray tasks, one CPU each unless the step asks for more."""
+
+    name = "ray"
+
+    def __init__(self, ray, started_here: bool, workers: int | None) -> None:
+        self.ray, self.started_here = ray, started_here
+        # As many steps in flight as the cluster has cores: more would only queue inside Ray, out of the runner's order.
+        self.workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        self.uploaded: dict[tuple[str, int, int], object] = {}
+        self.placements: dict[str, list[str]] = {}
+        """Step name -> the node of each attempt, in order."""
+        self.placement_queue = PlacementQueue()
+        self.drained_at = 0.0
+        self.resources: dict[str, str] = {}
+        """Step-name prefix -> a custom resource the step must be placed on (--place)."""
+        self.remote = ray.remote(max_retries=RETRIES, retry_exceptions=False)(run_step)
+
+    def upload(self, path: Path) -> dict[str, object]:
+        """Object references of every file under `path` (a file or a directory), keyed by its path relative to the checkout."""
+        paths = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else []
+        references = {}
+        for file in paths:
+            status = file.stat()
+            identity = (str(file.resolve()), status.st_size, status.st_mtime_ns)
+            if identity not in self.uploaded:
+                self.uploaded[identity] = self.ray.put(file.read_bytes())
+            references[scratch_path(file)] = self.uploaded[identity]
+        return references
+
+    def launch(self, job: pipeline.Job, command: list[str], log: Path, env: dict[str, str], reads: list[Path]) -> RayStep:
+        """Send the step, its inputs by content, to any node with `job.cpus` free cores (and the resource --place names)."""
+        references: dict[str, object] = {}
+        for path in reads:
+            if not path.resolve().is_relative_to(CHECKOUT / "experts"):  # the experts travel with the code
+                references.update(self.upload(path))
+        options = {"num_cpus": job.cpus}
+        resource = next((name for prefix, name in self.resources.items() if job.name.startswith(prefix)), None)
+        if resource:
+            options["resources"] = {resource: 0.001}
+        arguments = [scratch_path(Path(word)) if word.startswith("/") else word for word in command[2:]]
+        reference = self.remote.options(**options).remote(
+            job.name, job.script, arguments, references, scratch_path(job.output), env, str(CHECKOUT), self.placement_queue.actor)
+        return RayStep(self, job, reference, log)
+
+    def drain_placements(self, now: bool = False) -> None:
+        """Read the nodes the steps reported starting on, at most once a second unless `now` (each read calls an actor)."""
+        if now or time.perf_counter() - self.drained_at > 1.0:
+            for name, node in self.placement_queue.drain():
+                self.placements.setdefault(name, []).append(node)
+            self.drained_at = time.perf_counter()
+
+    def close(self) -> None:
+        """Disconnect; a private instance stops, a cluster joined with --address keeps running."""
+        self.ray.shutdown()
+
+
+def scratch_path(path: Path) -> str:
+    """Where a driver path lives in a step's scratch directory: relative paths as they are, absolute ones under _abs/."""
+    path = Path(path)
+    if not path.is_absolute():
+        return path.as_posix()
+    if path.is_relative_to(CHECKOUT):
+        return path.relative_to(CHECKOUT).as_posix()
+    return "_abs" + path.as_posix()
+
+
+def land(output: Path, contents: dict[str, bytes]) -> None:
+    """Put a step's returned files in place whole: written beside the output, then renamed into place."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.landing-", dir=output.parent))
+    try:
+        for relative, content in contents.items():
+            target = staging / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        source = staging / output.name
+        if output.is_dir():
+            shutil.rmtree(output)
+        os.replace(source, output)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+class PlacementQueue:
+    """Which node each step started on, reported by the task as it starts (for the progress line)."""
+
+    def __init__(self) -> None:
+        from ray.util.queue import Queue
+
+        self.actor = Queue(actor_options={"num_cpus": 0})
+
+    def drain(self) -> list[tuple[str, str]]:
+        """Every (step, node) reported since the last drain."""
+        size = self.actor.qsize()
+        return self.actor.get_nowait_batch(size) if size else []
+
+
+def version_problem(requirements: Path) -> str | None:
+    """The first package whose installed version differs from requirements.txt's pin, or None."""
+    for line in requirements.read_text().splitlines():
+        match = re.match(r"^\s*([A-Za-z0-9_.-]+)(\[[^\]]*\])?\s*==\s*([^\s;#]+)", line)
+        if not match:
+            continue
+        name, pinned = match.group(1), match.group(3)
+        try:
+            installed = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            return f"{name} is not installed (requirements.txt pins {pinned})"
+        if installed != pinned:
+            return f"{name} {installed} is installed, requirements.txt pins {pinned}"
+    return None
+
+
+def run_step(name: str, script: str, arguments: list[str], references: dict[str, object], output: str, env: dict[str, str],
+             checkout: str, placements) -> dict:
+    """On a worker: check the versions, lay out the inputs in a scratch directory, run the step there, return its output."""
+    import ray
+
+    node = ray.get_runtime_context().get_node_id()[:8] + "@" + socket.gethostname()
+    placements.put((name, node))
+    code = Path.cwd()  # the runtime_env's copy of the checkout
+    problem = version_problem(code / "requirements.txt")
+    if problem:
+        return {"node": node, "seconds": 0.0, "version_problem": problem}
+    with tempfile.TemporaryDirectory(prefix="cs294-step-") as scratch:
+        scratch = Path(scratch)
+        for shipped in ("hw1", "experts"):
+            (scratch / shipped).symlink_to(code / shipped)
+        for relative, content in zip(references, ray.get(list(references.values()))):
+            target = scratch / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        words = [str(scratch / word) if word.startswith("_abs/") else word for word in arguments]
+        began = time.perf_counter()
+        process = subprocess.run([sys.executable, str(scratch / "hw1" / script), *words], cwd=scratch, capture_output=True,
+                                 env={**os.environ, **env}, preexec_fn=pipeline._die_with_parent(os.getpid()))
+        seconds = time.perf_counter() - began
+        log = (process.stdout + process.stderr).decode(errors="replace")
+        contents = collect(scratch / output, scratch, checkout) if process.returncode == 0 and (scratch / output).exists() else {}
+        log = restore_paths(log, scratch, checkout)
+    return {"node": node, "seconds": seconds, "returncode": process.returncode, "log": log, "files": contents}
+
+
+def collect(output: Path, scratch: Path, checkout: str) -> dict[str, bytes]:
+    """The output's files keyed by their path relative to the output's parent, with scratch paths in text files put back."""
+    paths = [output] if output.is_file() else sorted(path for path in output.rglob("*") if path.is_file())
+    contents = {}
+    for path in paths:
+        content = path.read_bytes()
+        if path.suffix in TEXT_SUFFIXES:
+            content = restore_paths(content.decode(errors="surrogateescape"), scratch, checkout).encode(errors="surrogateescape")
+        contents[path.relative_to(output.parent).as_posix()] = content
+    return contents
+
+
+def restore_paths(text: str, scratch: Path, checkout: str) -> str:
+    """Write the driver's paths where the step wrote its scratch directory's."""
+    return text.replace(f"{scratch}/_abs/", "/").replace(str(scratch), checkout)

@@ -1,0 +1,130 @@
+"""reproduce.py --backend ray: a real two-node Ray cluster on this machine gives the local backend's numbers, and a killed worker's step is run again."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import reproduce
+from conftest import REPO_ROOT
+from cs294 import cluster
+
+pytestmark = pytest.mark.slow
+
+
+def numbers(payload, path: str = ""):
+    """Every number in a JSON document, by its path, times aside."""
+    if isinstance(payload, dict):
+        for key, value in payload.items():
+            yield from numbers(value, f"{path}/{key}")
+    elif isinstance(payload, list):
+        for index, value in enumerate(payload):
+            yield from numbers(value, f"{path}/{index}")
+    elif isinstance(payload, (int, float)) and not isinstance(payload, bool):
+        if not any(word in path.lower() for word in ("second", "time", "utc")):
+            yield path, payload
+
+
+def result_numbers(root: Path) -> dict[str, dict]:
+    """The numbers of every JSON file a step wrote under root (the runner's own records aside)."""
+    found = {path.relative_to(root).as_posix(): dict(numbers(json.loads(path.read_text())))
+             for path in root.rglob("*.json") if "reproduce" not in path.relative_to(root).parts}
+    assert found and all(found.values())
+    return found
+
+
+def tiny(tmp_path: Path, *extra: str) -> list[str]:
+    return ["--profile", "tiny", "--root", str(tmp_path / "results"), "--data_dir", str(tmp_path / "data"), *extra]
+
+
+@pytest.fixture(scope="module")
+def local_numbers(tmp_path_factory) -> dict[str, dict]:
+    """The tiny profile on the local backend, two steps at a time."""
+    directory = tmp_path_factory.mktemp("local")
+    reproduce.main(reproduce.build_parser().parse_args(tiny(directory, "--jobs", "2")))
+    return result_numbers(directory / "results")
+
+
+def test_two_node_cluster_gives_the_local_numbers_with_a_step_forced_onto_the_second_node(tmp_path, local_numbers):
+    from ray.cluster_utils import Cluster
+
+    head = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    try:
+        second = head.add_node(num_cpus=1, resources={"second_node": 1})
+        head.wait_for_nodes()
+        args = reproduce.build_parser().parse_args(tiny(tmp_path, "--backend", "ray", "--address", head.address, "--place", "bc/=second_node"))
+        outcome = reproduce.main(args)
+    finally:
+        head.shutdown()
+    assert len(outcome["ran"]) == 4 and not outcome["cached"]
+    stamps = {path.stem: json.loads(path.read_text()) for path in (tmp_path / "results" / "reproduce" / "jobs").glob("*.json")}
+    assert stamps["bc__Hopper-v1__seed0"]["node"].startswith(second.node_id[:8])  # --place put it there
+    assert {stamp["node"] for stamp in stamps.values()} - {stamps["bc__Hopper-v1__seed0"]["node"]}  # the others ran on the head
+    assert result_numbers(tmp_path / "results") == local_numbers
+    metrics = (tmp_path / "results" / "Hopper-v1" / "bc" / "seed0" / "metrics.json").read_text()
+    assert "cs294-step-" not in metrics and str(tmp_path / "data") in metrics  # the driver's paths, not the worker's scratch
+
+
+def step_processes(script: str) -> list:
+    """Running steps of `script` started by a Ray worker (their command runs from a cs294-step- scratch directory)."""
+    import psutil
+
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        words = process.info["cmdline"] or []
+        if any(word.endswith(f"hw1/{script}") and "cs294-step-" in word for word in words):
+            found.append(process)
+    return found
+
+
+def test_a_worker_killed_mid_step_is_retried_and_nothing_partial_lands(tmp_path, local_numbers):
+    command = [sys.executable, str(REPO_ROOT / "hw1" / "reproduce.py"), *tiny(tmp_path, "--backend", "ray")]
+    driver = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    run_dir = tmp_path / "results" / "Hopper-v1" / "dagger" / "seed0"
+    try:
+        deadline = time.time() + 180
+        while not (steps := step_processes("dagger.py")) and time.time() < deadline and driver.poll() is None:
+            time.sleep(0.2)
+        assert steps, driver.communicate()[0] if driver.poll() is not None else "no dagger step started"
+        time.sleep(3)  # mid-step: TensorFlow loaded, training or rolling out
+        worker = steps[0].parent()
+        os.kill(worker.pid, signal.SIGKILL)
+        assert not run_dir.exists()  # nothing of the killed attempt lands
+        output, _ = driver.communicate(timeout=300)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+    assert driver.returncode == 0, output
+    log = (tmp_path / "results" / "reproduce" / "logs" / "dagger__Hopper-v1__seed0.log").read_text()
+    assert "2 attempts: a worker died" in log
+    assert result_numbers(tmp_path / "results") == local_numbers
+    assert not list(run_dir.parent.glob(".*landing-*"))
+
+
+def test_an_unreachable_address_is_refused_in_one_line(tmp_path):
+    completed = subprocess.run([sys.executable, str(REPO_ROOT / "hw1" / "reproduce.py"), *tiny(tmp_path, "--backend", "ray", "--address", "127.0.0.1:9")],
+                               capture_output=True, text=True, timeout=60)
+    assert completed.returncode != 0 and "Traceback" not in completed.stderr
+    assert "no Ray cluster answers there" in completed.stderr.strip() and len(completed.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "results" / "reproduce" / "jobs").exists()  # the cache is untouched
+
+
+def test_a_package_that_differs_from_the_pins_is_named(tmp_path):
+    pins = tmp_path / "requirements.txt"
+    pins.write_text((REPO_ROOT / "requirements.txt").read_text())
+    assert cluster.version_problem(pins) is None  # this machine has what requirements.txt pins
+    pins.write_text("# a pin this machine does not have\nnumpy==1.0.0\n")
+    assert cluster.version_problem(pins) == f"numpy {__import__('numpy').__version__} is installed, requirements.txt pins 1.0.0"
+
+
+def test_the_local_path_never_imports_ray(tmp_path):
+    code = ("import sys; sys.path.insert(0, 'hw1'); import reproduce; "
+            f"reproduce.main(reproduce.build_parser().parse_args(['--dry_run', '--root', {str(tmp_path / 'r')!r}, '--data_dir', {str(tmp_path / 'd')!r}])); "
+            "assert 'ray' not in sys.modules, 'ray was imported'")
+    completed = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stderr
