@@ -60,8 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def check_args(args: argparse.Namespace) -> None:
-    if args.pre_steps is not None and args.pre_steps < 1:
-        raise UserError(f"--pre_steps must be at least 1, got {args.pre_steps}")
+    if args.pre_steps is not None and args.pre_steps < 2:
+        raise UserError(f"--pre_steps must be at least 2 (the inverse model trains on some and holds one out), got {args.pre_steps}")
     if args.alpha <= 0 and args.iterations > 0:
         raise UserError(f"--alpha must be positive for BCO(alpha) iterations, got {args.alpha}")
     if args.iterations < 0 or args.inverse_epochs < 1 or args.retrain_epochs < 1:
@@ -75,7 +75,7 @@ def check_args(args: argparse.Namespace) -> None:
 def split(arrays: tuple[np.ndarray, ...], fraction: float, rng: np.random.Generator) -> tuple[tuple, tuple]:
     """The same random split of several aligned arrays: (train parts, held-out parts)."""
     order = rng.permutation(len(arrays[0]))
-    held_out = max(1, int(round(fraction * len(order))))
+    held_out = training.held_out_count(len(order), fraction)
     return tuple(a[order[held_out:]] for a in arrays), tuple(a[order[:held_out]] for a in arrays)
 
 
@@ -102,6 +102,7 @@ class BcoRun:
         self.demos, demo_seeds = data.read_observations(self.demo_path, env_name=args.env)
         self.demo_steps = sum(len(sequence) - 1 for sequence in self.demos)
         self.demo_states = np.concatenate(self.demos)
+        training.check_split(self.demo_steps, self.training_config.validation_fraction, self.demo_path)
         self.run_dir = args.run_dir or runs.default_run_dir(args.env, "bco", args.seed)
         env = environments.make_env(self.spec)
         self.action_space, self.observation_dim = env.action_space, env.observation_space.shape[0]

@@ -82,8 +82,10 @@ class DaggerRun:
         self.run_dir = args.run_dir or runs.default_run_dir(args.env, "dagger", args.seed)
         self.data_path = self.run_dir / AGGREGATED_FILE
         self.expert = experts.load_checked_expert(args.expert or experts.default_expert_path(args.env), self.spec)
-        if not args.resume:
-            data.read_rollouts(runs.resolve_data_path(args.env, args.data), env_name=args.env)  # refuse bad data before claiming the directory
+        if not args.resume:  # refuse bad data before claiming the directory
+            source = runs.resolve_data_path(args.env, args.data)
+            demonstrations = data.read_rollouts(source, env_name=args.env)
+            training.check_split(sum(t.length for t in demonstrations.trajectories), self.training_config.validation_fraction, source)
         locks.claim_run_dir(self.run_dir, resume=args.resume, overwrite=args.overwrite)
         self.logger = reporting.TensorBoardLogger(self.run_dir / "tensorboard")
 
@@ -128,19 +130,21 @@ class DaggerRun:
             raise UserError(f"{self.run_dir} holds no completed iteration to resume from; start the run again with --overwrite")
         self.check_same_run(state.metrics["config"])
         dropped = aggregation.drop_unfinished_episodes(self.data_path, state.episodes)
-        policy = keras.saving.load_model(self.run_dir / state.checkpoint)  # with its optimizer state
+        policy = models.load_keras_model(self.run_dir / state.checkpoint, "start the run again with --overwrite")  # with its optimizer state
         self.publish(state)
         print(f"resuming {self.run_dir} after iteration {state.completed_iterations}"
               + (f"; dropped {dropped} episodes of the unfinished iteration" if dropped else ""))
         return policy, state.metrics, state
 
     def check_same_run(self, recorded: dict) -> None:
-        """Refuse to resume a run with other settings than it was started with (only --iterations may grow)."""
+        """Refuse to resume a run with other settings than it was started with (only --iterations may grow; no --data means the run's own)."""
         source = Path(recorded["data"])
+        if self.args.data is not None and cli.resolved("--data", self.args.data) != cli.resolved("the recorded data", source):
+            raise UserError(f"--resume of {self.run_dir} with --data {self.args.data}, but the run started from {source}; "
+                            "resume without --data (or with the run's own)")
         expected = runs.run_config(self.args, self.policy_config, self.training_config, source, self.spec)
         expected.update({name: getattr(self.args, name) for name in ("rollouts_per_iter", "retrain_epochs", "beta")})
-        differing = sorted(name for name in expected if name != "iterations" and recorded.get(name) != expected[name]
-                           and not (name == "data" and self.args.data is None))
+        differing = sorted(name for name in expected if name != "iterations" and recorded.get(name) != expected[name])
         if differing:
             shown = ", ".join(f"{name} was {recorded.get(name)!r}, now {expected[name]!r}" for name in differing)
             raise UserError(f"--resume of {self.run_dir} with other settings than the run's ({shown}); resume with the run's own flags")

@@ -59,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def label_sets(args: argparse.Namespace, seed: int, trajectories: list[data.Trajectory], space: gym.spaces.Box) -> list[tuple[str, np.ndarray]]:
+def label_sets(args: argparse.Namespace, seed: int, trajectories: list[data.Trajectory], space: gym.spaces.Box,
+               inverse: keras.Model | None) -> list[tuple[str, np.ndarray]]:
     """(name, labels) per row, aligned with data.transitions(trajectories)."""
     clipped = np.clip(data.transitions(trajectories)[1], space.low, space.high)
     rows = [("true actions, clipped", clipped)]
@@ -67,10 +68,7 @@ def label_sets(args: argparse.Namespace, seed: int, trajectories: list[data.Traj
     for sigma in args.noise:
         if sigma > 0:
             rows.append((f"clipped + N(0, {sigma:g}²)", (clipped + sigma * rng.normal(size=clipped.shape)).astype(np.float32)))
-    if args.inverse is not None:
-        if not args.inverse.is_file():
-            raise UserError(f"inverse model {args.inverse} does not exist; bco.py writes one as <run_dir>/inverse_dynamics.keras")
-        inverse = keras.saving.load_model(args.inverse)
+    if inverse is not None:
         labels = inverse_dynamics.infer_actions(inverse, [t.observations for t in trajectories], space)
         rows.append((f"inferred by {args.inverse}", np.concatenate(labels)))
     return rows
@@ -101,6 +99,8 @@ def main(args: argparse.Namespace) -> dict:
         raise UserError(f"{args.env} has discrete actions; label noise is studied here on continuous ones, e.g. Hopper-v1")
     data_path = runs.resolve_data_path(args.env, args.data)
     trajectories = data.read_rollouts(data_path, env_name=args.env).trajectories
+    training.check_split(sum(t.length for t in trajectories), training_config.validation_fraction, data_path)
+    inverse = models.load_inverse_model(args.inverse, trajectories[0].observations.shape[1], space.shape[0]) if args.inverse else None
     observations = data.transitions(trajectories)[0]
     expert_model = experts.load_checked_expert(experts.default_expert_path(args.env), spec)
     results = {"env": args.env, "data": str(data_path), "seeds": args.seeds, "ensemble": args.ensemble, "rows": [], "experts": []}
@@ -108,7 +108,7 @@ def main(args: argparse.Namespace) -> dict:
         episodes = rollouts.episode_seeds(np.random.default_rng([seed, 1]), args.eval_episodes, exclude=[t.seed for t in trajectories])
         expert = rollouts.evaluate(expert_model, spec, episodes, num_envs=args.num_envs)[0]
         results["experts"].append({"seed": seed, "evaluation_seeds": episodes, **vars(expert)})
-        for index, (name, labels) in enumerate(label_sets(args, seed, trajectories, space)):
+        for index, (name, labels) in enumerate(label_sets(args, seed, trajectories, space, inverse)):
             if len(results["rows"]) <= index:
                 results["rows"].append({"labels": name, "label_mse": [], "returns": {str(size): [] for size in args.ensemble}})
             row = results["rows"][index]

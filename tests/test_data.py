@@ -38,11 +38,13 @@ def assert_same_trajectories(expected, actual):
 @pytest.mark.parametrize("discrete", [False, True])
 def test_write_then_read_is_exact(tmp_path, discrete):
     rng = np.random.default_rng(0)
-    trajectories = [random_trajectory(rng, steps, seed=i, discrete=discrete, terminated=i % 2 == 0)
+    env_name, observation_dim = ("CartPole-v1", 4) if discrete else ("Hopper-v1", 11)  # the reader checks shapes against the task's
+    attributes = {**ATTRIBUTES, "env_name": env_name, "gym_id": "CartPole-v1", "dynamics": "as registered"} if discrete else ATTRIBUTES
+    trajectories = [random_trajectory(rng, steps, observation_dim, seed=i, discrete=discrete, terminated=i % 2 == 0)
                     for i, steps in enumerate([5, 1, 17])]
     path = tmp_path / "rollouts.h5"
-    data.write_rollouts(path, trajectories, ATTRIBUTES)
-    loaded = data.read_rollouts(path, env_name="Hopper-v1")
+    data.write_rollouts(path, trajectories, attributes)
+    loaded = data.read_rollouts(path, env_name=env_name)
     assert_same_trajectories(trajectories, loaded.trajectories)
     assert loaded.attributes["package_versions"] == {"numpy": "2.4.6"}
     assert loaded.attributes["seed"] == 7

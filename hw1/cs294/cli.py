@@ -5,6 +5,7 @@ import math
 import os
 import re
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -46,28 +47,72 @@ OUTPUT_FLAGS = ("output", "output_dir", "run_dir")
 
 
 def check_common_arguments(args: argparse.Namespace) -> None:
-    """Checks every script needs: finite numbers, a seed numpy accepts, and outputs that cannot clobber inputs."""
+    """Checks every script needs: UTF-8 text, finite numbers, a seed numpy accepts, and outputs that can be written."""
     values = vars(args)
+    check_utf8(values)
     for name, value in values.items():
         if isinstance(value, float) and not math.isfinite(value):
             raise UserError(f"--{name} must be a finite number, got {value}")
     if isinstance(values.get("seed"), int) and values["seed"] < 0:
         raise UserError(f"--seed must be a non-negative integer, got {values['seed']}")
-    inputs = [Path(value).resolve() for name, value in values.items()
-              if name not in OUTPUT_FLAGS and isinstance(value, (str, Path)) and value and Path(value).is_file()]
+    inputs = [resolved(name, value) for name, value in values.items()
+              if name not in OUTPUT_FLAGS and isinstance(value, (str, Path)) and value and is_file(value)]
     for flag in OUTPUT_FLAGS:
         if values.get(flag) is None:
             continue
-        output = Path(values[flag]).resolve()
-        writes = {output, output.with_suffix(".json")} if flag == "output" else {output}
-        clobbered = [path for path in inputs if path in writes or (flag != "output" and output in path.parents)]
-        if clobbered:
-            raise UserError(f"--{flag} {values[flag]} would overwrite the input {clobbered[0]}; write the output somewhere else")
-        if flag == "output" and output.is_dir():
-            raise UserError(f"--output {values[flag]} is a directory; name a file inside it")
-        blocking = next((parent for parent in output.parents if parent.exists()), None)
-        if blocking is not None and not blocking.is_dir():
-            raise UserError(f"--{flag} {values[flag]} lies under {blocking}, which is a file; choose another path")
+        try:
+            check_output(flag, values[flag], inputs)
+        except OSError as error:  # e.g. a folder on the way that we may not look into
+            raise UserError(f"--{flag} {values[flag]} cannot be written ({error.strerror or error}); choose another path") from None
+
+
+def check_utf8(values: dict[str, Any]) -> None:
+    """Refuse text arguments holding bytes that are not UTF-8 (e.g. a path with byte 0xff): TensorBoard, JSON and the tables need text."""
+    for name, value in values.items():
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(item, (str, Path)) and not str(item).isascii():
+                try:
+                    str(item).encode("utf-8")
+                except UnicodeEncodeError:
+                    raise UserError(f"{name}={os.fsencode(str(item))!r} holds bytes that are not UTF-8; "
+                                    "rename the file or folder with UTF-8 characters only") from None
+
+
+def is_file(value: str | Path) -> bool:
+    """Whether an argument names an existing file; a path we may not look at is none."""
+    try:
+        return Path(value).is_file()
+    except OSError:
+        return False
+
+
+def resolved(name: str, value: str | Path) -> Path:
+    """The absolute path of an argument; a symlink loop is a UserError."""
+    try:
+        return Path(value).resolve()
+    except (OSError, RuntimeError) as error:
+        raise UserError(f"{name} {value} cannot be resolved ({error}); name a path without a symlink loop") from None
+
+
+def check_output(flag: str, value: str | Path, inputs: list[Path]) -> None:
+    """An output must not clobber an input, must be a file or directory as the flag expects, and must lie where files can be made."""
+    output = resolved(f"--{flag}", value)
+    if flag == "output" and output.is_dir():
+        raise UserError(f"--output {value} is a directory; name a file inside it")
+    if flag != "output" and output.exists() and not output.is_dir():
+        raise UserError(f"--{flag} {value} is a file, not a directory; name a directory")
+    writes = {output, output.with_suffix(".json")} if flag == "output" else {output}
+    clobbered = [path for path in inputs if path in writes or (flag != "output" and output in path.parents)]
+    if clobbered:
+        raise UserError(f"--{flag} {value} would overwrite the input {clobbered[0]}; write the output somewhere else")
+    folder = next((parent for parent in output.parents if parent.exists()), output)
+    if not folder.is_dir():
+        raise UserError(f"--{flag} {value} lies under {folder}, which is a file; choose another path")
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise UserError(f"--{flag} {value} cannot be written: {folder} takes no new files ({error.strerror}); choose another path") from None
 
 
 def run(

@@ -205,25 +205,55 @@ def _open_rollout_file(path: str | Path, env_name: str | None) -> Iterator[tuple
 
 
 def read_rollouts(path: str | Path, *, env_name: str | None = None) -> Rollouts:
-    """Read and validate a rollout file; every problem is a UserError naming the file."""
+    """Read and validate a rollout file; every problem is a UserError naming the file.
+
+    With env_name, the episodes' observation and action shapes must also be env_name's.
+    """
     with _open_rollout_file(path, env_name) as (path, file):
         attributes = {name: _decode_attribute(value) for name, value in file.attrs.items()}
         count = len(file["episode_lengths"])
         trajectories = [_read_episode(file, index) for index in range(count)]
         episode_attributes = [{name: _decode_attribute(value) for name, value in file[_episode_name(index)].attrs.items()
                                if name != "seed"} for index in range(count)]
+        _check_same_shapes(trajectories)
+    if env_name is not None:
+        _check_env_shapes(path, trajectories, env_name)
     return Rollouts(trajectories=trajectories, attributes=attributes, episode_attributes=episode_attributes)
 
 
 def read_observations(path: str | Path, *, env_name: str | None = None) -> tuple[list[np.ndarray], list[int]]:
     """Only the observation sequences of a rollout file, (T+1, obs) each, and the episodes' reset seeds.
 
-    State-only demonstrations: the actions in the file are never read, so they cannot leak into
-    learning from observation.
+    State-only demonstrations: the file is read and checked as read_rollouts checks it, but its
+    actions are not returned, so they cannot leak into learning from observation.
     """
-    with _open_rollout_file(path, env_name) as (_, file):
-        count = len(file["episode_lengths"])
-        return [_checked_dataset(file, file[_episode_name(index)]["observations"]) for index in range(count)], file["episode_seeds"][()].tolist()
+    trajectories = read_rollouts(path, env_name=env_name).trajectories
+    return [t.observations for t in trajectories], [t.seed for t in trajectories]
+
+
+def _shapes(trajectory: Trajectory) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The shape of one observation and of one action (() for a discrete action)."""
+    return trajectory.observations.shape[1:], trajectory.actions.shape[1:]
+
+
+def _check_same_shapes(trajectories: Sequence[Trajectory]) -> None:
+    """Every episode must have the first one's observation and action shapes."""
+    first = _shapes(trajectories[0])
+    for index, trajectory in enumerate(trajectories):
+        if _shapes(trajectory) != first:
+            raise ValueError(f"{_episode_name(index)} has observations {_shapes(trajectory)[0]} and actions {_shapes(trajectory)[1]}, "
+                             f"but {_episode_name(0)} has {first[0]} and {first[1]}")
+
+
+def _check_env_shapes(path: Path, trajectories: Sequence[Trajectory], env_name: str) -> None:
+    """Refuse episodes whose observations or actions have other shapes than env_name's spaces."""
+    from cs294 import environments  # here: only this check needs the simulator
+
+    expected = environments.space_shapes(environments.resolve(env_name))
+    found = _shapes(trajectories[0])
+    if found != expected:
+        raise UserError(f"{path} holds observations of shape {found[0]} and actions of shape {found[1]}, but {env_name} has "
+                        f"{expected[0]} and {expected[1]}; use a rollout file recorded on {env_name} (hw1/run_expert.py makes one)")
 
 
 def _check_dynamics(path: Path, file: h5py.File, env_name: str) -> None:

@@ -133,6 +133,14 @@ def make_env(spec: EnvSpec, *, max_episode_steps: int | None = None, render_mode
     return env
 
 
+def space_shapes(spec: EnvSpec) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The shape of one observation and of one action (() for a discrete action)."""
+    env = make_env(spec)
+    shapes = tuple(env.observation_space.shape), tuple(env.action_space.shape)
+    env.close()
+    return shapes
+
+
 def capsules_as_2017_cylinders(xml_path: str) -> mujoco.MjModel:
     """The task's model compiled with every capsule as MuJoCo < 2.1.1 weighed it: a cylinder of length L + r.
 

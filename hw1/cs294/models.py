@@ -8,6 +8,8 @@ from cs294 import quiet_tensorflow  # noqa: F401  (first: before keras)
 import keras
 import numpy as np
 
+from cs294.errors import UserError
+
 # Features whose spread in the training data is below this are constants to the policy: they get
 # an enormous variance, so they normalize to ~0 whatever value they take later. Dividing by their
 # real std (~0) would turn any later change in them into a huge input.
@@ -79,17 +81,36 @@ def build_policy(observations: np.ndarray, output_dim: int, config: PolicyConfig
     return keras.Model(inputs, outputs, name=name)
 
 
+POLICY_HINT = "pass a policy.keras written by bc.py, dagger.py or bco.py"
+INVERSE_HINT = "pass an inverse_dynamics.keras written by bco.py"
+
+
+def load_keras_model(path: str | Path, hint: str) -> keras.Model:
+    """A .keras file a user named, loaded in Keras's safe mode (no Lambda layers); any failure is a UserError ending in `hint`."""
+    if not Path(path).is_file():
+        raise UserError(f"model file {path} does not exist; {hint}")
+    try:
+        return keras.saving.load_model(path)
+    except Exception as error:  # Keras raises ValueError, OSError or zipfile errors for a file it cannot read
+        raise UserError(f"{path} is not a Keras model this project can load ({type(error).__name__}); {hint}") from None
+
+
 def load_policy(path: str | Path, observation_dim: int, action_dim: int) -> keras.Model:
     """A saved .keras policy, checked to map observation_dim inputs to action_dim outputs."""
-    from cs294.errors import UserError
-
-    try:
-        model = keras.saving.load_model(path)
-    except Exception as error:  # Keras raises ValueError, OSError or zipfile errors for a file it cannot read
-        raise UserError(f"{path} is not a Keras model this project can load ({type(error).__name__}); "
-                        "pass a policy.keras written by bc.py, dagger.py or bco.py") from None
+    model = load_keras_model(path, POLICY_HINT)
     inputs, outputs = model.input_shape, model.output_shape
     if not (isinstance(inputs, tuple) and inputs[-1] == observation_dim and outputs[-1] == action_dim):
         raise UserError(f"{path} maps {inputs} to {outputs}, but the environment has {observation_dim} observations "
                         f"and {action_dim} actions; use a policy trained on this task")
+    return model
+
+
+def load_inverse_model(path: str | Path, observation_dim: int, action_dim: int) -> keras.Model:
+    """A saved inverse dynamics model, checked to map two observation_dim inputs (s, s') to action_dim outputs."""
+    model = load_keras_model(path, INVERSE_HINT)
+    inputs, outputs = model.input_shape, model.output_shape
+    if not (isinstance(inputs, list) and len(inputs) == 2 and all(shape[-1] == observation_dim for shape in inputs)
+            and isinstance(outputs, tuple) and outputs[-1] == action_dim):
+        raise UserError(f"{path} maps {inputs} to {outputs}, but an inverse model of this task maps two inputs of "
+                        f"{observation_dim} observations to {action_dim} actions; {INVERSE_HINT} on this task")
     return model

@@ -134,6 +134,7 @@ def behavioral_cloning(args: argparse.Namespace) -> dict:
         if not 1 <= args.num_demos <= len(demonstrations.trajectories):
             raise UserError(f"--num_demos must be between 1 and the {len(demonstrations.trajectories)} episodes in {data_path}, got {args.num_demos}")
         demonstrations = data.Rollouts(demonstrations.trajectories[:args.num_demos], demonstrations.attributes)
+    training.check_split(sum(t.length for t in demonstrations.trajectories), training_config.validation_fraction, data_path)
     run_dir = locks.claim_run_dir(args.run_dir or default_run_dir(args.env, "bc", args.seed), overwrite=args.overwrite)
 
     keras.utils.set_random_seed(args.seed)

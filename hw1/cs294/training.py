@@ -1,12 +1,15 @@
 """Supervised training of a policy on (observation, action) pairs, with Keras."""
 
 import dataclasses
+import math
 import time
 
 from cs294 import quiet_tensorflow  # noqa: F401  (first: before keras)
 
 import keras
 import numpy as np
+
+from cs294.errors import UserError
 
 # Several batches per compiled call: for networks this small, Python overhead per batch costs
 # more than the maths, and this measured 2.7x more samples/s at batch 32 (README, "Speed").
@@ -39,10 +42,25 @@ class TrainingResult:
     samples_per_second: float
 
 
+def held_out_count(samples: int, fraction: float) -> int:
+    """How many of `samples` transitions a split holds out: `fraction` of them, rounded, and at least one unless it is 0."""
+    return max(1, int(round(fraction * samples))) if fraction > 0 else 0
+
+
+def check_split(samples: int, fraction: float, source: object) -> None:
+    """Refuse, before any training, a --validation_fraction that leaves no transition of `source` to train on."""
+    if samples - held_out_count(samples, fraction) >= 1:
+        return
+    largest = math.floor(1000 * (samples - 1) / samples) / 1000
+    hint = f"use --validation_fraction {largest:g} or less" if largest > 0 else "use --validation_fraction 0 (no validation)"
+    raise UserError(f"--validation_fraction {fraction:g} holds out all {samples} transitions of {source}, leaving none to train on; "
+                    f"{hint}, or more data")
+
+
 def split_train_validation(observations: np.ndarray, actions: np.ndarray, fraction: float, rng: np.random.Generator):
     """Shuffle the transitions with rng and hold out `fraction` of them (at least one) for validation."""
     order = rng.permutation(len(observations))
-    held_out = max(1, int(round(fraction * len(order)))) if fraction > 0 else 0
+    held_out = held_out_count(len(order), fraction)
     validation, train = order[:held_out], order[held_out:]
     return (observations[train], actions[train]), (observations[validation], actions[validation])
 

@@ -1,0 +1,165 @@
+"""More of issue 14's bad input: impossible splits, foreign models and data, unwritable outputs, resuming another run.
+
+Each case must end in one line on stderr and exit code 2, before any training or rollout, and
+leave nothing half-written behind.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import bc
+import bco
+import dagger
+import h5py
+import label_noise
+import numpy as np
+import pytest
+import run_expert
+import show_data
+from conftest import EXPERTS_DIR, run_script, write_expert_rollouts
+from cs294 import cli, environments, inverse_dynamics, models, reporting
+
+
+def refusal(module, argv, capsys) -> str:
+    """Run a script's main as its command line does; assert it refused in one line, and return that line."""
+    code = cli.run(module.main, module.build_parser(), [str(a) for a in argv])
+    stderr = capsys.readouterr().err.strip()
+    assert code == 2, stderr
+    assert "Traceback" not in stderr and len(stderr.splitlines()) == 1, stderr
+    return stderr
+
+
+@pytest.fixture(scope="module")
+def tiny_hopper(tmp_path_factory) -> Path:
+    """One real Hopper episode of 5 steps: too few transitions for most validation splits."""
+    return write_expert_rollouts(tmp_path_factory.mktemp("tiny"), "Hopper-v1", 1, 5)
+
+
+@pytest.fixture(scope="module")
+def tiny_cartpole(tmp_path_factory) -> Path:
+    return write_expert_rollouts(tmp_path_factory.mktemp("tiny"), "CartPole-v1", 2, 10)
+
+
+def test_a_validation_split_that_leaves_nothing_to_train_on_is_refused_before_training(tiny_hopper, tiny_cartpole, tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    message = refusal(bc, ["Hopper-v1", "--data", tiny_hopper, "--validation_fraction", 0.999, "--epochs", 1, "--run_dir", run_dir], capsys)
+    assert "--validation_fraction 0.999 holds out all 5 transitions" in message and "0.8 or less" in message
+    message = refusal(dagger, ["Hopper-v1", "--data", tiny_hopper, "--validation_fraction", 0.95, "--iterations", 0, "--run_dir", run_dir], capsys)
+    assert "--validation_fraction 0.95" in message
+    message = refusal(bco, ["CartPole-v1", "--demos", tiny_cartpole, "--validation_fraction", 0.99, "--run_dir", run_dir], capsys)
+    assert "all 20 transitions" in message
+    message = refusal(label_noise, ["Hopper-v1", "--data", tiny_hopper, "--validation_fraction", 0.95], capsys)
+    assert "leaving none to train on" in message
+    assert "--pre_steps must be at least 2" in refusal(bco, ["CartPole-v1", "--demos", tiny_cartpole, "--pre_steps", 1, "--run_dir", run_dir], capsys)
+    assert not run_dir.exists()
+
+
+def test_a_file_that_is_not_an_inverse_model_is_refused_before_any_rollout(tiny_hopper, tmp_path, capsys):
+    broken = tmp_path / "inverse_dynamics.keras"
+    broken.write_bytes(b"PK\x03\x04 not a Keras model")
+    message = refusal(label_noise, ["Hopper-v1", "--data", tiny_hopper, "--inverse", broken], capsys)
+    assert "is not a Keras model this project can load" in message and "inverse_dynamics.keras written by bco.py" in message
+
+    policy = tmp_path / "policy.keras"  # a real Keras model, but a policy: one input, not (s, s')
+    reporting.save_policy(models.build_policy(np.zeros((4, 11), np.float32), 3, models.PolicyConfig(hidden=(4,))), policy)
+    assert "maps two inputs of 11 observations to 3 actions" in refusal(label_noise, ["Hopper-v1", "--data", tiny_hopper, "--inverse", policy], capsys)
+
+    inverse = tmp_path / "cartpole_inverse.keras"  # an inverse model of another task
+    states = np.zeros((4, 4), np.float32)
+    reporting.save_policy(inverse_dynamics.build_inverse_model(states, states, 2, models.PolicyConfig(hidden=(4,))), inverse)
+    assert "maps two inputs of 11 observations" in refusal(label_noise, ["Hopper-v1", "--data", tiny_hopper, "--inverse", inverse], capsys)
+
+
+def relabel_as(source: Path, destination: Path, env_name: str) -> Path:
+    """A copy of a rollout file that claims to hold another task's episodes."""
+    shutil.copyfile(source, destination)
+    with h5py.File(destination, "a") as file:
+        file.attrs["env_name"] = env_name
+        file.attrs["dynamics"] = environments.resolve(env_name).dynamics
+    return destination
+
+
+def test_data_whose_shapes_are_not_the_environments_is_refused_before_training(tiny_hopper, tmp_path, capsys):
+    forged = relabel_as(tiny_hopper, tmp_path / "walker.h5", "Walker2d-v1")
+    expected = "holds observations of shape (11,) and actions of shape (3,), but Walker2d-v1 has (17,) and (6,)"
+    assert expected in refusal(bc, ["Walker2d-v1", "--data", forged, "--epochs", 1, "--run_dir", tmp_path / "bc"], capsys)
+    assert expected in refusal(dagger, ["Walker2d-v1", "--data", forged, "--iterations", 0, "--run_dir", tmp_path / "dagger"], capsys)
+    assert not (tmp_path / "bc").exists() and not (tmp_path / "dagger").exists()
+
+
+def test_episodes_of_different_shapes_in_one_file_are_refused(tmp_path, capsys):
+    path = write_expert_rollouts(tmp_path, "Hopper-v1", 2, 5)
+    with h5py.File(path, "a") as file:
+        episode = file["episode_000001"]
+        observations = episode["observations"][()]
+        wider = np.concatenate([observations, np.zeros((len(observations), 1), np.float32)], axis=1)
+        del episode["observations"]
+        episode.create_dataset("observations", data=wider)
+    capsys.readouterr()  # run_expert's progress
+    assert "episode_000001 has observations (12,)" in refusal(show_data, [path], capsys)
+
+
+def test_bco_checks_its_demonstrations_as_the_other_scripts_do(tiny_cartpole, tmp_path, capsys):
+    path = tmp_path / "demos.h5"
+    shutil.copyfile(tiny_cartpole, path)
+    with h5py.File(path, "a") as file:
+        episode = file["episode_000000"]
+        short = episode["observations"][:-1]  # one observation fewer than the steps need
+        del episode["observations"]
+        episode.create_dataset("observations", data=short)
+    quick = ["--pre_steps", 10, "--iterations", 0, "--epochs", 1, "--inverse_epochs", 1, "--ensemble", 1, "--inverse_ensemble", 1,
+             "--eval_episodes", 1, "--run_dir", tmp_path / "run"]
+    message = refusal(bco, ["CartPole-v1", "--demos", path, *quick], capsys)
+    assert "is damaged" in message and "episode_000000" in message
+    forged = relabel_as(tiny_cartpole, tmp_path / "hopper.h5", "Hopper-v1")
+    assert "but Hopper-v1 has (11,) and (3,)" in refusal(bco, ["Hopper-v1", "--demos", forged, *quick], capsys)
+    assert not (tmp_path / "run").exists()
+
+
+def test_outputs_that_cannot_be_written_are_refused_before_any_rollout(tiny_hopper, tmp_path, capsys):
+    expert = EXPERTS_DIR / "Hopper-v1.pkl"
+    message = refusal(run_expert, [expert, "Hopper-v1", "--num_rollouts", 1, "--output", "/proc/rollouts.h5"], capsys)
+    assert "--output /proc/rollouts.h5 cannot be written" in message
+    assert "cannot be written" in refusal(bc, ["Hopper-v1", "--data", tiny_hopper, "--run_dir", "/proc/run"], capsys)
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    assert "is a file, not a directory" in refusal(dagger, ["Hopper-v1", "--data", tiny_hopper, "--run_dir", blocker], capsys)
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    assert "symlink loop" in refusal(run_expert, [expert, "Hopper-v1", "--num_rollouts", 1, "--output", tmp_path / "loop" / "x.h5"], capsys)
+    assert blocker.read_text() == "x"
+
+
+def test_a_path_with_bytes_that_are_not_utf8_is_refused_in_one_line(tiny_hopper, tmp_path):
+    strange = Path(os.fsdecode(bytes(tmp_path) + b"/rollouts\xff.h5"))
+    shutil.copyfile(tiny_hopper, strange)
+    result = run_script("bc.py", "Hopper-v1", "--data", str(strange), "--epochs", "1", "--run_dir", str(tmp_path / "run"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "holds bytes that are not UTF-8" in result.stderr and "\\xff" in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def finished_dagger_run(data_path: Path, run_dir: Path, capsys) -> list[str]:
+    """A real DAgger run of iteration 0 only (behavioral cloning), finished; its flags."""
+    argv = ["Hopper-v1", "--data", data_path, "--iterations", 0, "--epochs", 1, "--eval_episodes", 1, "--hidden", "8",
+            "--validation_fraction", 0.2, "--run_dir", run_dir]
+    assert cli.run(dagger.main, dagger.build_parser(), [str(a) for a in argv]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    return [str(a) for a in argv]
+
+
+def test_resuming_dagger_with_other_data_is_refused_and_without_data_uses_the_runs(tiny_hopper, tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    argv = finished_dagger_run(tiny_hopper, run_dir, capsys)
+    other = tmp_path / "other.h5"
+    shutil.copyfile(tiny_hopper, other)
+    resume = [*argv, "--resume"]
+    message = refusal(dagger, [str(other) if a == str(tiny_hopper) else a for a in resume], capsys)
+    assert f"--data {other}, but the run started from {tiny_hopper}" in message
+
+    without_data = [a for i, a in enumerate(resume) if a != "--data" and (i == 0 or resume[i - 1] != "--data")]
+    assert cli.run(dagger.main, dagger.build_parser(), without_data) == 0, capsys.readouterr().err
+    assert cli.run(dagger.main, dagger.build_parser(), resume) == 0, capsys.readouterr().err
+
+    (run_dir / "checkpoints" / "iteration_000.keras").write_bytes(b"truncated")
+    assert "is not a Keras model this project can load" in refusal(dagger, resume, capsys)
