@@ -23,7 +23,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cs294 import cli, data, models, pipeline, report, studies
+from cs294 import cli, data, forecast, models, pipeline, report, studies
 from cs294.errors import UserError
 
 SEED_002_TASKS = ("Ant-v1", "HalfCheetah-v1", "Hopper-v1", "Humanoid-v1", "Reacher-v1", "Walker2d-v1")
@@ -45,6 +45,8 @@ class Profile:
     eval_episodes: int
     dagger_rollouts: int = 5
     """Episodes of the learner per DAgger iteration."""
+    dagger_first_epochs: int | None = None
+    """Epochs of DAgger's first fit (default: the task's BC epochs)."""
     study_seeds: tuple[int, ...] = ()
     study_epochs: int = 100
     curves: dict[str, tuple[tuple[int, ...], tuple[int, ...], int]] = dataclasses.field(default_factory=dict)
@@ -52,6 +54,8 @@ class Profile:
     bco: dict[str, tuple[int, int]] = dataclasses.field(default_factory=dict)
     """(BCO(alpha) iterations, inverse-model epochs per fit) per task."""
     bco_seeds: tuple[int, ...] = ()
+    bco_budget: tuple[str, ...] = ()
+    """Further bco.py options (the tiny profile's small ensembles and epochs)."""
     label_noise: tuple[float, ...] = ()
     """Noise stds for label_noise.py on Hopper, beside BCO seed 0's inferred labels (none: no such step)."""
     benchmark_steps: int = 0
@@ -86,8 +90,16 @@ def _full() -> Profile:
     )
 
 
+def _paper() -> Profile:
+    """Seed 002's budgets, five seeds: BC 100 epochs on every task; DAgger 40 epochs in all, as ten fits of 4 epochs."""
+    full = _full()
+    return dataclasses.replace(full, seeds=(0, 1, 2, 3, 4), bc_epochs={task: 100 for task in full.rollouts},
+                               dagger={task: (9, 4) for task in SEED_002_TASKS}, dagger_first_epochs=4)
+
+
 PROFILES = {
     "full": _full(),
+    "paper": _paper(),
     "demo": Profile(
         tasks=("Hopper-v1",), seeds=(0,), rollouts={"Hopper-v1": 10, "CartPole-v1": 5},
         bc_epochs={"Hopper-v1": 30, "CartPole-v1": 30}, dagger={"Hopper-v1": (3, 5)}, eval_episodes=5,
@@ -95,10 +107,13 @@ PROFILES = {
         bco={"CartPole-v1": (1, 30)}, bco_seeds=(0,), benchmark_steps=5000, benchmark_tasks=("Hopper-v1",),
         video_tasks=("Hopper-v1",), expert_check=(("Hopper-v1", "CartPole-v1"), 10),
     ),
-    # For the test suite: every kind of job, in seconds, with nothing learned.
+    # For the test suite and the backend benchmark: every stage, with tiny budgets and nothing learned, in about a minute.
     "tiny": Profile(
-        tasks=("Hopper-v1",), seeds=(0,), rollouts={"Hopper-v1": 2}, bc_epochs={"Hopper-v1": 2},
-        dagger={"Hopper-v1": (1, 1)}, eval_episodes=1, dagger_rollouts=1, data_max_steps=100, expert_check=(("CartPole-v1",), 2),
+        tasks=("Hopper-v1",), seeds=(0,), rollouts={"Hopper-v1": 2, "CartPole-v1": 2}, bc_epochs={"Hopper-v1": 2, "CartPole-v1": 2},
+        dagger={"Hopper-v1": (1, 1)}, eval_episodes=1, dagger_rollouts=1, data_max_steps=100,
+        study_seeds=(0,), study_epochs=1, curves={"Hopper-v1": ((1, 2), (0,), 1)}, bco={"CartPole-v1": (1, 1)}, bco_seeds=(0,),
+        bco_budget=("--epochs", "2", "--retrain_epochs", "1", "--ensemble", "2", "--inverse_ensemble", "1"),
+        benchmark_steps=200, benchmark_tasks=("Hopper-v1",), expert_check=(("CartPole-v1",), 2),
     ),
 }
 
@@ -147,7 +162,8 @@ class Plan:
         p = self.profile
         iterations, retrain_epochs = p.dagger[task]
         run_dir = self.run_dir(task, "dagger", seed)
-        args = [task, "--data", str(self.data_path(task)), "--epochs", str(p.bc_epochs[task]), "--iterations", str(iterations),
+        first_epochs = p.dagger_first_epochs or p.bc_epochs[task]
+        args = [task, "--data", str(self.data_path(task)), "--epochs", str(first_epochs), "--iterations", str(iterations),
                 "--retrain_epochs", str(retrain_epochs), "--seed", str(seed), "--eval_episodes", str(p.eval_episodes), "--run_dir", str(run_dir)]
         args += self.clip_args(task)
         if p.dagger_rollouts != 5:
@@ -188,13 +204,14 @@ class Plan:
                 "--clip_observations", str(clip), "--eval_episodes", str(self.profile.eval_episodes), "--data", str(self.data_path(task)),
                 "--output_dir", str(output_dir), "--reuse_only"]
         self.add(name=f"curve/{task}/table", script="bc_curve.py", args=args, output=output_dir / "bc_curve.md", stage="BC curves",
+                 extra_outputs=(output_dir / "bc_curve.json", output_dir / "bc_curve.png"),
                  deps=tuple(names), inputs=(self.data_path(task),), cost=10)
 
     def bco(self, task: str, seed: int) -> str:
         run_dir = self.run_dir(task, "bco", seed)
         iterations, inverse_epochs = self.profile.bco[task]
         args = [task, "--demos", str(self.data_path(task)), "--iterations", str(iterations), "--inverse_epochs", str(inverse_epochs),
-                "--seed", str(seed), "--eval_episodes", str(self.profile.eval_episodes), "--run_dir", str(run_dir)]
+                "--seed", str(seed), "--eval_episodes", str(self.profile.eval_episodes), "--run_dir", str(run_dir), *self.profile.bco_budget]
         return self.add(name=f"bco/{task}/seed{seed}", script="bco.py", args=args, output=run_dir, stage="BCO",
                         deps=(self.expert_data(task),), inputs=(self.data_path(task),), cost=60 + 40 * iterations)
 
@@ -206,7 +223,7 @@ class Plan:
         args = [task, "--data", str(self.data_path(task)), "--noise", ",".join(map(str, self.profile.label_noise)), "--inverse", str(inverse),
                 "--ensemble", "1,5", "--seeds", ",".join(map(str, self.profile.bco_seeds)), "--eval_episodes", str(self.profile.eval_episodes),
                 "--output", str(output)]
-        self.add(name=f"label_noise/{task}", script="label_noise.py", args=args, output=output, stage="BCO",
+        self.add(name=f"label_noise/{task}", script="label_noise.py", args=args, output=output, stage="BCO", extra_outputs=(output.with_suffix(".json"),),
                  deps=(self.expert_data(task), f"bco/{task}/seed{seed}"), inputs=(self.data_path(task), inverse), cost=900)
 
     def expert_check(self) -> None:
@@ -220,7 +237,7 @@ class Plan:
     def benchmark(self) -> None:
         output = self.root / "benchmark.md"
         args = ["--envs", ",".join(self.profile.benchmark_tasks), "--steps", str(self.profile.benchmark_steps), "--output", str(output)]
-        self.add(name="benchmark", script="benchmark.py", args=args, output=output, stage="speed benchmark",
+        self.add(name="benchmark", script="benchmark.py", args=args, output=output, stage="speed benchmark", extra_outputs=(output.with_suffix(".json"),),
                  cost=self.profile.benchmark_steps * len(self.profile.benchmark_tasks) / 1000, exclusive=True)
 
     def video(self, task: str) -> None:
@@ -240,7 +257,7 @@ class Plan:
         args = [*map(str, sources), "--labels", ",".join(policies), "--output", str(output), "--gif", str(output.with_suffix(".gif"))]
         if task == "Reacher-v1":  # 50-step episodes: every step, or the clip lasts half a second
             args += ["--frame_skip", "1"]
-        self.add(name=f"video/{task}", script="render_video.py", args=args, output=output, stage="videos",
+        self.add(name=f"video/{task}", script="render_video.py", args=args, output=output, stage="videos", extra_outputs=(output.with_suffix(".gif"),),
                  deps=tuple(names), inputs=tuple(sources), cost=15)
 
     def build(self) -> list[pipeline.Job]:
@@ -279,7 +296,8 @@ def rendering_problem() -> str | None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = cli.make_parser("reproduce.py", __doc__)
-    parser.add_argument("--profile", choices=tuple(PROFILES), default="full", help="full (default), demo (a few minutes), or tiny (for tests)")
+    parser.add_argument("--profile", choices=tuple(PROFILES), default="full",
+                        help="full (default), paper (seed 002's budgets, five seeds), demo (a few minutes), or tiny (every stage in about a minute)")
     parser.add_argument("--root", type=Path, default=None, help="where runs and REPORT.md go (default: results for full, results/demo for demo)")
     parser.add_argument("--data_dir", type=Path, default=None, help="where expert rollouts go (default: data for full, data/demo for demo)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="steps run side by side (default: the number of cores)")
@@ -289,8 +307,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="with --backend ray: HOST:PORT of a running cluster's head, or auto (default: start a private Ray instance for this run)")
     parser.add_argument("--place", action="append", default=[], metavar="STEP_PREFIX=RESOURCE",
                         help="with --backend ray: run the steps whose names start with STEP_PREFIX only on nodes that declare the custom resource")
+    parser.add_argument("--only", default=None, metavar="PREFIXES",
+                        help="run only the steps whose names start with one of these comma-separated prefixes, and the steps they need (e.g. bco/,study/)")
     parser.add_argument("--no_videos", action="store_true", help="skip the videos")
-    parser.add_argument("--dry_run", action="store_true", help="list the steps and whether each is cached, run nothing")
+    parser.add_argument("--dry_run", action="store_true", help="list the steps and whether each is cached, and predict the wall time; run nothing")
+    parser.add_argument("--workers", default="1,2,4,8,16,32", help="with --dry_run: the numbers of steps side by side to predict the wall time for")
     parser.add_argument("--report_only", action="store_true", help="rewrite REPORT.md from the finished steps, run nothing")
     return parser
 
@@ -298,8 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
 def default_dirs(args: argparse.Namespace) -> tuple[Path, Path]:
     if args.profile == "full":
         return args.root or Path("results"), args.data_dir or Path("data")
-    if args.profile == "demo":
-        return args.root or Path("results/demo"), args.data_dir or Path("data/demo")
+    if args.profile in ("demo", "paper"):
+        return args.root or Path(f"results/{args.profile}"), args.data_dir or Path(f"data/{args.profile}")
     if args.root is None or args.data_dir is None:
         raise UserError("--profile tiny needs --root and --data_dir (it is meant for tests)")
     return args.root, args.data_dir
@@ -311,7 +332,57 @@ def command_text(args: argparse.Namespace) -> str:
     for flag in ("root", "data_dir"):
         if getattr(args, flag) is not None:
             words += [f"--{flag}", str(getattr(args, flag))]
+    if args.only:
+        words += ["--only", args.only]
     return " ".join(words + (["--no_videos"] if args.no_videos else []))
+
+
+def only(jobs: list[pipeline.Job], prefixes: str | None) -> list[pipeline.Job]:
+    """The steps named by --only and every step they need, in plan order."""
+    if prefixes is None:
+        return jobs
+    wanted = [prefix for prefix in prefixes.split(",") if prefix]
+    by_name = {job.name: job for job in jobs}
+    keep = {job.name for job in jobs if any(job.name.startswith(prefix) for prefix in wanted)}
+    if not keep:
+        raise UserError(f"--only {prefixes}: no step's name starts with that; `--dry_run` lists the steps")
+    todo = list(keep)
+    while todo:
+        for dep in by_name[todo.pop()].deps:
+            if dep not in keep:
+                keep.add(dep)
+                todo.append(dep)
+    return [job for job in jobs if job.name in keep]
+
+
+def predicted_costs(runner: pipeline.Runner, args: argparse.Namespace) -> tuple[dict[str, float], str]:
+    """Each step's seconds: its own measured time, else scaled from the full profile's measured step; and where they came from."""
+    own = {name for name, job in runner.jobs.items() if (pipeline.read_stamp(runner.state_dir, job) or {}).get("status") == "done"}
+    reference = Plan(PROFILES["full"], Path("results"), Path("data"), videos=True).build()
+    scaled, matched = forecast.scaled_costs(list(runner.jobs.values()), reference, Path("results") / "reproduce")
+    costs = {name: runner.costs[name] if name in own else scaled[name] for name in runner.jobs}
+    borrowed = len([name for name in runner.jobs if name not in own]) if args.profile != "full" else 0
+    source = (f"{len(own)} of {len(runner.jobs)} step times measured in this profile's earlier runs"
+              + (f", {min(matched, borrowed)} scaled from the full profile's measured steps (results/reproduce)" if borrowed else "")
+              + ", the plan's estimates for the rest")
+    return costs, source
+
+
+def dry_run(runner: pipeline.Runner, args: argparse.Namespace) -> dict:
+    """List the steps and whether each is cached, and predict a clean start's wall time for several numbers of workers."""
+    try:
+        workers = [int(word) for word in args.workers.split(",")]
+    except ValueError:
+        raise UserError(f"--workers {args.workers!r}: give whole numbers separated by commas, e.g. 1,2,4") from None
+    if not workers or min(workers) < 1:
+        raise UserError(f"--workers {args.workers!r}: every number must be at least 1")
+    for job, state in runner.plan():
+        print(f"{state:7s} {job.name}: {pipeline.command_text(job)}")
+    costs, source = predicted_costs(runner, args)
+    predictions = {count: pipeline.predict_wall_time(runner.jobs, costs, count) for count in workers}
+    print(f"{len(runner.jobs)} steps, {sum(costs.values()) / 60:.1f} min of step time ({source}).")
+    print("predicted wall time of a clean start: " + ", ".join(f"{count} workers {seconds / 60:.1f} min" for count, seconds in predictions.items()))
+    return {"jobs": len(runner.jobs), "predicted_seconds": predictions, "step_seconds": sum(costs.values())}
 
 
 def placements(args: argparse.Namespace) -> dict[str, str]:
@@ -364,19 +435,13 @@ def main(args: argparse.Namespace) -> dict:
         video_problem = rendering_problem()
         if video_problem:
             print(f"videos skipped: {video_problem}")
-    jobs = Plan(profile, root, data_dir, videos=bool(profile.video_tasks) and not args.no_videos and video_problem is None).build()
+    jobs = only(Plan(profile, root, data_dir, videos=bool(profile.video_tasks) and not args.no_videos and video_problem is None).build(), args.only)
     # One math thread per process: with one process per core, more threads only fight over the cores.
     threads = pipeline.thread_env(1) if args.jobs > 1 else {}
     env = {**threads, "TQDM_DISABLE": "1", "PYTHONWARNINGS": "ignore"}
     runner = pipeline.Runner(jobs, root / "reproduce", pipeline.LocalBackend(args.jobs), env=env)
     if args.dry_run:
-        for job, state in runner.plan():
-            print(f"{state:7s} {job.name}: {pipeline.command_text(job)}")
-        measured = sum(runner.costs[job.name] != job.cost for job in jobs)
-        predictions = {workers: pipeline.predict_wall_time(runner.jobs, runner.costs, workers) for workers in (1, 2, 4, 8, 16, 32)}
-        print(f"predicted wall time of a clean start ({measured} of {len(jobs)} step times measured in earlier runs, "
-              "the plan's estimates for the rest): " + ", ".join(f"{workers} slots {seconds / 60:.1f} min" for workers, seconds in predictions.items()))
-        return {"jobs": len(jobs), "predicted_seconds": predictions}
+        return dry_run(runner, args)
     if args.report_only:
         outcome = pipeline.Outcome(cached=[job.name for job, state in runner.plan() if state == "cached"])
     else:

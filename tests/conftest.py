@@ -56,3 +56,13 @@ def hopper_data(tmp_path_factory):
 def cartpole_demos(tmp_path_factory):
     """Three real CartPole expert episodes of 200 steps."""
     return write_expert_rollouts(tmp_path_factory.mktemp("data"), "CartPole-v1", 3, 200)
+
+
+@pytest.fixture(scope="session")
+def tiny_reproduction(tmp_path_factory):
+    """`reproduce.py --profile tiny` on the local backend, two steps at a time: (its directory, what ran). Every stage, once per session."""
+    import reproduce
+
+    directory = tmp_path_factory.mktemp("tiny")
+    arguments = ["--profile", "tiny", "--root", str(directory / "results"), "--data_dir", str(directory / "data"), "--jobs", "2"]
+    return directory, reproduce.main(reproduce.build_parser().parse_args(arguments))

@@ -8,7 +8,7 @@ import pytest
 
 import reproduce
 from conftest import REPO_ROOT, run_script, tensorboard_tags, write_expert_rollouts
-from cs294 import files, pipeline
+from cs294 import files, pipeline, studies
 
 
 def make_job(tmp_path: Path, args: list[str], inputs: tuple[Path, ...] = (), script: str = "bc.py") -> pipeline.Job:
@@ -68,13 +68,21 @@ def tiny_args(tmp_path: Path) -> list[str]:
     return ["--profile", "tiny", "--root", str(tmp_path / "results"), "--data_dir", str(tmp_path / "data")]
 
 
-def test_tiny_reproduction_writes_a_report_then_skips_or_resumes(tmp_path):
+TINY_STEPS = ["bc/CartPole-v1/seed0", "bc/Hopper-v1/seed0", "benchmark", "bco/CartPole-v1/seed0", "curve/Hopper-v1/demos1_seed0",
+              "curve/Hopper-v1/demos2_seed0", "curve/Hopper-v1/table", "dagger/Hopper-v1/seed0", "data/CartPole-v1", "data/Hopper-v1",
+              "expert_check", *sorted(f"study/{config.slug}/seed0" for config in studies.CONFIGS), "study/table"]
+
+
+def test_tiny_reproduction_covers_every_stage_then_skips_or_resumes(tiny_reproduction):
+    tmp_path, first = tiny_reproduction
     args = reproduce.build_parser().parse_args(tiny_args(tmp_path))
-    first = reproduce.main(args)
-    assert sorted(first["ran"]) == ["bc/Hopper-v1/seed0", "dagger/Hopper-v1/seed0", "data/Hopper-v1", "expert_check"]
+    assert sorted(first["ran"]) == sorted(TINY_STEPS)
     report = (tmp_path / "results" / "REPORT.md").read_text()
-    assert "## The experts in the 2017 tasks" in report and "| CartPole-v1 | as registered | 2 | 500.0 ± 0.0 |" in report
-    assert "| Hopper-v1 |" in report and "seed 002" in report and "Time per stage" in report
+    for section in ("## The experts in the 2017 tasks", "## Expert, BC and DAgger beside seed 002", "## BC against the number of demonstrations",
+                    "## Hopper architecture study", "## Behavioral cloning from observation", "## Speed", "Time per stage"):
+        assert section in report
+    assert "| CartPole-v1 | as registered | 2 | 500.0 ± 0.0 |" in report
+    assert "| Hopper-v1 |" in report and "seed 002" in report
     assert "The latest complete run from a clean start took" in report
     row = next(line for line in report.splitlines() if line.startswith("| Hopper-v1 | 10 |"))
     assert "(n = 1)" in row and "± 0.0" not in row  # one seed: no std over seeds is made up
@@ -87,7 +95,7 @@ def test_tiny_reproduction_writes_a_report_then_skips_or_resumes(tmp_path):
 
     # Nothing changed: every step is cached.
     second = reproduce.main(args)
-    assert second["ran"] == [] and len(second["cached"]) == 4
+    assert second["ran"] == [] and len(second["cached"]) == len(TINY_STEPS)
 
     # A lost output is made again; an interrupted DAgger run (stamp still 'running') resumes.
     shutil.rmtree(bc_run)
@@ -146,3 +154,16 @@ def test_relative_root_and_data_dir_are_relative_to_the_current_directory(tmp_pa
     assert result.returncode == 0, result.stderr
     assert f"--run_dir {tmp_path.resolve() / 'out' / 'Hopper-v1' / 'bc' / 'seed0'}" in result.stdout
     assert f"--output {tmp_path.resolve() / 'rollouts' / 'Hopper-v1_2_rollouts.h5'}" in result.stdout
+
+
+@pytest.mark.parametrize("damage", ["3", "[1]", '{"status": "done", "seconds": "abc", "key": "x"}', b"\xff\xfe"])
+def test_a_damaged_stamp_or_run_log_counts_as_never_run(tmp_path, damage):
+    job = make_job(tmp_path, ["Hopper-v1"])
+    state_dir = tmp_path / "state"
+    path = pipeline.stamp_path(state_dir, job)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(damage if isinstance(damage, bytes) else damage.encode())
+    (state_dir / pipeline.INVOCATIONS_FILE).write_bytes(b"[1, 2, {\"seconds\": 3}]" if isinstance(damage, str) else damage)
+    assert not pipeline.is_done(job, "x", state_dir, pipeline.Hasher())
+    assert pipeline.measured_costs({job.name: job}, state_dir) == {job.name: job.cost}
+    assert pipeline.read_invocations(state_dir) == []

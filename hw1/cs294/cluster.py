@@ -86,7 +86,8 @@ class RayStep:
         with self.log.open("a") as handle:
             handle.write(result["log"])
         if result["returncode"] == 0:
-            land(self.job.output, result["files"])
+            for output, contents in zip(self.job.outputs, result["files"]):
+                land(output, contents)
         return result["returncode"]
 
     def stop(self) -> None:
@@ -134,8 +135,11 @@ class RayBackend:
         if resource:
             options["resources"] = {resource: 0.001}
         arguments = [scratch_path(Path(word)) if word.startswith("/") else word for word in command[2:]]
+        # Paths the step's text inputs and outputs may name: the driver's form and the scratch directory's.
+        named = [Path(word) for word in command[2:] if word.startswith("/")] + [path for path in (*reads, *job.outputs) if path.is_absolute()]
+        paths = {str(CHECKOUT): "."} | {str(path): scratch_path(path) for path in named}
         reference = self.remote.options(**options).remote(
-            job.name, job.script, arguments, references, scratch_path(job.output), env, str(CHECKOUT), self.placement_queue.actor)
+            job.name, job.script, arguments, references, [scratch_path(output) for output in job.outputs], env, paths, self.placement_queue.actor)
         return RayStep(self, job, reference, log)
 
     def drain_placements(self, now: bool = False) -> None:
@@ -207,8 +211,8 @@ def version_problem(requirements: Path) -> str | None:
     return None
 
 
-def run_step(name: str, script: str, arguments: list[str], references: dict[str, object], output: str, env: dict[str, str],
-             checkout: str, placements) -> dict:
+def run_step(name: str, script: str, arguments: list[str], references: dict[str, object], outputs: list[str], env: dict[str, str],
+             paths: dict[str, str], placements) -> dict:
     """On a worker: check the versions, lay out the inputs in a scratch directory, run the step there, return its output."""
     import ray
 
@@ -222,33 +226,33 @@ def run_step(name: str, script: str, arguments: list[str], references: dict[str,
         scratch = Path(scratch)
         for shipped in ("hw1", "experts"):
             (scratch / shipped).symlink_to(code / shipped)
+        translation = {driver: str((scratch / relative).resolve()) for driver, relative in paths.items()}
         for relative, content in zip(references, ray.get(list(references.values()))):
             target = scratch / relative
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(content)
+            target.write_bytes(translate(content, translation) if target.suffix in TEXT_SUFFIXES else content)
         words = [str(scratch / word) if word.startswith("_abs/") else word for word in arguments]
         began = time.perf_counter()
         process = subprocess.run([sys.executable, str(scratch / "hw1" / script), *words], cwd=scratch, capture_output=True,
                                  env={**os.environ, **env}, preexec_fn=pipeline._die_with_parent(os.getpid()))
         seconds = time.perf_counter() - began
         log = (process.stdout + process.stderr).decode(errors="replace")
-        contents = collect(scratch / output, scratch, checkout) if process.returncode == 0 and (scratch / output).exists() else {}
-        log = restore_paths(log, scratch, checkout)
+        back = {here: driver for driver, here in translation.items()} | {f"{scratch.resolve()}/_abs/": "/"}
+        ok = process.returncode == 0 and all((scratch / output).exists() for output in outputs)
+        contents = [collect(scratch / output, back) for output in outputs] if ok else []
+        log = translate(log.encode(), back).decode()
     return {"node": node, "seconds": seconds, "returncode": process.returncode, "log": log, "files": contents}
 
 
-def collect(output: Path, scratch: Path, checkout: str) -> dict[str, bytes]:
-    """The output's files keyed by their path relative to the output's parent, with scratch paths in text files put back."""
+def collect(output: Path, back: dict[str, str]) -> dict[str, bytes]:
+    """The output's files keyed by their path relative to the output's parent, with the driver's paths in text files."""
     paths = [output] if output.is_file() else sorted(path for path in output.rglob("*") if path.is_file())
-    contents = {}
-    for path in paths:
-        content = path.read_bytes()
-        if path.suffix in TEXT_SUFFIXES:
-            content = restore_paths(content.decode(errors="surrogateescape"), scratch, checkout).encode(errors="surrogateescape")
-        contents[path.relative_to(output.parent).as_posix()] = content
-    return contents
+    return {path.relative_to(output.parent).as_posix(): translate(path.read_bytes(), back) if path.suffix in TEXT_SUFFIXES else path.read_bytes()
+            for path in paths}
 
 
-def restore_paths(text: str, scratch: Path, checkout: str) -> str:
-    """Write the driver's paths where the step wrote its scratch directory's."""
-    return text.replace(f"{scratch}/_abs/", "/").replace(str(scratch), checkout)
+def translate(content: bytes, paths: dict[str, str]) -> bytes:
+    """Replace each path by its counterpart, the longest first (a run directory before the results directory holding it)."""
+    for old in sorted(paths, key=len, reverse=True):
+        content = content.replace(old.encode(), paths[old].encode())
+    return content

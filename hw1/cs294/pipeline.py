@@ -59,8 +59,14 @@ class Job:
     """A file in the output whose presence means that an interrupted run can be resumed with resume_args."""
     exclusive: bool = False
     """Run alone (a speed benchmark should not share the cores)."""
+    extra_outputs: tuple[Path, ...] = ()
+    """Further files the job writes beside its output (a table's JSON and plot)."""
     cpus: int = 1
     """Cores the step uses: the Ray backend reserves them and sets TensorFlow's threads to match."""
+
+    @property
+    def outputs(self) -> tuple[Path, ...]:
+        return (self.output, *self.extra_outputs)
 
     @property
     def command(self) -> list[str]:
@@ -141,24 +147,29 @@ def log_path(state_dir: Path, job: Job) -> Path:
 def read_stamp(state_dir: Path, job: Job) -> dict | None:
     path = stamp_path(state_dir, job)
     try:
-        return json.loads(path.read_text())
+        stamp = json.loads(path.read_text())
     except (FileNotFoundError, ValueError):  # missing, or damaged (JSON or UTF-8): the step counts as never run
         return None
+    return stamp if isinstance(stamp, dict) else None  # valid JSON but not a stamp: damaged too
 
 
-def output_manifest(output: Path, hasher: Hasher) -> dict[str, list]:
-    """[size, sha256] of every file a job wrote (the output file, or every file under the output directory)."""
-    paths = [output] if output.is_file() else sorted(path for path in output.rglob("*") if path.is_file())
-    return {path.relative_to(output.parent).as_posix(): [path.stat().st_size, hasher.file(path)] for path in paths}
+def output_manifest(job: Job, hasher: Hasher) -> dict[str, list]:
+    """[size, sha256] of every file a job wrote (each output file, and every file under an output directory)."""
+    manifest = {}
+    for output in job.outputs:
+        paths = [output] if output.is_file() else sorted(path for path in output.rglob("*") if path.is_file())
+        manifest |= {path.relative_to(job.output.parent).as_posix() if path.is_relative_to(job.output.parent) else str(path):
+                     [path.stat().st_size, hasher.file(path)] for path in paths}
+    return manifest
 
 
 def is_done(job: Job, key: str, state_dir: Path, hasher: Hasher) -> bool:
     """Finished earlier with the same key, and its output is still there, byte for byte as it was written."""
     stamp = read_stamp(state_dir, job)
-    if not (stamp and stamp.get("status") == "done" and stamp.get("key") == key and job.output.exists()):
+    if not (isinstance(stamp, dict) and stamp.get("status") == "done" and stamp.get("key") == key and all(path.exists() for path in job.outputs)):
         return False
     recorded = stamp.get("outputs")
-    return recorded is not None and output_manifest(job.output, hasher) == recorded
+    return recorded is not None and output_manifest(job, hasher) == recorded
 
 
 def now() -> str:
@@ -170,7 +181,9 @@ def measured_costs(jobs: dict[str, Job], state_dir: Path) -> dict[str, float]:
     costs = {}
     for name, job in jobs.items():
         stamp = read_stamp(state_dir, job) or {}
-        costs[name] = float(stamp["seconds"]) if stamp.get("status") == "done" and stamp.get("seconds") else job.cost
+        seconds = stamp.get("seconds")
+        measured = stamp.get("status") == "done" and isinstance(seconds, (int, float)) and 0 < seconds < float("inf")
+        costs[name] = float(seconds) if measured else job.cost
     return costs
 
 
@@ -296,7 +309,7 @@ class Runner:
 
     def reads(self, job: Job, resuming: bool) -> list[Path]:
         """What the step reads: its input files, the outputs of the steps it waits on, and its own output when it resumes."""
-        paths = [*job.inputs, *(self.jobs[dep].output for dep in job.deps), *([job.output] if resuming else [])]
+        paths = [*job.inputs, *(output for dep in job.deps for output in self.jobs[dep].outputs), *([job.output] if resuming else [])]
         return list(dict.fromkeys(paths))
 
     def start(self, job: Job, key: str) -> StepHandle:
@@ -306,10 +319,11 @@ class Runner:
         if locks.is_locked(job.output):  # e.g. a step left running by a runner on another machine
             raise UserError(f"{job.output} is in use by {locks.holder(job.output)}; wait for it to end, then run again")
         if not resuming:
-            if job.output.is_dir():
-                shutil.rmtree(job.output)
-            elif job.output.exists():
-                job.output.unlink()
+            for output in job.outputs:
+                if output.is_dir():
+                    shutil.rmtree(output)
+                elif output.exists():
+                    output.unlink()
         command = job.command + (list(job.resume_args) if resuming else [])
         files.write_json(stamp_path(self.state_dir, job), {"name": job.name, "stage": job.stage, "key": key, "status": "running",
                                                            "command": command_text(job, resuming), "started_utc": now()})
@@ -324,14 +338,15 @@ class Runner:
         stamp = read_stamp(self.state_dir, job) or {}
         stamp.update({"status": "done" if returncode == 0 else "failed", "returncode": returncode,
                       "seconds": round(seconds, 2), "finished_utc": now(), "key": key, "node": node})
+        missing = [path for path in job.outputs if not path.exists()]
         if returncode == 0:
-            if not job.output.exists():
+            if missing:
                 returncode = stamp["returncode"] = 1
                 stamp["status"] = "failed"
                 with log_path(self.state_dir, job).open("a") as log:
-                    log.write(f"the step ended without writing {job.output}\n")
+                    log.write(f"the step ended without writing {', '.join(map(str, missing))}\n")
             else:
-                stamp["outputs"] = output_manifest(job.output, self.hasher)
+                stamp["outputs"] = output_manifest(job, self.hasher)
         files.write_json(stamp_path(self.state_dir, job), stamp)
         where = "" if node == "local" else f" on {node}"
         if returncode == 0:
@@ -437,7 +452,10 @@ def read_invocations(state_dir: Path) -> list[dict]:
         return []
     except ValueError:  # a damaged log of past runs is started afresh; the stamps, not this log, decide what is done
         return []
-    return history if isinstance(history, list) else []
+    # Only well-formed entries count; a damaged one is dropped, as a damaged file is.
+    fields = {"started_utc": str, "finished_utc": str, "seconds": (int, float)}
+    return [run for run in history if isinstance(run, dict) and all(isinstance(run.get(key), kind) for key, kind in fields.items())] \
+        if isinstance(history, list) else []
 
 
 def _interrupt(signum, frame) -> None:

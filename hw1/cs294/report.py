@@ -155,7 +155,11 @@ def relative(path: Path, root: Path) -> str:
 
 
 def _time(stamp: dict, field: str) -> datetime.datetime | None:
-    return datetime.datetime.fromisoformat(stamp[field]) if field in stamp else None
+    """A recorded time, or None where there is none or it is damaged."""
+    try:
+        return datetime.datetime.fromisoformat(stamp[field])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def span_minutes(stamps: list[dict]) -> float:
@@ -172,6 +176,12 @@ def latest_clean_run(context: Context) -> dict | None:
     return complete[-1] if complete else None
 
 
+def step_seconds(stamp: dict) -> float:
+    """A stamp's recorded step time; 0 where it holds none (or a damaged one)."""
+    seconds = stamp.get("seconds")
+    return float(seconds) if isinstance(seconds, (int, float)) else 0.0
+
+
 def stage_times(context: Context) -> list[str]:
     """Per stage: steps, summed step time, and its wall-clock span inside the latest clean run, from the step stamps."""
     stamps = [pipeline.read_stamp(context.root / "reproduce", job) or {} for job in context.jobs]
@@ -182,8 +192,8 @@ def stage_times(context: Context) -> list[str]:
         members = [stamp for job, stamp in zip(context.jobs, stamps) if job.stage == stage]
         inside = [s for s in members if window and _time(s, "started_utc") and window[0] <= _time(s, "started_utc") <= window[1]]
         span = f"{span_minutes(inside):.1f} min" if len(inside) == len(members) else "– (redone later)"
-        lines.append(f"| {stage} | {len(members)} | {sum(s.get('seconds', 0.0) for s in members) / 60:.1f} min | {span} |")
-    total = sum(stamp.get("seconds", 0.0) for stamp in stamps)
+        lines.append(f"| {stage} | {len(members)} | {sum(map(step_seconds, members)) / 60:.1f} min | {span} |")
+    total = sum(map(step_seconds, stamps))
     lines += ["", f"All steps together: {total / 60:.1f} min of step time. Steps run side by side, so the stages overlap.", ""]
     if run:
         lines.append(f"**The latest complete run from a clean start took {run['seconds'] / 60:.1f} min** "
