@@ -23,7 +23,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cs294 import cli, data, forecast, models, pipeline, report, studies
+from cs294 import cli, data, forecast, models, pipeline, report, studies, sweeps
 from cs294.errors import UserError
 
 SEED_002_TASKS = ("Ant-v1", "HalfCheetah-v1", "Hopper-v1", "Humanoid-v1", "Reacher-v1", "Walker2d-v1")
@@ -137,11 +137,7 @@ class Plan:
     def expert_data(self, task: str) -> str:
         name = f"data/{task}"
         if not any(job.name == name for job in self.jobs):
-            args = [f"experts/{task}.pkl", task, "--num_rollouts", str(self.profile.rollouts[task]), "--output", str(self.data_path(task))]
-            if self.profile.data_max_steps:
-                args += ["--max_timesteps", str(self.profile.data_max_steps)]
-            self.add(name=name, script="run_expert.py", args=args, output=self.data_path(task), stage="expert data",
-                     inputs=(Path("experts") / f"{task}.pkl",), cost=self.profile.rollouts[task] * (0.4 if task in ("Ant-v1", "Humanoid-v1") else 0.15))
+            self.jobs.append(sweeps.data_job(task, self.profile.rollouts[task], self.data_dir, self.profile.data_max_steps))
         return name
 
     def clip_args(self, task: str) -> list[str]:

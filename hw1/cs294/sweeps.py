@@ -1,0 +1,185 @@
+"""A grid of bc.py, dagger.py or bco.py runs (tasks x seeds x hyperparameters) as cached steps, and its table.
+
+Every run is a step of the same cached graph reproduce.py uses (cs294.pipeline), so a sweep
+skips what is done, resumes what was cut short, and runs on either backend. The table gives, per
+cell, the mean, std, n and a 95% bootstrap confidence interval of the final return over seeds
+(BC: the evaluation; DAgger and BCO: the last iteration), beside the expert on the same episodes.
+"""
+
+import dataclasses
+import itertools
+import json
+import tomllib
+from pathlib import Path
+
+import numpy as np
+
+from cs294 import data, pipeline
+from cs294.errors import UserError
+
+SCRIPTS = {"bc": "bc.py", "dagger": "dagger.py", "bco": "bco.py"}
+BOOTSTRAP_SAMPLES = 10_000
+
+
+@dataclasses.dataclass(frozen=True)
+class Sweep:
+    """What to run: one script over tasks x seeds x every combination of the grid's values."""
+
+    script: str
+    tasks: tuple[str, ...]
+    seeds: tuple[int, ...]
+    grid: dict[str, tuple[str, ...]]
+    """Option name (without --) -> the values to try, as they are typed on the command line."""
+    fixed: dict[str, str] = dataclasses.field(default_factory=dict)
+    """Options every run gets."""
+    rollouts: int | None = None
+    """Expert episodes per task (default: seed 002's count)."""
+
+    def cells(self) -> list[dict[str, str]]:
+        """Every combination of the grid's values, in the grid's order."""
+        names = list(self.grid)
+        return [dict(zip(names, values)) for values in itertools.product(*(self.grid[name] for name in names))] or [{}]
+
+
+def parse_grid(words: list[str]) -> dict[str, tuple[str, ...]]:
+    """--grid NAME=V1,V2 (a value holding commas, such as --hidden 64,64, is written with ';' between values: hidden=64,64;32,32)."""
+    grid = {}
+    for word in words:
+        name, _, values = word.partition("=")
+        separator = ";" if ";" in values else ","
+        split = tuple(value.strip() for value in values.split(separator) if value.strip())
+        if not name or not split:
+            raise UserError(f"--grid {word!r}: write NAME=VALUE1,VALUE2, e.g. --grid learning_rate=0.001,0.0003")
+        grid[name.strip().removeprefix("--")] = split
+    return grid
+
+
+def read_toml(path: Path) -> dict:
+    """A sweep file: script, tasks, seeds, [grid] and [fixed] tables (docs/sweeps.md)."""
+    try:
+        with open(path, "rb") as handle:
+            settings = tomllib.load(handle)
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such sweep file") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise UserError(f"{path}: not a valid TOML sweep file ({error})") from None
+    unknown = set(settings) - {"script", "tasks", "seeds", "grid", "fixed", "rollouts"}
+    if unknown:
+        raise UserError(f"{path}: unknown keys {sorted(unknown)}; a sweep file holds script, tasks, seeds, rollouts, [grid] and [fixed]")
+    return settings
+
+
+def text(value) -> str:
+    """A TOML value as it is typed on the command line (a list of numbers becomes 64,64)."""
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def data_job(task: str, rollouts: int, data_dir: Path, max_steps: int | None = None) -> pipeline.Job:
+    """The step that writes a task's expert rollouts with run_expert.py."""
+    output = data_dir / f"{task}_{rollouts}_rollouts.h5"
+    args = [f"experts/{task}.pkl", task, "--num_rollouts", str(rollouts), "--output", str(output)]
+    if max_steps:
+        args += ["--max_timesteps", str(max_steps)]
+    return pipeline.Job(name=f"data/{task}", script="run_expert.py", args=args, output=output, stage="expert data",
+                        inputs=(Path("experts") / f"{task}.pkl",), cost=rollouts * (0.4 if task in ("Ant-v1", "Humanoid-v1") else 0.15))
+
+
+def cell_slug(cell: dict[str, str]) -> str:
+    """A directory name for one cell of the grid, e.g. learning_rate-0.001_hidden-64-64."""
+    return "_".join(f"{name}-{value.replace(',', '-')}" for name, value in cell.items()) or "default"
+
+
+def run_dir(root: Path, sweep: Sweep, task: str, cell: dict[str, str], seed: int) -> Path:
+    return root / task / sweep.script / cell_slug(cell) / f"seed{seed}"
+
+
+def jobs(sweep: Sweep, root: Path, data_dir: Path) -> list[pipeline.Job]:
+    """The data steps and one step per task x cell x seed."""
+    steps = []
+    for task in sweep.tasks:
+        rollouts = sweep.rollouts or data.DEMONSTRATION_ROLLOUTS.get(task, 10)
+        source = data_job(task, rollouts, data_dir)
+        steps.append(source)
+        for cell in sweep.cells():
+            options = {**sweep.fixed, **cell}
+            for seed in sweep.seeds:
+                directory = run_dir(root, sweep, task, cell, seed)
+                args = [task, "--demos" if sweep.script == "bco" else "--data", str(source.output), "--seed", str(seed), "--run_dir", str(directory)]
+                for name, value in options.items():
+                    args += [f"--{name}", value]
+                steps.append(pipeline.Job(name=f"{sweep.script}/{task}/{cell_slug(cell)}/seed{seed}", script=SCRIPTS[sweep.script], args=args,
+                                          output=directory, stage="sweep", deps=(source.name,),
+                                          inputs=(source.output, *((Path("experts") / f"{task}.pkl",) if sweep.script == "dagger" else ())),
+                                          cost=60, resume_args=("--resume",) if sweep.script == "dagger" else (),
+                                          resume_marker="state.json" if sweep.script == "dagger" else None))
+    return steps
+
+
+def final_return(metrics: dict) -> tuple[float, float]:
+    """(the run's final return, the expert's on the same episodes): BC's evaluation, or the last iteration of DAgger and BCO."""
+    score = metrics["evaluation"]["mean"] if "evaluation" in metrics else metrics["iterations"][-1]["return_mean"]
+    return float(score), float(metrics["expert"]["mean"])
+
+
+def bootstrap_interval(values: list[float], seed: int = 0) -> tuple[float, float]:
+    """The 95% percentile bootstrap interval of the mean (the value itself when there is one run)."""
+    values = np.asarray(values, dtype=float)
+    if len(values) < 2:
+        return float(values.mean()), float(values.mean())
+    generator = np.random.default_rng(seed)
+    means = values[generator.integers(0, len(values), size=(BOOTSTRAP_SAMPLES, len(values)))].mean(axis=1)
+    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
+def rows(sweep: Sweep, root: Path) -> list[dict]:
+    """One row per task x cell: the final returns over seeds, their mean, std, n and 95% bootstrap interval."""
+    table = []
+    for task in sweep.tasks:
+        for cell in sweep.cells():
+            scores, experts = [], []
+            for seed in sweep.seeds:
+                path = run_dir(root, sweep, task, cell, seed) / "metrics.json"
+                if path.exists():
+                    score, expert = final_return(json.loads(path.read_text()))
+                    scores.append(score)
+                    experts.append(expert)
+            if scores:
+                low, high = bootstrap_interval(scores)
+                table.append({"task": task, "cell": cell, "returns": scores, "mean": float(np.mean(scores)), "std": float(np.std(scores)),
+                              "n": len(scores), "ci95": [low, high], "expert": float(np.mean(experts))})
+    return table
+
+
+def markdown(sweep: Sweep, table: list[dict], command: str) -> str:
+    """The sweep's table: one row per task and cell."""
+    names = list(sweep.grid)
+    lines = [f"# Sweep: {sweep.script}.py", "", f"Made by `{command}`. Final return over seeds {', '.join(map(str, sweep.seeds))}: "
+             "mean ± std (n), and a 95% percentile bootstrap interval of the mean; the expert on the same episodes.", "",
+             "| task | " + " | ".join(names) + (" | " if names else "") + "return | 95% CI | expert |",
+             "|---|" + "---|" * len(names) + "---|---|---|"]
+    for row in table:
+        cells = " | ".join(row["cell"][name] for name in names)
+        lines.append(f"| {row['task']} | {cells}{' | ' if names else ''}{row['mean']:.1f} ± {row['std']:.1f} (n = {row['n']}) | "
+                     f"[{row['ci95'][0]:.1f}, {row['ci95'][1]:.1f}] | {row['expert']:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+def log_hparams(sweep: Sweep, root: Path) -> Path:
+    """One TensorBoard run per finished step under ROOT/hparams, with its hyperparameters and final return (the HParams view)."""
+    from cs294 import quiet_tensorflow  # noqa: F401  (before TensorFlow)
+    import tensorflow as tf
+    from tensorboard.plugins.hparams import api as hparams
+
+    log_root = root / "hparams"
+    for task in sweep.tasks:
+        for cell in sweep.cells():
+            for seed in sweep.seeds:
+                path = run_dir(root, sweep, task, cell, seed) / "metrics.json"
+                if not path.exists():
+                    continue
+                score, expert = final_return(json.loads(path.read_text()))
+                with tf.summary.create_file_writer(str(log_root / task / cell_slug(cell) / f"seed{seed}")).as_default():
+                    hparams.hparams({"task": task, "seed": seed, **{**sweep.fixed, **cell}})
+                    tf.summary.scalar("final_return", score, step=0)
+                    tf.summary.scalar("expert_return", expert, step=0)
+    return log_root

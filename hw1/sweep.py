@@ -1,0 +1,124 @@
+"""Run bc.py, dagger.py or bco.py over a grid of tasks x seeds x hyperparameters, and tabulate it.
+
+    python hw1/sweep.py bc --tasks Hopper-v1 --seeds 0,1,2 --grid learning_rate=0.001,0.0003 --set epochs=20
+    python hw1/sweep.py --config sweep.toml --backend ray --address auto
+
+Each run is an ordinary command of this project (bc.py ... --run_dir ROOT/<task>/<script>/<cell>/seed<S>)
+and a cached step of the graph reproduce.py uses: running the same sweep again skips what is
+done, an interrupted DAgger run resumes, and --backend ray runs the steps on a Ray cluster. The
+table (ROOT/sweep.md and .json) gives per cell the final return's mean ± std, n and a 95%
+bootstrap interval over seeds; ROOT/hparams holds one TensorBoard run per step for the HParams
+view (tensorboard --logdir ROOT/hparams). A sweep file holds the same settings (docs/sweeps.md).
+"""
+
+import argparse
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+from cs294 import cli, files, pipeline, sweeps
+from cs294.errors import UserError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = cli.make_parser("sweep.py", __doc__)
+    parser.add_argument("script", nargs="?", choices=tuple(sweeps.SCRIPTS), help="the script to sweep (or give it in --config)")
+    parser.add_argument("--config", type=Path, default=None, help="a TOML sweep file; options given here override it")
+    parser.add_argument("--tasks", default=None, help="comma-separated tasks (default: Hopper-v1)")
+    parser.add_argument("--seeds", default=None, help="comma-separated seeds (default: 0,1,2)")
+    parser.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2", help="an option of the script and the values to try (repeatable)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="an option every run gets (repeatable)")
+    parser.add_argument("--rollouts", type=int, default=None, help="expert episodes per task (default: seed 002's count)")
+    parser.add_argument("--root", type=Path, default=Path("results/sweep"), help="where the runs, the table and the HParams logs go")
+    parser.add_argument("--data_dir", type=Path, default=Path("data"), help="where the expert rollouts go")
+    parser.add_argument("--jobs", type=int, default=1, help="local backend: runs side by side (default: 1)")
+    parser.add_argument("--backend", choices=("local", "ray"), default="local", help="local (default) or ray (see --address)")
+    parser.add_argument("--address", default=None, help="with --backend ray: HOST:PORT or auto (default: a private Ray instance)")
+    parser.add_argument("--dry_run", action="store_true", help="list the runs and whether each is cached; run nothing")
+    return parser
+
+
+def settings(args: argparse.Namespace) -> sweeps.Sweep:
+    """The sweep from the file and the command line (the command line wins)."""
+    file = sweeps.read_toml(args.config) if args.config else {}
+    script = args.script or file.get("script")
+    if script not in sweeps.SCRIPTS:
+        raise UserError(f"name the script to sweep: one of {', '.join(sweeps.SCRIPTS)} (as the first argument or script = ... in --config)")
+    try:
+        tasks = tuple(args.tasks.split(",")) if args.tasks else tuple(file.get("tasks", ["Hopper-v1"]))
+        seeds = tuple(int(seed) for seed in args.seeds.split(",")) if args.seeds else tuple(int(seed) for seed in file.get("seeds", [0, 1, 2]))
+    except ValueError:
+        raise UserError(f"--seeds {args.seeds!r}: give whole numbers separated by commas") from None
+    grid = {name: tuple(sweeps.text(value) for value in values) for name, values in file.get("grid", {}).items()}
+    grid |= sweeps.parse_grid(args.grid)
+    fixed = {name: sweeps.text(value) for name, value in file.get("fixed", {}).items()}
+    for word in args.set:
+        name, _, value = word.partition("=")
+        if not name or not value:
+            raise UserError(f"--set {word!r}: write NAME=VALUE, e.g. --set epochs=20")
+        fixed[name.removeprefix("--")] = value
+    if min(seeds, default=0) < 0 or not seeds:
+        raise UserError("--seeds: give one or more seeds of 0 or more")
+    return sweeps.Sweep(script=script, tasks=tasks, seeds=seeds, grid=grid, fixed=fixed, rollouts=args.rollouts or file.get("rollouts"))
+
+
+def check_options(sweep: sweeps.Sweep) -> None:
+    """Every option in the grid and --set is one the script lists in its --help: checked before anything runs."""
+    script = pipeline.HW1_DIR / sweeps.SCRIPTS[sweep.script]
+    listed = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, check=False, timeout=120).stdout
+    for name in {**sweep.fixed, **sweep.grid}:
+        if f"--{name} " not in listed and f"--{name}\n" not in listed:
+            raise UserError(f"{sweeps.SCRIPTS[sweep.script]} has no option --{name}; see python hw1/{sweeps.SCRIPTS[sweep.script]} --help")
+        if name in ("seed", "run_dir", "data", "demos"):
+            raise UserError(f"--{name} is set by the sweep itself; use --seeds, --root or --data_dir instead")
+
+
+def sweep_command(sweep: sweeps.Sweep, args: argparse.Namespace) -> str:
+    """The command that makes this table."""
+    words = ["python", "hw1/sweep.py", sweep.script, "--tasks", ",".join(sweep.tasks), "--seeds", ",".join(map(str, sweep.seeds))]
+    for name, values in sweep.grid.items():
+        words += ["--grid", f"{name}={(';' if any(',' in value for value in values) else ',').join(values)}"]
+    for name, value in sweep.fixed.items():
+        words += ["--set", f"{name}={value}"]
+    if sweep.rollouts:
+        words += ["--rollouts", str(sweep.rollouts)]
+    return shlex.join(words + ["--root", str(args.root)])
+
+
+def main(args: argparse.Namespace) -> dict:
+    """Run (or reuse) every step of the sweep, then write its table and HParams logs."""
+    sweep = settings(args)
+    check_options(sweep)
+    if args.jobs < 1:
+        raise UserError(f"--jobs must be at least 1, got {args.jobs}")
+    jobs = sweeps.jobs(sweep, args.root, args.data_dir)
+    runner = pipeline.Runner(jobs, args.root / "sweep_state", pipeline.LocalBackend(args.jobs),
+                             env={"TQDM_DISABLE": "1", "PYTHONWARNINGS": "ignore", **(pipeline.thread_env(1) if args.jobs > 1 else {})})
+    if args.dry_run:
+        for job, state in runner.plan():
+            print(f"{state:7s} {job.name}: {pipeline.command_text(job)}")
+        return {"jobs": len(jobs)}
+    if args.backend == "ray":
+        from cs294 import cluster  # imports Ray
+
+        runner.backend = cluster.connect(args.address)
+    try:
+        outcome = runner.run()
+    finally:
+        runner.backend.close()
+    table = sweeps.rows(sweep, args.root)
+    command = sweep_command(sweep, args)
+    files.write_text(args.root / "sweep.md", sweeps.markdown(sweep, table, command))
+    files.write_json(args.root / "sweep.json", {"script": sweep.script, "tasks": sweep.tasks, "seeds": sweep.seeds, "grid": sweep.grid,
+                                                "fixed": sweep.fixed, "rows": table})
+    log_root = sweeps.log_hparams(sweep, args.root)
+    print(sweeps.markdown(sweep, table, command))
+    print(f"{len(outcome.ran)} runs ran, {len(outcome.cached)} were cached; wrote {args.root / 'sweep.md'}, sweep.json and {log_root}/")
+    if outcome.failed or outcome.skipped:
+        raise UserError(f"{len(outcome.failed)} runs failed ({', '.join(outcome.failed)}); see their logs in {args.root / 'sweep_state' / 'logs'}")
+    return {"rows": table, "ran": outcome.ran, "cached": outcome.cached}
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli.run(main, build_parser()))

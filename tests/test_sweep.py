@@ -1,0 +1,59 @@
+"""sweep.py: a real grid of bc.py runs as cached steps, its table with n and bootstrap intervals, and the HParams logs."""
+
+import json
+
+import pytest
+
+import sweep
+from conftest import run_script
+from cs294 import sweeps
+
+
+def test_bootstrap_interval_holds_the_mean_and_lies_within_the_values():
+    low, high = sweeps.bootstrap_interval([1.0, 2.0, 3.0, 10.0])
+    assert 1.0 <= low < 4.0 < high <= 10.0
+    assert sweeps.bootstrap_interval([5.0]) == (5.0, 5.0)
+
+
+@pytest.mark.slow
+def test_a_grid_of_bc_runs_gives_one_row_per_cell_then_is_cached(tmp_path):
+    config = tmp_path / "sweep.toml"
+    config.write_text('script = "bc"\ntasks = ["CartPole-v1"]\nseeds = [0, 1]\nrollouts = 2\n'
+                      '[grid]\nlearning_rate = [0.01, 0.001]\n[fixed]\nepochs = 1\neval_episodes = 1\n')
+    arguments = ["--config", str(config), "--root", str(tmp_path / "sweep"), "--data_dir", str(tmp_path / "data"), "--jobs", "2"]
+    first = sweep.main(sweep.build_parser().parse_args(arguments))
+    assert len(first["ran"]) == 5  # the data and 2 cells x 2 seeds
+    rows = first["rows"]
+    assert [row["cell"] for row in rows] == [{"learning_rate": "0.01"}, {"learning_rate": "0.001"}]
+    for row in rows:
+        assert row["n"] == 2 and min(row["returns"]) <= row["ci95"][0] <= row["mean"] <= row["ci95"][1] <= max(row["returns"])
+        assert row["expert"] == 500.0
+    table = (tmp_path / "sweep" / "sweep.md").read_text()
+    assert "| CartPole-v1 | 0.01 |" in table and "(n = 2)" in table and "95% CI" in table
+    assert json.loads((tmp_path / "sweep" / "sweep.json").read_text())["rows"] == json.loads(json.dumps(rows))
+    assert "_hparams_/session_start_info" in tensorboard_tags_of(tmp_path / "sweep" / "hparams" / "CartPole-v1" / "learning_rate-0.01" / "seed0")
+
+    again = sweep.main(sweep.build_parser().parse_args(arguments))
+    assert again["ran"] == [] and len(again["cached"]) == 5 and again["rows"] == rows
+
+
+def tensorboard_tags_of(directory):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    accumulator = EventAccumulator(str(directory))
+    accumulator.Reload()
+    return {tag for tags in accumulator.Tags().values() if isinstance(tags, list) for tag in tags}
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["bc", "--grid", "no_such_option=1,2"], "bc.py has no option --no_such_option"),
+    (["bc", "--grid", "learning_rate"], "write NAME=VALUE1,VALUE2"),
+    (["bc", "--set", "seed=3"], "--seed is set by the sweep itself"),
+    (["--tasks", "Hopper-v1"], "name the script to sweep"),
+    (["bc", "--seeds", "a,b"], "give whole numbers"),
+])
+def test_a_bad_sweep_is_refused_in_one_line_before_anything_runs(tmp_path, arguments, message):
+    result = run_script("sweep.py", *arguments, "--root", str(tmp_path / "sweep"), "--data_dir", str(tmp_path / "data"))
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not (tmp_path / "sweep").exists() and not (tmp_path / "data").exists()
