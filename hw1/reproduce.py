@@ -402,8 +402,8 @@ def run_steps(runner: pipeline.Runner, args: argparse.Namespace, root: Path) -> 
     from cs294 import cluster  # imports Ray
 
     runner.backend = cluster.connect(args.address)
-    runner.backend.resources = placements(args)
     try:
+        runner.backend.place(placements(args))
         print(f"{len(runner.jobs)} steps on Ray, {runner.backend.workers} at a time; logs in {root / 'reproduce' / 'logs'}")
         return runner.run()
     finally:
@@ -419,10 +419,8 @@ def main(args: argparse.Namespace) -> dict:
     placements(args)
     checkout = Path(__file__).resolve().parents[1]
     for flag in ("root", "data_dir"):  # a relative path means one under the current directory, as for any command
-        value = getattr(args, flag)
-        if value is not None and not value.is_absolute():
-            absolute = (Path.cwd() / value).resolve()
-            setattr(args, flag, absolute.relative_to(checkout) if absolute.is_relative_to(checkout) else absolute)
+        if getattr(args, flag) is not None:
+            setattr(args, flag, pipeline.checkout_relative(getattr(args, flag)))
     os.chdir(checkout)  # every path in a step's command is relative to the checkout
     root, data_dir = default_dirs(args)
     profile = PROFILES[args.profile]

@@ -12,6 +12,7 @@ view (tensorboard --logdir ROOT/hparams). A sweep file holds the same settings (
 """
 
 import argparse
+import os
 import shlex
 import subprocess
 import sys
@@ -31,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="an option every run gets (repeatable)")
     parser.add_argument("--rollouts", type=int, default=None, help="expert episodes per task (default: seed 002's count)")
     parser.add_argument("--root", type=Path, default=Path("results/sweep"), help="where the runs, the table and the HParams logs go")
-    parser.add_argument("--data_dir", type=Path, default=Path("data"), help="where the expert rollouts go")
+    parser.add_argument("--data_dir", type=Path, default=Path("data/sweep"), help="where the expert rollouts go (default: data/sweep)")
     parser.add_argument("--jobs", type=int, default=1, help="local backend: runs side by side (default: 1)")
     parser.add_argument("--backend", choices=("local", "ray"), default="local", help="local (default) or ray (see --address)")
     parser.add_argument("--address", default=None, help="with --backend ray: HOST:PORT or auto (default: a private Ray instance)")
@@ -60,6 +61,9 @@ def settings(args: argparse.Namespace) -> sweeps.Sweep:
         fixed[name.removeprefix("--")] = value
     if min(seeds, default=0) < 0 or not seeds:
         raise UserError("--seeds: give one or more seeds of 0 or more")
+    repeated = [name for name, values in [("tasks", tasks), ("seeds", seeds), *grid.items()] if len(set(values)) != len(values)]
+    if repeated:
+        raise UserError(f"{repeated[0]} lists a value twice; give each once (a value holding commas goes between ';', e.g. hidden=64,64;32,32)")
     return sweeps.Sweep(script=script, tasks=tasks, seeds=seeds, grid=grid, fixed=fixed, rollouts=args.rollouts or file.get("rollouts"))
 
 
@@ -68,10 +72,12 @@ def check_options(sweep: sweeps.Sweep) -> None:
     script = pipeline.HW1_DIR / sweeps.SCRIPTS[sweep.script]
     listed = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, check=False, timeout=120).stdout
     for name in {**sweep.fixed, **sweep.grid}:
-        if f"--{name} " not in listed and f"--{name}\n" not in listed:
-            raise UserError(f"{sweeps.SCRIPTS[sweep.script]} has no option --{name}; see python hw1/{sweeps.SCRIPTS[sweep.script]} --help")
         if name in ("seed", "run_dir", "data", "demos"):
             raise UserError(f"--{name} is set by the sweep itself; use --seeds, --root or --data_dir instead")
+        if name in ("resume", "overwrite"):
+            raise UserError(f"--{name} is the sweep's to decide: a sweep resumes interrupted runs and redoes changed ones by itself")
+        if f"--{name} " not in listed and f"--{name}\n" not in listed:
+            raise UserError(f"{sweeps.SCRIPTS[sweep.script]} has no option --{name}; see python hw1/{sweeps.SCRIPTS[sweep.script]} --help")
 
 
 def sweep_command(sweep: sweeps.Sweep, args: argparse.Namespace) -> str:
@@ -92,6 +98,9 @@ def main(args: argparse.Namespace) -> dict:
     check_options(sweep)
     if args.jobs < 1:
         raise UserError(f"--jobs must be at least 1, got {args.jobs}")
+    # The steps run from the top of the checkout: paths given relative to here are made relative to it.
+    args.root, args.data_dir = pipeline.checkout_relative(args.root), pipeline.checkout_relative(args.data_dir)
+    os.chdir(pipeline.HW1_DIR.parent)
     jobs = sweeps.jobs(sweep, args.root, args.data_dir)
     runner = pipeline.Runner(jobs, args.root / "sweep_state", pipeline.LocalBackend(args.jobs),
                              env={"TQDM_DISABLE": "1", "PYTHONWARNINGS": "ignore", **(pipeline.thread_env(1) if args.jobs > 1 else {})})
@@ -107,12 +116,14 @@ def main(args: argparse.Namespace) -> dict:
         outcome = runner.run()
     finally:
         runner.backend.close()
-    table = sweeps.rows(sweep, args.root)
+    done = {runner.jobs[name].output for name in [*outcome.ran, *outcome.cached]}
+    finished = sweeps.finished_runs(sweep, args.root, done)
+    table = sweeps.rows(sweep, finished)
     command = sweep_command(sweep, args)
     files.write_text(args.root / "sweep.md", sweeps.markdown(sweep, table, command))
     files.write_json(args.root / "sweep.json", {"script": sweep.script, "tasks": sweep.tasks, "seeds": sweep.seeds, "grid": sweep.grid,
                                                 "fixed": sweep.fixed, "rows": table})
-    log_root = sweeps.log_hparams(sweep, args.root)
+    log_root = sweeps.log_hparams(sweep, finished, args.root)
     print(sweeps.markdown(sweep, table, command))
     print(f"{len(outcome.ran)} runs ran, {len(outcome.cached)} were cached; wrote {args.root / 'sweep.md'}, sweep.json and {log_root}/")
     if outcome.failed or outcome.skipped:

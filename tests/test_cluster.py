@@ -68,14 +68,14 @@ def test_two_node_cluster_gives_the_local_numbers_with_a_step_forced_onto_the_se
     assert "cs294-step-" not in metrics and str(tmp_path / "data") in metrics  # the driver's paths, not the worker's scratch
 
 
-def step_processes(script: str) -> list:
-    """Running steps of `script` started by a Ray worker (their command runs from a cs294-step- scratch directory)."""
+def step_processes(script: str, directory: Path) -> list:
+    """This test's running steps of `script` started by a Ray worker (run from a cs294-step- scratch directory, writing under `directory`)."""
     import psutil
 
     found = []
     for process in psutil.process_iter(["cmdline"]):
         words = process.info["cmdline"] or []
-        if any(word.endswith(f"hw1/{script}") and "cs294-step-" in word for word in words):
+        if any(word.endswith(f"hw1/{script}") and "cs294-step-" in word for word in words) and any(str(directory) in word for word in words):
             found.append(process)
     return found
 
@@ -86,10 +86,10 @@ def test_a_worker_killed_mid_step_is_retried_and_nothing_partial_lands(tmp_path,
     run_dir = tmp_path / "results" / "Hopper-v1" / "dagger" / "seed0"
     try:
         deadline = time.time() + 180
-        while not (steps := step_processes("dagger.py")) and time.time() < deadline and driver.poll() is None:
+        while not (steps := step_processes("dagger.py", tmp_path)) and time.time() < deadline and driver.poll() is None:
             time.sleep(0.2)
         assert steps, driver.communicate()[0] if driver.poll() is not None else "no dagger step started"
-        time.sleep(3)  # mid-step: TensorFlow loaded, training or rolling out
+        time.sleep(1)  # mid-step: the tiny DAgger run takes several seconds
         worker = steps[0].parent()
         os.kill(worker.pid, signal.SIGKILL)
         assert not run_dir.exists()  # nothing of the killed attempt lands
@@ -128,3 +128,18 @@ def test_the_local_path_never_imports_ray(tmp_path):
             "assert 'ray' not in sys.modules, 'ray was imported'")
     completed = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert completed.returncode == 0, completed.stderr
+
+
+def test_paths_are_translated_whole_and_back():
+    paths = {"/home/u/cs294": "/scratch", "/home/u/cs294_data/x.h5": "/scratch/_abs/home/u/cs294_data/x.h5"}
+    text = b'{"data": "/home/u/cs294_data/x.h5", "code": "/home/u/cs294/hw1", "other": "/home/u/cs294_data/y.h5"}'
+    there = cluster.translate(text, paths)
+    assert there == b'{"data": "/scratch/_abs/home/u/cs294_data/x.h5", "code": "/scratch/hw1", "other": "/home/u/cs294_data/y.h5"}'
+    assert cluster.translate(there, {value: key for key, value in paths.items()} | {"/scratch/_abs": ""}) == text
+
+
+def test_a_resource_no_node_has_is_refused_in_one_line(tmp_path):
+    completed = subprocess.run([sys.executable, str(REPO_ROOT / "hw1" / "reproduce.py"),
+                                *tiny(tmp_path, "--backend", "ray", "--place", "bc/=no_such_resource")], capture_output=True, text=True, timeout=120)
+    assert completed.returncode != 0 and "Traceback" not in completed.stderr
+    assert "no node of the cluster declares the resource no_such_resource" in completed.stderr and len(completed.stderr.strip().splitlines()) == 1

@@ -109,6 +109,12 @@ def test_tiny_reproduction_covers_every_stage_then_skips_or_resumes(tiny_reprodu
     log = (tmp_path / "results" / "reproduce" / "logs" / "dagger__Hopper-v1__seed0.log").read_text()
     assert log.splitlines()[0].endswith("--resume") and "resuming" in log
 
+    # A table reads its runs without naming them as inputs: a redone run redoes the table too.
+    config = studies.CONFIGS[0]
+    shutil.rmtree(studies.study_run_dir(tmp_path / "results" / "Hopper-v1" / "architecture_study", config, 0))
+    fourth = reproduce.main(args)
+    assert sorted(fourth["ran"]) == [f"study/{config.slug}/seed0", "study/table"]
+
 
 def test_dry_run_lists_every_stage_of_the_full_reproduction(tmp_path, capsys):
     args = reproduce.build_parser().parse_args(["--dry_run", "--root", str(tmp_path / "results"), "--data_dir", str(tmp_path / "data")])

@@ -51,9 +51,26 @@ def tensorboard_tags_of(directory):
     (["bc", "--set", "seed=3"], "--seed is set by the sweep itself"),
     (["--tasks", "Hopper-v1"], "name the script to sweep"),
     (["bc", "--seeds", "a,b"], "give whole numbers"),
+    (["bc", "--seeds", "0,0"], "seeds lists a value twice"),
+    (["bc", "--set", "resume=1"], "--resume is the sweep's to decide"),
 ])
 def test_a_bad_sweep_is_refused_in_one_line_before_anything_runs(tmp_path, arguments, message):
     result = run_script("sweep.py", *arguments, "--root", str(tmp_path / "sweep"), "--data_dir", str(tmp_path / "data"))
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert not (tmp_path / "sweep").exists() and not (tmp_path / "data").exists()
+
+
+def test_a_sweep_file_of_the_wrong_types_is_refused_in_one_line(tmp_path):
+    for text, message in [('seeds = 3\nscript = "bc"\n', "seeds must be a list"), ('tasks = ["Hopper-v1"]\n[grid]\nlr = 0.1\n', "is a list of values"),
+                          ('tasks = "Hopper-v1"\n', "tasks must be a list"), ("seeds = [", "not a valid TOML sweep file")]:
+        config = tmp_path / "sweep.toml"
+        config.write_text(text)
+        result = run_script("sweep.py", "bc", "--config", str(config), "--root", str(tmp_path / "sweep"))
+        assert result.returncode != 0 and message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_relative_paths_are_relative_to_the_current_directory(tmp_path):
+    result = run_script("sweep.py", "bc", "--tasks", "Hopper-v1", "--seeds", "0", "--root", "out", "--dry_run", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"--run_dir {tmp_path.resolve() / 'out' / 'Hopper-v1' / 'bc' / 'default' / 'seed0'}" in result.stdout

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from cs294 import pipeline
+from cs294 import pipeline, provenance
 from cs294.errors import UserError
 
 CHECKOUT = pipeline.HW1_DIR.parent
@@ -41,15 +41,21 @@ def connect(address: str | None, workers: int | None = None) -> "RayBackend":
         except (OSError, ValueError) as error:
             raise UserError(f"--address {address}: no Ray cluster answers there ({error}); start one with `ray start --head` "
                             "or leave out --address for a private one") from None
-    import ray  # only here: the local backend never imports Ray
+    try:
+        import ray  # only here: the local backend never imports Ray
+    except ImportError:
+        raise UserError("--backend ray needs Ray: .venv/bin/pip install -r requirements.txt") from None
 
-    excludes = [str(path.relative_to(CHECKOUT)) for path in CHECKOUT.iterdir() if path.name not in SHIPPED]
+    excludes = [f"/{path.name}" for path in CHECKOUT.iterdir() if path.name not in SHIPPED]
     try:
         ray.init(address=address, runtime_env={"working_dir": str(CHECKOUT), "excludes": excludes, "py_modules": [str(pipeline.PACKAGE_DIR)]},
                  include_dashboard=False if address is None else None, log_to_driver=False, logging_level="ERROR")
     except ConnectionError as error:
         raise UserError(f"--address {address}: could not join a Ray cluster ({str(error).splitlines()[0]}); "
                         "start one with `ray start --head`, or leave out --address for a private one") from None
+    except Exception as error:  # e.g. a cluster of another Ray version
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise UserError(f"Ray could not start{' at ' + address if address else ''}: {first}") from None
     return RayBackend(ray, started_here=address is None, workers=workers)
 
 
@@ -80,14 +86,19 @@ class RayStep:
                 handle.write(f"the Ray task failed: {error}\n")
             return 1
         self.node, self.seconds = result["node"], result["seconds"]
-        if result.get("version_problem"):
+        if result.get("version_problem"):  # the cache keys hold the driver's versions: a node with others would break them
             raise UserError(f"node {result['node']}: {result['version_problem']}; install the pinned versions there "
                             "(pip install -r requirements.txt) and run again; nothing was changed")
         with self.log.open("a") as handle:
             handle.write(result["log"])
         if result["returncode"] == 0:
-            for output, contents in zip(self.job.outputs, result["files"]):
-                land(output, contents)
+            try:
+                for output, contents in zip(self.job.outputs, result["files"]):
+                    land(output, contents)
+            except OSError as error:  # e.g. a full disk: the step fails, and what did land is removed at its next start
+                with self.log.open("a") as handle:
+                    handle.write(f"the output could not be put in place: {error}\n")
+                return 1
         return result["returncode"]
 
     def stop(self) -> None:
@@ -111,6 +122,17 @@ class RayBackend:
         self.resources: dict[str, str] = {}
         """Step-name prefix -> a custom resource the step must be placed on (--place)."""
         self.remote = ray.remote(max_retries=RETRIES, retry_exceptions=False)(run_step)
+        self.versions = provenance.package_versions()
+        """The driver's versions of the packages that shape results, which the cache keys hold; every node must have the same."""
+
+    def place(self, resources: dict[str, str]) -> None:
+        """Send the steps whose names start with each prefix only to nodes declaring its custom resource; refuse one no node has."""
+        available = self.ray.cluster_resources()
+        missing = sorted({name for name in resources.values() if name not in available})
+        if missing:
+            raise UserError(f"--place: no node of the cluster declares the resource {', '.join(missing)}; "
+                            "start a node with `ray start --resources '{\"NAME\": 1}'` or drop --place")
+        self.resources = dict(resources)
 
     def upload(self, path: Path) -> dict[str, object]:
         """Object references of every file under `path` (a file or a directory), keyed by its path relative to the checkout."""
@@ -139,7 +161,8 @@ class RayBackend:
         named = [Path(word) for word in command[2:] if word.startswith("/")] + [path for path in (*reads, *job.outputs) if path.is_absolute()]
         paths = {str(CHECKOUT): "."} | {str(path): scratch_path(path) for path in named}
         reference = self.remote.options(**options).remote(
-            job.name, job.script, arguments, references, [scratch_path(output) for output in job.outputs], env, paths, self.placement_queue.actor)
+            job.name, job.script, arguments, references, [scratch_path(output) for output in job.outputs], env, paths, self.placement_queue.actor,
+            self.versions)
         return RayStep(self, job, reference, log)
 
     def drain_placements(self, now: bool = False) -> None:
@@ -191,12 +214,24 @@ class PlacementQueue:
 
     def drain(self) -> list[tuple[str, str]]:
         """Every (step, node) reported since the last drain."""
-        size = self.actor.qsize()
-        return self.actor.get_nowait_batch(size) if size else []
+        try:
+            size = self.actor.qsize()
+            return self.actor.get_nowait_batch(size) if size else []
+        except Exception:  # the queue's actor died: the progress line loses the nodes, the steps go on
+            return []
 
 
-def version_problem(requirements: Path) -> str | None:
-    """The first package whose installed version differs from requirements.txt's pin, or None."""
+def version_problem(requirements: Path, driver: dict[str, str] | None = None) -> str | None:
+    """The first package whose installed version differs from requirements.txt's pin or from the driver's, or None."""
+    for name, version in (driver or {}).items():
+        if name == "python":
+            continue
+        try:
+            installed = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            installed = "not installed"
+        if installed != version:
+            return f"{name} {installed} is installed, the driver has {version}"
     for line in requirements.read_text().splitlines():
         match = re.match(r"^\s*([A-Za-z0-9_.-]+)(\[[^\]]*\])?\s*==\s*([^\s;#]+)", line)
         if not match:
@@ -212,21 +247,24 @@ def version_problem(requirements: Path) -> str | None:
 
 
 def run_step(name: str, script: str, arguments: list[str], references: dict[str, object], outputs: list[str], env: dict[str, str],
-             paths: dict[str, str], placements) -> dict:
+             paths: dict[str, str], placements, driver_versions: dict[str, str]) -> dict:
     """On a worker: check the versions, lay out the inputs in a scratch directory, run the step there, return its output."""
     import ray
 
     node = ray.get_runtime_context().get_node_id()[:8] + "@" + socket.gethostname()
-    placements.put((name, node))
+    try:
+        placements.put((name, node))
+    except Exception:  # the progress line is best-effort; the step is not
+        pass
     code = Path.cwd()  # the runtime_env's copy of the checkout
-    problem = version_problem(code / "requirements.txt")
+    problem = version_problem(code / "requirements.txt", driver_versions)
     if problem:
         return {"node": node, "seconds": 0.0, "version_problem": problem}
     with tempfile.TemporaryDirectory(prefix="cs294-step-") as scratch:
-        scratch = Path(scratch)
+        scratch = Path(scratch).resolve()  # one spelling of it, in the arguments and in the translated files alike
         for shipped in ("hw1", "experts"):
             (scratch / shipped).symlink_to(code / shipped)
-        translation = {driver: str((scratch / relative).resolve()) for driver, relative in paths.items()}
+        translation = {driver: str(scratch / relative) if relative != "." else str(scratch) for driver, relative in paths.items()}
         for relative, content in zip(references, ray.get(list(references.values()))):
             target = scratch / relative
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -237,7 +275,7 @@ def run_step(name: str, script: str, arguments: list[str], references: dict[str,
                                  env={**os.environ, **env}, preexec_fn=pipeline._die_with_parent(os.getpid()))
         seconds = time.perf_counter() - began
         log = (process.stdout + process.stderr).decode(errors="replace")
-        back = {here: driver for driver, here in translation.items()} | {f"{scratch.resolve()}/_abs/": "/"}
+        back = {here: driver for driver, here in translation.items()} | {f"{scratch}/_abs": ""}
         ok = process.returncode == 0 and all((scratch / output).exists() for output in outputs)
         contents = [collect(scratch / output, back) for output in outputs] if ok else []
         log = translate(log.encode(), back).decode()
@@ -252,7 +290,9 @@ def collect(output: Path, back: dict[str, str]) -> dict[str, bytes]:
 
 
 def translate(content: bytes, paths: dict[str, str]) -> bytes:
-    """Replace each path by its counterpart, the longest first (a run directory before the results directory holding it)."""
-    for old in sorted(paths, key=len, reverse=True):
-        content = content.replace(old.encode(), paths[old].encode())
-    return content
+    """Replace each whole path by its counterpart in one pass, the longest first; /a/b does not match inside /a/bc."""
+    if not paths:
+        return content
+    keys = sorted(paths, key=len, reverse=True)
+    pattern = re.compile(b"(" + b"|".join(re.escape(key.encode()) for key in keys) + rb")(?=[/\"'`|,;:)\]}\s]|$)")
+    return pattern.sub(lambda match: paths[match.group(0).decode()].encode(), content)

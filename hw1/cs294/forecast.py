@@ -81,11 +81,14 @@ def scaled_costs(jobs: list[pipeline.Job], measured_jobs: list[pipeline.Job], st
         if not isinstance(seconds, (int, float)):
             costs[job.name] = job.cost
             continue
-        scaled = None
+        scaled = float(seconds)
         if job.script == "bc.py":
             scaled = bc_seconds(job, reference, float(seconds))
         elif job.script == "dagger.py":
             scaled = dagger_seconds(job, reference, float(seconds))
-        costs[job.name] = scaled if scaled is not None else float(seconds)
+        if scaled is None:  # a training step whose measured run left no metrics to scale: the plan's estimate
+            costs[job.name] = job.cost
+            continue
+        costs[job.name] = scaled
         matched += 1
     return costs, matched

@@ -126,14 +126,25 @@ def code_digest(script: str, hasher: Hasher) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-def cache_key(job: Job, hasher: Hasher) -> str:
-    """The key of everything the job's result depends on; a missing input file makes it 'missing:<path>'."""
+def cache_key(job: Job, hasher: Hasher, upstream: dict[str, object] | None = None) -> str:
+    """The key of everything the job's result depends on; a missing input file makes it 'missing:<path>'.
+
+    `upstream` holds the recorded outputs of the steps it waits on whose outputs it reads without
+    naming them as inputs (a table reads its runs' metrics): a redone run changes the table's key.
+    """
     inputs = {}
     for path in job.inputs:
         inputs[str(path)] = hasher.file(path) if path.exists() else "missing"
     payload = {"script": job.script, "args": job.args, "inputs": inputs,
                "code": code_digest(job.script, hasher), "packages": hasher.package_versions()}
+    if upstream:
+        payload["upstream"] = upstream
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def reads_unnamed(job: Job, dep: Job) -> bool:
+    """Whether `job` reads `dep`'s output without any of its inputs lying in it (then the inputs' hashes do not cover it)."""
+    return not any(path == output or output in path.parents for path in job.inputs for output in dep.outputs)
 
 
 def stamp_path(state_dir: Path, job: Job) -> Path:
@@ -170,6 +181,12 @@ def is_done(job: Job, key: str, state_dir: Path, hasher: Hasher) -> bool:
         return False
     recorded = stamp.get("outputs")
     return recorded is not None and output_manifest(job, hasher) == recorded
+
+
+def checkout_relative(path: Path) -> Path:
+    """A path given relative to the current directory, as the steps see it: relative to the checkout if inside it, else absolute."""
+    absolute = (Path.cwd() / path).resolve() if not path.is_absolute() else path
+    return absolute.relative_to(HW1_DIR.parent) if absolute.is_relative_to(HW1_DIR.parent) else absolute
 
 
 def now() -> str:
@@ -303,9 +320,15 @@ class Runner:
         self.costs = measured_costs(self.jobs, state_dir)
         self.priority = chain_costs(self.jobs, self.costs)
 
+    def key(self, job: Job) -> str:
+        """The job's cache key, with the recorded outputs of the steps it reads unnamed."""
+        upstream = {dep: (read_stamp(self.state_dir, self.jobs[dep]) or {}).get("outputs", "missing")
+                    for dep in job.deps if reads_unnamed(job, self.jobs[dep])}
+        return cache_key(job, self.hasher, upstream)
+
     def plan(self) -> list[tuple[Job, str]]:
         """Each job and whether it would be skipped ('cached') or run ('to run'), without running anything."""
-        return [(job, "cached" if is_done(job, cache_key(job, self.hasher), self.state_dir, self.hasher) else "to run") for job in self.jobs.values()]
+        return [(job, "cached" if is_done(job, self.key(job), self.state_dir, self.hasher) else "to run") for job in self.jobs.values()]
 
     def reads(self, job: Job, resuming: bool) -> list[Path]:
         """What the step reads: its input files, the outputs of the steps it waits on, and its own output when it resumes."""
@@ -399,7 +422,7 @@ class Runner:
                 exclusive_running = any(self.jobs[name].exclusive for name in running)
                 for job in ready:
                     if job.name not in keys:  # once: its inputs are final when its deps are done, and hashing is not free
-                        keys[job.name] = cache_key(job, self.hasher)
+                        keys[job.name] = self.key(job)
                     key = keys[job.name]
                     if is_done(job, key, self.state_dir, self.hasher):
                         del pending[job.name]
@@ -417,7 +440,10 @@ class Runner:
                     raise RuntimeError(f"jobs wait on each other: {sorted(pending)}")
         except BaseException:  # Ctrl-C, kill, or a backend's refusal: stop the steps; nothing of theirs lands
             for handle, _, _ in running.values():
-                handle.stop()
+                try:
+                    handle.stop()
+                except Exception as error:  # e.g. the cluster is gone already; stop the others all the same
+                    self.echo(f"could not stop a step: {error}")
             outcome.seconds = time.perf_counter() - started
             record_invocation(self.state_dir, started_utc, outcome, interrupted=True)
             raise

@@ -55,7 +55,7 @@ def parse_grid(words: list[str]) -> dict[str, tuple[str, ...]]:
 
 
 def read_toml(path: Path) -> dict:
-    """A sweep file: script, tasks, seeds, [grid] and [fixed] tables (docs/sweeps.md)."""
+    """A sweep file: script, tasks, seeds, [grid] and [fixed] tables (docs/sweeps.md), with their types checked."""
     try:
         with open(path, "rb") as handle:
             settings = tomllib.load(handle)
@@ -66,7 +66,19 @@ def read_toml(path: Path) -> dict:
     unknown = set(settings) - {"script", "tasks", "seeds", "grid", "fixed", "rollouts"}
     if unknown:
         raise UserError(f"{path}: unknown keys {sorted(unknown)}; a sweep file holds script, tasks, seeds, rollouts, [grid] and [fixed]")
+    kinds = {"script": str, "tasks": list, "seeds": list, "grid": dict, "fixed": dict, "rollouts": int}
+    for key, kind in kinds.items():
+        if key in settings and not isinstance(settings[key], kind):
+            raise UserError(f"{path}: {key} must be a {'table' if kind is dict else kind.__name__}, e.g. {EXAMPLES[key]}")
+    if not all(isinstance(task, str) for task in settings.get("tasks", [])) or not all(isinstance(seed, int) for seed in settings.get("seeds", [])):
+        raise UserError(f"{path}: tasks are strings and seeds whole numbers, e.g. {EXAMPLES['tasks']} and {EXAMPLES['seeds']}")
+    if not all(isinstance(values, list) and values for values in settings.get("grid", {}).values()):
+        raise UserError(f"{path}: each [grid] entry is a list of values, e.g. {EXAMPLES['grid']}")
     return settings
+
+
+EXAMPLES = {"script": 'script = "bc"', "tasks": 'tasks = ["Hopper-v1"]', "seeds": "seeds = [0, 1, 2]",
+            "grid": "learning_rate = [0.001, 0.0003] under [grid]", "fixed": "epochs = 20 under [fixed]", "rollouts": "rollouts = 10"}
 
 
 def text(value) -> str:
@@ -131,16 +143,28 @@ def bootstrap_interval(values: list[float], seed: int = 0) -> tuple[float, float
     return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
 
 
-def rows(sweep: Sweep, root: Path) -> list[dict]:
+def finished_runs(sweep: Sweep, root: Path, done: set[Path]) -> dict[tuple[str, str, int], dict]:
+    """The metrics of the runs this sweep finished (ran or found cached), by (task, cell, seed); nothing else on disk counts."""
+    found = {}
+    for task in sweep.tasks:
+        for cell in sweep.cells():
+            for seed in sweep.seeds:
+                directory = run_dir(root, sweep, task, cell, seed)
+                metrics = json.loads((directory / "metrics.json").read_text()) if directory in done else None
+                if metrics and metrics.get("complete", True):
+                    found[task, cell_slug(cell), seed] = metrics
+    return found
+
+
+def rows(sweep: Sweep, runs: dict[tuple[str, str, int], dict]) -> list[dict]:
     """One row per task x cell: the final returns over seeds, their mean, std, n and 95% bootstrap interval."""
     table = []
     for task in sweep.tasks:
         for cell in sweep.cells():
             scores, experts = [], []
             for seed in sweep.seeds:
-                path = run_dir(root, sweep, task, cell, seed) / "metrics.json"
-                if path.exists():
-                    score, expert = final_return(json.loads(path.read_text()))
+                if (task, cell_slug(cell), seed) in runs:
+                    score, expert = final_return(runs[task, cell_slug(cell), seed])
                     scores.append(score)
                     experts.append(expert)
             if scores:
@@ -164,22 +188,35 @@ def markdown(sweep: Sweep, table: list[dict], command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def log_hparams(sweep: Sweep, root: Path) -> Path:
+def log_hparams(sweep: Sweep, runs: dict[tuple[str, str, int], dict], root: Path) -> Path:
     """One TensorBoard run per finished step under ROOT/hparams, with its hyperparameters and final return (the HParams view)."""
+    import shutil
+
     from cs294 import quiet_tensorflow  # noqa: F401  (before TensorFlow)
     import tensorflow as tf
     from tensorboard.plugins.hparams import api as hparams
 
     log_root = root / "hparams"
+    shutil.rmtree(log_root, ignore_errors=True)  # this sweep's runs only, not an earlier sweep's
     for task in sweep.tasks:
         for cell in sweep.cells():
             for seed in sweep.seeds:
-                path = run_dir(root, sweep, task, cell, seed) / "metrics.json"
-                if not path.exists():
+                metrics = runs.get((task, cell_slug(cell), seed))
+                if metrics is None:
                     continue
-                score, expert = final_return(json.loads(path.read_text()))
-                with tf.summary.create_file_writer(str(log_root / task / cell_slug(cell) / f"seed{seed}")).as_default():
-                    hparams.hparams({"task": task, "seed": seed, **{**sweep.fixed, **cell}})
+                score, expert = final_return(metrics)
+                writer = tf.summary.create_file_writer(str(log_root / task / cell_slug(cell) / f"seed{seed}"))
+                with writer.as_default():
+                    hparams.hparams({"task": task, "seed": seed, **{name: number(value) for name, value in {**sweep.fixed, **cell}.items()}})
                     tf.summary.scalar("final_return", score, step=0)
                     tf.summary.scalar("expert_return", expert, step=0)
+                writer.close()
     return log_root
+
+
+def number(value: str) -> float | str:
+    """A hyperparameter as a number where it is one, so the HParams view can sort and plot it."""
+    try:
+        return float(value)
+    except ValueError:
+        return value
