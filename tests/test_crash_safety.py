@@ -102,8 +102,9 @@ def test_a_second_writer_is_refused_and_a_dead_holder_does_not_block(tmp_path, h
 
 
 def tiny_reproduction(tmp_path: Path) -> list[str]:
+    """The tiny profile's Hopper BC and DAgger steps (with the expert data they need) and the expert check, one at a time."""
     return [sys.executable, str(REPO_ROOT / "hw1" / "reproduce.py"), "--profile", "tiny", "--root", str(tmp_path / "results"),
-            "--data_dir", str(tmp_path / "data"), "--jobs", "1"]
+            "--data_dir", str(tmp_path / "data"), "--jobs", "1", "--only", "bc/Hopper-v1/,dagger/Hopper-v1/,expert_check"]
 
 
 def run_reproduction(tmp_path: Path) -> subprocess.CompletedProcess:
