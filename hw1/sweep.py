@@ -89,7 +89,10 @@ def sweep_command(sweep: sweeps.Sweep, args: argparse.Namespace) -> str:
         words += ["--set", f"{name}={value}"]
     if sweep.rollouts:
         words += ["--rollouts", str(sweep.rollouts)]
-    return shlex.join(words + ["--root", str(args.root)])
+    words += ["--root", str(args.root)]
+    if args.data_dir != Path("data/sweep"):
+        words += ["--data_dir", str(args.data_dir)]
+    return shlex.join(words)
 
 
 def main(args: argparse.Namespace) -> dict:
