@@ -136,9 +136,8 @@ class RayBackend:
 
     def upload(self, path: Path) -> dict[str, object]:
         """Object references of every file under `path` (a file or a directory), keyed by its path relative to the checkout."""
-        paths = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else []
         references = {}
-        for file in paths:
+        for file in pipeline.files_of(path):
             status = file.stat()
             identity = (str(file.resolve()), status.st_size, status.st_mtime_ns)
             if identity not in self.uploaded:
@@ -284,7 +283,7 @@ def run_step(name: str, script: str, arguments: list[str], references: dict[str,
 
 def collect(output: Path, back: dict[str, str]) -> dict[str, bytes]:
     """The output's files keyed by their path relative to the output's parent, with the driver's paths in text files."""
-    paths = [output] if output.is_file() else sorted(path for path in output.rglob("*") if path.is_file())
+    paths = pipeline.files_of(output)
     return {path.relative_to(output.parent).as_posix(): translate(path.read_bytes(), back) if path.suffix in TEXT_SUFFIXES else path.read_bytes()
             for path in paths}
 

@@ -164,13 +164,19 @@ def read_stamp(state_dir: Path, job: Job) -> dict | None:
     return stamp if isinstance(stamp, dict) else None  # valid JSON but not a stamp: damaged too
 
 
+def files_of(path: Path) -> list[Path]:
+    """The files an output consists of: the file itself, every file under a directory, or none if it is missing."""
+    if path.is_file():
+        return [path]
+    return sorted(file for file in path.rglob("*") if file.is_file()) if path.is_dir() else []
+
+
 def output_manifest(job: Job, hasher: Hasher) -> dict[str, list]:
     """[size, sha256] of every file a job wrote (each output file, and every file under an output directory)."""
     manifest = {}
     for output in job.outputs:
-        paths = [output] if output.is_file() else sorted(path for path in output.rglob("*") if path.is_file())
         manifest |= {path.relative_to(job.output.parent).as_posix() if path.is_relative_to(job.output.parent) else str(path):
-                     [path.stat().st_size, hasher.file(path)] for path in paths}
+                     [path.stat().st_size, hasher.file(path)] for path in files_of(output)}
     return manifest
 
 
