@@ -12,13 +12,11 @@ every one of them reaches 500.
 """
 
 import argparse
-import pickle
 from pathlib import Path
 
 import numpy as np
 
-from cs294 import cli, data, environments, experts, provenance, rollouts
-from cs294.errors import UserError
+from cs294 import cli, designed_experts, experts, provenance, rollouts
 
 # gymnasium's CartPoleEnv constants.
 GRAVITY, CART_MASS, POLE_MASS, HALF_POLE_LENGTH, FORCE, TAU = 9.8, 1.0, 0.1, 0.5, 10.0, 0.02
@@ -46,19 +44,9 @@ def lqr_gain(a: np.ndarray, b: np.ndarray, state_cost: np.ndarray, action_cost: 
 
 
 def expert_pickle(gain: np.ndarray) -> dict:
-    """The policy as the 2017 pickle structure: identity normalizer, no hidden layer, two logits."""
-    observation_dim = gain.shape[1]
-    kernel = np.stack([gain[0] / 2, -gain[0] / 2], axis=1)  # logit_right - logit_left = -K s
-    return {
-        "nonlin_type": "tanh",
-        "action_type": "discrete",
-        "GaussianPolicy": {
-            "obsnorm": {"Standardizer": {"mean_1_D": np.zeros((1, observation_dim)), "meansq_1_D": np.ones((1, observation_dim))}},
-            "hidden": {"FeedforwardNet": {}},
-            "out": {"AffineLayer": {"W": kernel, "b": np.zeros((1, 2))}},
-            "logstdevs_1_Da": np.zeros((1, 2)),
-        },
-    }
+    """The policy as a linear expert with two logits: logit_right - logit_left = -K s."""
+    kernel = np.stack([gain[0] / 2, -gain[0] / 2], axis=1)
+    return designed_experts.linear_discrete_pickle(kernel, np.zeros(2))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,15 +62,8 @@ def main(args: argparse.Namespace) -> dict:
     # Cart position matters too: without its cost the cart drifts past +-2.4 within 500 steps.
     gain = lqr_gain(a, b, state_cost=np.diag([1.0, 1.0, 10.0, 1.0]), action_cost=1.0)
     print(f"LQR gain K = {np.array2string(gain[0], precision=3)} for (x, x_dot, theta, theta_dot)")
-    payload = expert_pickle(gain)
-    with data.atomic_path(args.output) as temporary:
-        temporary.write_bytes(pickle.dumps(payload, protocol=2))
-        spec = environments.resolve("CartPole-v1")
-        model = experts.load_checked_expert(temporary, spec)  # through the same restricted loader as every expert
-        stats, _ = rollouts.evaluate(model, spec, rollouts.episode_seeds(np.random.default_rng(args.seed), args.check_episodes))
-        print(f"check: {stats}")
-        if stats.min < 500:
-            raise UserError(f"the designed expert fell in a check episode (min return {stats.min}); nothing was written")
+    seeds = rollouts.episode_seeds(np.random.default_rng(args.seed), args.check_episodes)
+    stats = designed_experts.write_checked(expert_pickle(gain), args.output, "CartPole-v1", seeds, minimum=500)
     print(f"wrote {args.output} (sha256 {provenance.file_sha256(args.output)})")
     return {"gain": gain.tolist(), "stats": vars(stats)}
 

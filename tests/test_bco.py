@@ -8,8 +8,9 @@ import keras
 import numpy as np
 
 import bco
-from conftest import tensorboard_tags
-from cs294 import cli, environments, inverse_dynamics, models, rollouts, training
+from conftest import tensorboard_tags, write_expert_rollouts
+from cs294 import cli, environments, experts, inverse_dynamics, models, rollouts, training
+from cs294.bco import demonstration_distance, select_iteration, split
 
 
 def test_inverse_model_beats_chance_on_held_out_cartpole_transitions():
@@ -20,7 +21,7 @@ def test_inverse_model_beats_chance_on_held_out_cartpole_transitions():
     own = rollouts.sample_trajectories(explorer, spec, list(range(1000)), max_total_steps=3000)
     states, next_states, actions = inverse_dynamics.transitions(own)
     assert sum(t.length for t in own) == 3000 and 0.4 < actions.mean() < 0.6  # random pushes, both ways
-    train, held_out = bco.split((states, next_states, actions), 0.2, np.random.default_rng(0))
+    train, held_out = split((states, next_states, actions), 0.2, np.random.default_rng(0))
     model = inverse_dynamics.build_inverse_model(train[0], train[1], 2, models.PolicyConfig())
     training.compile_policy(model, training.TrainingConfig(epochs=5), discrete=True)
     model.fit([train[0], train[1]], train[2], epochs=5, verbose=0)
@@ -35,7 +36,8 @@ def run_bco(argv, capsys):
 
 def tiny_run(demos, run_dir):
     return ["CartPole-v1", "--demos", demos, "--pre_steps", 400, "--alpha", 0.5, "--iterations", 1, "--epochs", 3,
-            "--inverse_epochs", 3, "--retrain_epochs", 2, "--eval_episodes", 2, "--hidden", "16,16", "--run_dir", run_dir]
+            "--inverse_epochs", 3, "--retrain_epochs", 2, "--eval_episodes", 2, "--hidden", "16,16", "--ensemble", 3, "--inverse_ensemble", 2,
+            "--run_dir", run_dir]
 
 
 def test_short_real_run_writes_both_models_and_metrics(tmp_path, cartpole_demos, capsys):
@@ -43,14 +45,16 @@ def test_short_real_run_writes_both_models_and_metrics(tmp_path, cartpole_demos,
     code, output = run_bco(tiny_run(cartpole_demos, run_dir), capsys)
     assert code == 0, output.err
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert [row["interactions"] for row in metrics["iterations"]] == [400, 400 + 300]  # alpha x 600 demonstration steps
+    assert [row["pre_interactions"] + row["post_interactions"] for row in metrics["iterations"]] == [400, 400 + 300]  # alpha x 600 demonstration steps
+    assert [row["interactions"] - row["selection_interactions"] for row in metrics["iterations"]] == [400, 400 + 300]
     assert all(0 <= row["inverse_accuracy"] <= 1 for row in metrics["iterations"])
     policy = keras.saving.load_model(run_dir / "policy.keras")
     assert policy(np.zeros((5, 4), np.float32)).shape == (5, 2)  # logits
     inverse = keras.saving.load_model(run_dir / "inverse_dynamics.keras")
     assert inverse([np.zeros((5, 4), np.float32), np.ones((5, 4), np.float32)]).shape == (5, 2)
-    assert all(row["collected_distance"] > 0 and row["evaluation_distance"] >= 0 for row in metrics["iterations"])
-    assert {"eval/return_mean", "inverse/inverse_accuracy", "distance/collected", "distance/evaluation"} <= tensorboard_tags(run_dir)
+    assert all(row["collected_distance"] > 0 and row["evaluation_distance"] >= 0 and row["selection_distance"] >= 0 for row in metrics["iterations"])
+    assert {"eval/return_mean", "eval/normalized_score", "inverse/inverse_accuracy", "distance/collected", "distance/selection",
+            "distance/evaluation"} <= tensorboard_tags(run_dir)
 
 
 def test_scrambling_the_demonstration_actions_changes_nothing(tmp_path, cartpole_demos, capsys):
@@ -67,7 +71,7 @@ def test_scrambling_the_demonstration_actions_changes_nothing(tmp_path, cartpole
         metrics = json.loads((tmp_path / name / "metrics.json").read_text())
         policy = keras.saving.load_model(tmp_path / name / "policy.keras")
         probe = np.random.default_rng(1).normal(size=(64, 4)).astype(np.float32)
-        results.append(([{k: v for k, v in row.items() if k != "seconds"} for row in metrics["iterations"]], np.asarray(policy(probe))))
+        results.append(([{k: v for k, v in row.items() if k not in ("seconds", "phase_seconds")} for row in metrics["iterations"]], np.asarray(policy(probe))))
     assert results[0][0] == results[1][0]
     np.testing.assert_array_equal(results[0][1], results[1][1])
 
@@ -95,6 +99,81 @@ def test_demonstration_distance_is_zero_on_the_demonstrations_and_grows_off_them
     from cs294 import data
     sequences, _ = data.read_observations(cartpole_demos, env_name="CartPole-v1")
     demo_states = np.concatenate(sequences)
-    assert bco.demonstration_distance(demo_states[::7], demo_states) < 1e-3
+    assert demonstration_distance(demo_states[::7], demo_states) < 1e-3
     shifted = demo_states[::7] + 0.5 * demo_states.std(axis=0)  # half a std off in every dimension
-    assert 0.5 < bco.demonstration_distance(shifted, demo_states) <= 1.0 + 1e-3  # sqrt(4 x 0.25) at most
+    assert 0.5 < demonstration_distance(shifted, demo_states) <= 1.0 + 1e-3  # sqrt(4 x 0.25) at most
+
+
+def test_selection_picks_the_smallest_distance_and_the_first_on_a_tie():
+    assert select_iteration([2.0, 0.7, 1.1, 0.9]) == 1
+    assert select_iteration([0.5, 0.5, 0.6]) == 0
+
+
+class _CountingRewardScrambler:
+    """Wraps every environment the rollout loop makes: counts the steps, and replaces each reward with a random number."""
+
+    def __init__(self, make_env):
+        self.make_env, self.steps, self.rng = make_env, 0, np.random.default_rng(123)
+
+    def __call__(self, *args, **kwargs):
+        import gymnasium as gym
+
+        counter = self
+
+        class Scrambled(gym.Wrapper):
+            def step(self, action):
+                observation, _, terminated, truncated, info = self.env.step(action)
+                counter.steps += 1
+                return observation, float(counter.rng.normal() * 1e3), terminated, truncated, info
+
+        return Scrambled(self.make_env(*args, **kwargs))
+
+
+def test_the_kept_policy_is_chosen_without_the_reward_and_every_step_is_accounted_for(tmp_path, cartpole_demos, capsys, monkeypatch):
+    arguments = ["--iterations", 3, "--selection_episodes", 2]
+    assert run_bco(tiny_run(cartpole_demos, tmp_path / "plain") + arguments, capsys)[0] == 0
+    scrambler = _CountingRewardScrambler(rollouts.make_env)
+    monkeypatch.setattr(rollouts, "make_env", scrambler)
+    code, output = run_bco(tiny_run(cartpole_demos, tmp_path / "scrambled") + arguments, capsys)
+    assert code == 0, output.err
+    plain, scrambled = (json.loads((tmp_path / name / "metrics.json").read_text()) for name in ("plain", "scrambled"))
+    # The rewards were noise, so every return differs, yet the selection saw the same states and kept the same policy.
+    assert [row["return_mean"] for row in plain["iterations"]] != [row["return_mean"] for row in scrambled["iterations"]]
+    assert [row["selection_distance"] for row in plain["iterations"]] == [row["selection_distance"] for row in scrambled["iterations"]]
+    kept = scrambled["summary"]["kept"]["iteration"]
+    assert kept == plain["summary"]["kept"]["iteration"] == select_iteration([row["selection_distance"] for row in scrambled["iterations"]])
+    # Pre + post + selection are the interactions; evaluation is counted apart; together they are every step taken.
+    counts = scrambled["interactions"]
+    assert counts["pre"] == 400 and counts["post"] == 3 * 300 and counts["selection"] > 0
+    assert counts["total"] == counts["pre"] + counts["post"] + counts["selection"] == scrambled["iterations"][-1]["interactions"]
+    assert scrambler.steps == counts["total"] + counts["evaluation"]
+    assert counts["alpha"] == 3 * 300 / 400
+    for name in ("policy.keras", "last_policy.keras", "inverse_dynamics.keras"):
+        assert (tmp_path / "scrambled" / name).exists()
+
+
+def test_the_mountaincar_expert_reaches_the_flag():
+    spec = environments.resolve("MountainCar-v0")
+    expert = experts.load_checked_expert(experts.default_expert_path("MountainCar-v0"), spec)
+    stats, _ = rollouts.evaluate(expert, spec, list(range(5000, 5010)))
+    assert stats.min > -200 and stats.mean >= -120  # -200 is the time limit: the car never reached the flag
+
+
+def test_smoke_runs_on_mountaincar_and_reacher_write_both_models_and_normalized_scores(tmp_path, capsys):
+    for env_name, episodes, steps, action_check in (("MountainCar-v0", 2, 200, (5, 3)), ("Reacher-v1", 4, 50, (5, 2))):
+        demos = write_expert_rollouts(tmp_path, env_name, episodes, steps)
+        run_dir = tmp_path / env_name
+        code, output = run_bco([env_name, "--demos", demos, "--pre_steps", 300, "--iterations", 1, "--epochs", 2, "--inverse_epochs", 2,
+                                "--inverse_retrain_epochs", 1, "--retrain_epochs", 1, "--eval_episodes", 2, "--selection_episodes", 1,
+                                "--ensemble", 2, "--inverse_ensemble", 2, "--hidden", "16,16", "--run_dir", run_dir], capsys)
+        assert code == 0, output.err
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+        summary = metrics["summary"]
+        assert summary["expert"] > summary["random"]
+        assert summary["bco0"]["normalized_score"] == metrics["iterations"][0]["normalized_score"]
+        expected = (metrics["iterations"][0]["return_mean"] - summary["random"]) / (summary["expert"] - summary["random"])
+        assert abs(summary["bco0"]["normalized_score"] - expected) < 1e-9
+        policy = keras.saving.load_model(run_dir / "policy.keras")
+        observation_dim = metrics["iterations"] and environments.space_shapes(environments.resolve(env_name))[0][0]
+        assert policy(np.zeros((5, observation_dim), np.float32)).shape == action_check
+        assert (run_dir / "inverse_dynamics.keras").exists()

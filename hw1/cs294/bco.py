@@ -1,0 +1,278 @@
+"""Behavioral cloning from observation (Torabi, Warnell and Stone, IJCAI 2018): one run, iteration by iteration.
+
+BCO(0) acts at random for |I_pre| steps, fits an inverse dynamics model (s, s') -> a to those
+transitions, labels the state-only demonstrations with it and clones them. Each BCO(alpha)
+iteration lets the current policy, exploring, take alpha x (demonstration steps) further steps,
+refits the inverse model on all of the agent's transitions, labels again and refits the policy.
+
+Which iteration's policy to keep is decided without the reward: after each iteration the policy
+drives a few noise-free selection episodes, and the kept policy is the one whose states lie
+closest to the demonstrations. Those episodes are interactions, and they are counted. The
+evaluation episodes, which read the reward, only report; nothing is chosen by them.
+"""
+
+import argparse
+import dataclasses
+import time
+
+from cs294 import quiet_tensorflow  # noqa: F401  (first: before keras)
+
+import gymnasium as gym
+import keras
+import numpy as np
+
+from cs294 import data, ensembles, environments, experts, files, inverse_dynamics, locks, models, provenance, reporting, rollouts, runs, training
+
+EVALUATION_STREAM = 1_000_000
+SELECTION_STREAM = 2_000_000
+HELD_OUT_TRANSITIONS = 0.1  # of the agent's own transitions, to score the inverse model
+
+
+def split(arrays: tuple[np.ndarray, ...], fraction: float, rng: np.random.Generator) -> tuple[tuple, tuple]:
+    """The same random split of several aligned arrays: (train parts, held-out parts)."""
+    order = rng.permutation(len(arrays[0]))
+    held_out = training.held_out_count(len(order), fraction)
+    return tuple(a[order[held_out:]] for a in arrays), tuple(a[order[:held_out]] for a in arrays)
+
+
+def demonstration_distance(states: np.ndarray, demo_states: np.ndarray) -> float:
+    """Mean distance from each state to its nearest demonstration state, each dimension in units of the demonstrations' std."""
+    scale = demo_states.std(axis=0) + 1e-6
+    demos = (demo_states / scale).astype(np.float32)
+    demo_norms = (demos ** 2).sum(axis=1)
+    distances = []
+    for chunk in np.array_split(states / scale, max(1, len(states) // 1000)):
+        squared = (chunk ** 2).sum(axis=1)[:, None] + demo_norms[None, :] - 2 * chunk.astype(np.float32) @ demos.T
+        distances.append(np.sqrt(np.maximum(squared.min(axis=1), 0)))
+    return float(np.concatenate(distances).mean())
+
+
+def select_iteration(selection_distances: list[float]) -> int:
+    """The iteration to keep: the one whose selection episodes came closest to the demonstrations (the first, on a tie)."""
+    return int(np.argmin(selection_distances))
+
+
+def normalized_score(value: float, random: float, expert: float) -> float:
+    """(return - random) / (expert - random): 0 acts like the random policy, 1 like the expert."""
+    return (value - random) / (expert - random)
+
+
+@dataclasses.dataclass
+class Interactions:
+    """Environment steps BCO took, by purpose; evaluation steps are kept apart and are not interactions."""
+
+    pre: int = 0
+    """|I_pre|: random actions before the demonstrations are used (BCO(0))."""
+    post: int = 0
+    """alpha |I_pre|, summed over the iterations: the exploring policy's steps."""
+    selection: int = 0
+    """The noise-free episodes that choose the policy to keep."""
+    evaluation: int = 0
+    """Scoring only (expert, random policy, every iteration's policy): not counted."""
+
+    @property
+    def total(self) -> int:
+        return self.pre + self.post + self.selection
+
+
+class BcoRun:
+    """The state of one BCO run: demonstrations, the agent's own transitions, the two models and the accounting."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.spec = environments.resolve(args.env)
+        self.policy_config, self.training_config = runs.configs_from_args(args)
+        self.demo_path = runs.resolve_data_path(args.env, args.demos)
+        demos, demo_seeds = data.read_observations(self.demo_path, env_name=args.env)
+        episodes = args.demo_episodes or len(demos)
+        self.demos, demo_seeds = demos[:episodes], demo_seeds[:episodes]
+        self.demo_steps = sum(len(sequence) - 1 for sequence in self.demos)
+        self.demo_states = np.concatenate(self.demos)
+        training.check_split(self.demo_steps, self.training_config.validation_fraction, self.demo_path)
+        self.run_dir = args.run_dir or runs.default_run_dir(args.env, "bco", args.seed)
+        env = environments.make_env(self.spec)
+        self.action_space, self.observation_dim = env.action_space, env.observation_space.shape[0]
+        env.close()
+        self.discrete = isinstance(self.action_space, gym.spaces.Discrete)
+        self.output_dim = int(self.action_space.n) if self.discrete else self.action_space.shape[0]
+        self.evaluation_seeds = rollouts.episode_seeds(np.random.default_rng([args.seed, EVALUATION_STREAM]), args.eval_episodes, exclude=demo_seeds)
+        self.used_seeds = set(demo_seeds) | set(self.evaluation_seeds)
+        self.explorer = inverse_dynamics.exploration_policy(self.observation_dim, self.action_space, seed=args.seed)
+        self.own: list[data.Trajectory] = []
+        self.interactions = Interactions()
+        locks.claim_run_dir(self.run_dir, overwrite=args.overwrite)
+        self.logger = reporting.TensorBoardLogger(self.run_dir / "tensorboard")
+
+    def fresh_seeds(self, count: int, stream: int) -> list[int]:
+        """Reset seeds no demonstration, evaluation or earlier episode of this run used."""
+        seeds = rollouts.episode_seeds(np.random.default_rng([self.args.seed, stream]), count, exclude=self.used_seeds)
+        self.used_seeds.update(seeds)
+        return seeds
+
+    def collect(self, driver: keras.Model, steps: int, stream: int) -> float:
+        """Exactly `steps` environment steps with `driver` acting, added to the agent's own transitions; their distance to the demonstrations."""
+        collected = rollouts.sample_trajectories(driver, self.spec, self.fresh_seeds(steps, stream), num_envs=self.args.num_envs, max_total_steps=steps)
+        self.own += collected
+        return self.distance(collected)
+
+    def select(self, policy: keras.Model, iteration: int) -> float:
+        """Noise-free episodes of the policy, counted as interactions and kept as transitions; their distance to the demonstrations.
+
+        Only observations are read here: the reward of these episodes plays no part.
+        """
+        episodes = rollouts.sample_trajectories(policy, self.spec, self.fresh_seeds(self.args.selection_episodes, SELECTION_STREAM + iteration),
+                                                num_envs=self.args.num_envs)
+        self.own += episodes
+        self.interactions.selection += sum(t.length for t in episodes)
+        return self.distance(episodes)
+
+    def evaluate(self, model: keras.Model) -> tuple[rollouts.EpisodeStats, list[data.Trajectory]]:
+        """Score a model on the evaluation episodes; their steps are counted apart, not as interactions."""
+        stats, episodes = rollouts.evaluate(model, self.spec, self.evaluation_seeds, num_envs=self.args.num_envs)
+        self.interactions.evaluation += sum(t.length for t in episodes)
+        return stats, episodes
+
+    def distance(self, trajectories: list[data.Trajectory]) -> float:
+        """How far the states of these episodes are from the demonstrations (demonstration_distance)."""
+        return demonstration_distance(np.concatenate([t.observations for t in trajectories]), self.demo_states)
+
+    def fit_inverse(self, model: ensembles.Ensemble | None, iteration: int) -> tuple[ensembles.Ensemble, float]:
+        """(Re)fit the inverse model on all own transitions; its accuracy (discrete) or MSE (continuous) on held-out ones.
+
+        A refit starts from the previous weights, so it needs fewer epochs than the first fit.
+        """
+        states, next_states, actions = inverse_dynamics.transitions(self.own)
+        if not self.discrete:  # MuJoCo applies clipped controls, so a clipped action is what (s, s') can reveal
+            actions = np.clip(actions, self.action_space.low, self.action_space.high)
+        train, held_out = split((states, next_states, actions), HELD_OUT_TRANSITIONS, np.random.default_rng([self.args.seed, iteration, 1]))
+        if model is None:
+            model = ensembles.build_ensemble(
+                lambda name: inverse_dynamics.build_inverse_model(train[0], train[1], self.output_dim, self.policy_config, name),
+                self.args.inverse_ensemble, "inverse_dynamics")
+            ensembles.compile_ensemble(model, self.training_config, self.discrete)
+            epochs = self.args.inverse_epochs
+        else:
+            epochs = self.args.inverse_retrain_epochs
+        config = dataclasses.replace(self.training_config, epochs=epochs, batch_size=self.args.inverse_batch_size)
+        callback = reporting.EpochLogger(self.logger, epochs, f"inverse model {iteration}", tag_prefix="inverse", step_offset=iteration * 1000)
+        ensembles.fit_ensemble(model, ((train[0], train[1]), train[2]), ((held_out[0], held_out[1]), held_out[2]), config, [callback])
+        predictions = model.model.predict([held_out[0], held_out[1]], batch_size=8192, verbose=0)
+        if self.discrete:
+            return model, float(np.mean(predictions.argmax(axis=-1) == held_out[2]))
+        return model, float(np.mean((predictions - held_out[2]) ** 2))
+
+    def fit_policy(self, policy: ensembles.Ensemble | None, inverse: ensembles.Ensemble, iteration: int) -> ensembles.Ensemble:
+        """Label the demonstrations with the inverse model and clone them (warm-started after iteration 0)."""
+        labels = inverse_dynamics.infer_actions(inverse.model, self.demos, self.action_space)
+        states = np.concatenate([sequence[:-1] for sequence in self.demos])
+        actions = np.concatenate(labels)
+        if policy is None:
+            policy = ensembles.build_ensemble(lambda name: models.build_policy(states, self.output_dim, self.policy_config, name),
+                                              self.args.ensemble, "policy")
+            ensembles.compile_ensemble(policy, self.training_config, self.discrete)
+            config = self.training_config
+        else:
+            config = dataclasses.replace(self.training_config, epochs=self.args.retrain_epochs)
+        train, validation = training.split_train_validation(states, actions, config.validation_fraction, np.random.default_rng([self.args.seed, iteration, 2]))
+        callback = reporting.EpochLogger(self.logger, config.epochs, f"policy {iteration}", tag_prefix="policy", step_offset=iteration * 1000)
+        ensembles.fit_ensemble(policy, train, validation, config, [callback])
+        return policy
+
+
+def run(args: argparse.Namespace) -> dict:
+    """BCO(0), then BCO(alpha) iterations; keeps the policy closest to the demonstrations and returns the metrics."""
+    bco = BcoRun(args)
+    keras.utils.set_random_seed(args.seed)
+    pre_steps = args.pre_steps or bco.demo_steps
+    post_steps = int(round(args.alpha * bco.demo_steps))
+    expert_stats, _ = bco.evaluate(experts.load_checked_expert(experts.default_expert_path(args.env), bco.spec))
+    random_stats, _ = bco.evaluate(bco.explorer)
+    config = {**runs.run_config(args, bco.policy_config, bco.training_config, bco.demo_path, bco.spec),
+              **{name: getattr(args, name) for name in ("alpha", "iterations", "exploration", "inverse_epochs", "inverse_retrain_epochs",
+                                                       "inverse_batch_size", "retrain_epochs", "ensemble", "inverse_ensemble",
+                                                       "selection_episodes", "demo_episodes")},
+              "pre_steps": pre_steps, "post_steps_per_iteration": post_steps}
+    bco.logger.text("hyperparameters", reporting.hyperparameter_table(config))
+    metrics = {"config": config, "demonstrations": {"path": str(bco.demo_path), "sha256": provenance.file_sha256(bco.demo_path),
+                                                    "episodes": len(bco.demos), "steps": bco.demo_steps},
+               "expert": vars(expert_stats), "random": vars(random_stats), "evaluation_seeds": bco.evaluation_seeds, "iterations": [],
+               "package_versions": provenance.package_versions()}
+    inverse = policy = None
+    selection_distances: list[float] = []
+    kept_weights: list[np.ndarray] = []
+    for iteration in range(args.iterations + 1):
+        seconds: dict[str, float] = {}
+        clock = time.perf_counter()
+
+        def lap(phase: str) -> None:
+            nonlocal clock
+            seconds[phase] = time.perf_counter() - clock
+            clock = time.perf_counter()
+
+        if iteration == 0:
+            collected_distance = bco.collect(bco.explorer, pre_steps, stream=0)
+            bco.interactions.pre += pre_steps
+        else:
+            driver = inverse_dynamics.exploring_policy(policy.model, bco.action_space, args.exploration, seed=args.seed * 1000 + iteration)
+            collected_distance = bco.collect(driver, post_steps, stream=iteration)
+            bco.interactions.post += post_steps
+        lap("collect")
+        inverse, inverse_score = bco.fit_inverse(inverse, iteration)
+        lap("inverse_fit")
+        policy = bco.fit_policy(policy, inverse, iteration)
+        lap("policy_fit")
+        selection_distances.append(bco.select(policy.model, iteration) if args.selection_episodes else float("nan"))
+        if args.selection_episodes and select_iteration(selection_distances) == iteration:
+            kept_weights = [weights.copy() for weights in policy.model.get_weights()]
+        lap("selection")
+        stats, evaluation = bco.evaluate(policy.model)
+        lap("evaluation")
+        record = {"iteration": iteration, "interactions": bco.interactions.total, "pre_interactions": bco.interactions.pre,
+                  "post_interactions": bco.interactions.post, "selection_interactions": bco.interactions.selection,
+                  "alpha_so_far": bco.interactions.post / pre_steps,
+                  ("inverse_accuracy" if bco.discrete else "inverse_mse"): inverse_score,
+                  "collected_distance": collected_distance, "selection_distance": selection_distances[-1],
+                  "evaluation_distance": bco.distance(evaluation),
+                  "return_mean": stats.mean, "return_std": stats.std, "return_min": stats.min, "normalized_score": normalized_score(stats.mean, random_stats.mean, expert_stats.mean),
+                  "phase_seconds": seconds, "seconds": sum(seconds.values())}
+        metrics["iterations"].append(record)
+        log_iteration(bco, record, expert_stats, args.iterations)
+    last = metrics["iterations"][-1]
+    kept_iteration = select_iteration(selection_distances) if args.selection_episodes else last["iteration"]
+    kept = metrics["iterations"][kept_iteration]
+    metrics["interactions"] = dataclasses.asdict(bco.interactions) | {"total": bco.interactions.total, "alpha": bco.interactions.post / pre_steps}
+    metrics["summary"] = {
+        "expert": expert_stats.mean, "random": random_stats.mean,
+        "bco0": {"return": metrics["iterations"][0]["return_mean"], "normalized_score": metrics["iterations"][0]["normalized_score"]},
+        "last": {"iteration": last["iteration"], "return": last["return_mean"], "normalized_score": last["normalized_score"]},
+        "kept": {"iteration": kept_iteration, "return": kept["return_mean"], "normalized_score": kept["normalized_score"],
+                 "selection_distance": kept["selection_distance"]},
+    }
+    bco.logger.close()
+    reporting.save_policy(policy.model, bco.run_dir / "last_policy.keras")
+    if kept_weights:
+        policy.model.set_weights(kept_weights)
+    reporting.save_policy(policy.model, bco.run_dir / "policy.keras")
+    reporting.save_policy(inverse.model, bco.run_dir / "inverse_dynamics.keras")
+    files.write_json(bco.run_dir / "metrics.json", metrics)
+    print(f"kept iteration {kept_iteration} (closest to the demonstrations): return {kept['return_mean']:.1f}, normalized score "
+          f"{kept['normalized_score']:.2f}; the last iteration: {last['return_mean']:.1f}, {last['normalized_score']:.2f}. "
+          f"Interactions: |I_pre| = {bco.interactions.pre}, alpha |I_pre| = {bco.interactions.post}, selection {bco.interactions.selection}")
+    print(f"wrote {bco.run_dir}/policy.keras (kept), last_policy.keras, inverse_dynamics.keras, metrics.json and tensorboard/")
+    return metrics
+
+
+def log_iteration(bco: BcoRun, record: dict, expert_stats: rollouts.EpisodeStats, iterations: int) -> None:
+    """One iteration to TensorBoard and one line to stdout."""
+    score_name = "inverse_accuracy" if bco.discrete else "inverse_mse"
+    bco.logger.scalars({"eval/return_mean": record["return_mean"], "eval/expert_return_mean": expert_stats.mean,
+                        "eval/normalized_score": record["normalized_score"], f"inverse/{score_name}": record[score_name],
+                        "data/interactions": record["interactions"], "distance/collected": record["collected_distance"],
+                        "distance/selection": record["selection_distance"], "distance/evaluation": record["evaluation_distance"]},
+                       step=record["iteration"])
+    label = "BCO(0)" if record["iteration"] == 0 else f"BCO(alpha) {record['iteration']}/{iterations}"
+    print(f"{label}: {record['interactions']} interactions, inverse model {score_name.split('_')[1]} {record[score_name]:.4g}, "
+          f"return {record['return_mean']:.1f} (normalized {record['normalized_score']:.2f}; expert {expert_stats.mean:.1f} on the same episodes); "
+          f"distance to the demonstrations: selection {record['selection_distance']:.3g}, evaluation {record['evaluation_distance']:.3g}; "
+          f"{record['seconds']:.0f} s", flush=True)
+
