@@ -5,7 +5,8 @@
 
 Stages: the speed benchmark; expert data with seed 002's rollout counts; BC and DAgger on six
 tasks over three seeds; seed 000's Hopper architecture study; BC against the number of
-demonstrations on Hopper and Humanoid; the BCO table (CartPole and Hopper); videos of the
+demonstrations on Hopper and Humanoid; BCO on six tasks (CartPole, MountainCar, Reacher, Hopper,
+HalfCheetah and Ant), with its table and plot; videos of the
 expert, BC and DAgger; and the report, ROOT/REPORT.md. Every step is an ordinary command of
 this project (the report lists them), run in its own process, two at a time on two cores.
 
@@ -51,11 +52,12 @@ class Profile:
     study_epochs: int = 100
     curves: dict[str, tuple[tuple[int, ...], tuple[int, ...], int]] = dataclasses.field(default_factory=dict)
     """Per task: (demonstration counts, seeds, epochs)."""
-    bco: dict[str, tuple[int, int]] = dataclasses.field(default_factory=dict)
-    """(BCO(alpha) iterations, inverse-model epochs per fit) per task."""
+    bco: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = dataclasses.field(default_factory=dict)
+    """Per task: (seeds, bco.py options such as --iterations)."""
     bco_seeds: tuple[int, ...] = ()
+    """The seeds of label_noise.py; its inverse model is BCO's on the first."""
     bco_budget: tuple[str, ...] = ()
-    """Further bco.py options (the tiny profile's small ensembles and epochs)."""
+    """bco.py options every BCO run gets (the tiny profile's small ensembles and epochs)."""
     label_noise: tuple[float, ...] = ()
     """Noise stds for label_noise.py on Hopper, beside BCO seed 0's inferred labels (none: no such step)."""
     benchmark_steps: int = 0
@@ -69,8 +71,20 @@ class Profile:
     """check_experts.py: the tasks and the episodes per expert (none: no such step)."""
 
 
+# BCO on the paper's tasks (CartPole, MountainCar, Reacher, Ant) and on Hopper and HalfCheetah: (seeds, bco.py options).
+# Ant's file holds 250 episodes; BCO uses the first 10, like HalfCheetah's and Hopper's 10.
+FULL_BCO = {
+    "CartPole-v1": ((0, 1, 2), ("--iterations", "3")),
+    "MountainCar-v0": ((0, 1, 2), ("--iterations", "3")),
+    "Reacher-v1": ((0, 1, 2), ("--iterations", "10")),
+    "Hopper-v1": ((0, 1, 2, 3, 4), ("--iterations", "15")),
+    "HalfCheetah-v1": ((0, 1, 2), ("--iterations", "10")),
+    "Ant-v1": ((0, 1, 2), ("--iterations", "10", "--demo_episodes", "10")),
+}
+
+
 def _full() -> Profile:
-    rollouts = {task: data.DEMONSTRATION_ROLLOUTS[task] for task in (*SEED_002_TASKS, "CartPole-v1")}
+    rollouts = {task: data.DEMONSTRATION_ROLLOUTS[task] for task in (*SEED_002_TASKS, "CartPole-v1")} | {"MountainCar-v0": 10}
     large = {task for task, count in rollouts.items() if count >= 100}
     return Profile(
         tasks=SEED_002_TASKS, seeds=(0, 1, 2), rollouts=rollouts,
@@ -81,12 +95,12 @@ def _full() -> Profile:
         eval_episodes=10,
         study_seeds=(0, 1, 2), study_epochs=100,
         curves={"Hopper-v1": ((1, 2, 5, 10), (0, 1, 2), 100), "Humanoid-v1": ((10, 25, 50, 100, 250), (0,), 20)},
-        bco={"CartPole-v1": (3, 30), "Hopper-v1": (15, 30)}, bco_seeds=(0, 1, 2), label_noise=(0.1,),
+        bco=FULL_BCO, bco_seeds=(0, 1, 2), label_noise=(0.1,),
         benchmark_steps=20000, benchmark_tasks=SEED_002_TASKS,
         video_tasks=SEED_002_TASKS,
         # Unclipped, a Humanoid clone once scored -1,071,294 in one episode (README); clipping costs Hopper 10%.
         clip_observations={"Humanoid-v1": 10.0},
-        expert_check=((*SEED_002_TASKS, "CartPole-v1"), 100),
+        expert_check=((*SEED_002_TASKS, "CartPole-v1", "MountainCar-v0"), 100),
     )
 
 
@@ -104,15 +118,16 @@ PROFILES = {
         tasks=("Hopper-v1",), seeds=(0,), rollouts={"Hopper-v1": 10, "CartPole-v1": 5},
         bc_epochs={"Hopper-v1": 30, "CartPole-v1": 30}, dagger={"Hopper-v1": (3, 5)}, eval_episodes=5,
         study_seeds=(0,), study_epochs=20, curves={"Hopper-v1": ((1, 5, 10), (0,), 30)},
-        bco={"CartPole-v1": (1, 30)}, bco_seeds=(0,), benchmark_steps=5000, benchmark_tasks=("Hopper-v1",),
+        bco={"CartPole-v1": ((0,), ("--iterations", "1"))}, bco_seeds=(0,), benchmark_steps=5000, benchmark_tasks=("Hopper-v1",),
         video_tasks=("Hopper-v1",), expert_check=(("Hopper-v1", "CartPole-v1"), 10),
     ),
     # For the test suite and the backend benchmark: every stage, with tiny budgets and nothing learned, in about a minute.
     "tiny": Profile(
         tasks=("Hopper-v1",), seeds=(0,), rollouts={"Hopper-v1": 2, "CartPole-v1": 2}, bc_epochs={"Hopper-v1": 2, "CartPole-v1": 2},
         dagger={"Hopper-v1": (1, 1)}, eval_episodes=1, dagger_rollouts=1, data_max_steps=100,
-        study_seeds=(0,), study_epochs=1, curves={"Hopper-v1": ((1, 2), (0,), 1)}, bco={"CartPole-v1": (1, 1)}, bco_seeds=(0,),
-        bco_budget=("--epochs", "2", "--retrain_epochs", "1", "--ensemble", "2", "--inverse_ensemble", "1"),
+        study_seeds=(0,), study_epochs=1, curves={"Hopper-v1": ((1, 2), (0,), 1)}, bco={"CartPole-v1": ((0,), ("--iterations", "1"))}, bco_seeds=(0,),
+        bco_budget=("--epochs", "2", "--inverse_epochs", "1", "--inverse_retrain_epochs", "1", "--retrain_epochs", "1", "--ensemble", "2",
+                    "--inverse_ensemble", "1", "--selection_episodes", "1"),
         benchmark_steps=200, benchmark_tasks=("Hopper-v1",), expert_check=(("CartPole-v1",), 2),
     ),
 }
@@ -205,11 +220,13 @@ class Plan:
 
     def bco(self, task: str, seed: int) -> str:
         run_dir = self.run_dir(task, "bco", seed)
-        iterations, inverse_epochs = self.profile.bco[task]
-        args = [task, "--demos", str(self.data_path(task)), "--iterations", str(iterations), "--inverse_epochs", str(inverse_epochs),
-                "--seed", str(seed), "--eval_episodes", str(self.profile.eval_episodes), "--run_dir", str(run_dir), *self.profile.bco_budget]
+        options = self.profile.bco[task][1]
+        iterations = int(options[options.index("--iterations") + 1]) if "--iterations" in options else 10
+        args = [task, "--demos", str(self.data_path(task)), *options, "--seed", str(seed), "--eval_episodes", str(self.profile.eval_episodes),
+                "--run_dir", str(run_dir), *self.profile.bco_budget]
         return self.add(name=f"bco/{task}/seed{seed}", script="bco.py", args=args, output=run_dir, stage="BCO",
-                        deps=(self.expert_data(task),), inputs=(self.data_path(task),), cost=60 + 40 * iterations)
+                        deps=(self.expert_data(task),), inputs=(self.data_path(task), Path("experts") / f"{task}.pkl"),
+                        cost=60 + 25 * iterations)
 
     def label_noise(self, task: str = "Hopper-v1") -> None:
         """Cloning with true, noisy and BCO-inferred labels, with one member and with five."""
@@ -270,11 +287,11 @@ class Plan:
             self.study()
         for task in p.curves:
             self.curve(task)
-        for task in p.bco:
-            for seed in p.bco_seeds:
+        for task, (seeds, _) in p.bco.items():
+            for seed in seeds:
                 self.bco(task, seed)
-                if not any(job.name == f"bc/{task}/seed{seed}" for job in self.jobs):
-                    self.bc(task, seed, stage="BCO")  # the BCO table's "BC with the true actions"
+                if task not in p.tasks:  # the BCO table's "BC with the true actions"; the main table's tasks have theirs
+                    self.bc(task, seed, stage="BCO")
         if p.label_noise and "Hopper-v1" in p.bco:
             self.label_noise()
         if self.videos:

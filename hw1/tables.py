@@ -10,8 +10,8 @@ expert column is the expert scored on the same evaluation seeds as the BC runs; 
 percentages use the expert on DAgger's own evaluation seeds. The best iteration is chosen on the
 evaluation episodes, which flatters it a little; the last iteration's return is given too.
 
-The BCO table reads results/<ENV>/bco/seed*/metrics.json (bco.py) for CartPole, Hopper and
-HalfCheetah: BCO(0) is iteration 0, BCO(alpha) the last iteration.
+The BCO tables read results/<ENV>/bco/seed*/metrics.json (bco.py) for the six BCO tasks:
+normalized scores of BCO(0), the kept policy and the last iteration, the interactions by purpose, and returns.
 """
 
 import argparse

@@ -99,40 +99,87 @@ def table(results: Path, tasks: Sequence[str] = TASKS) -> str:
     return "\n".join(lines) + "\n"
 
 
-BCO_TASKS = ("CartPole-v1", "Hopper-v1", "HalfCheetah-v1")
+BCO_TASKS = ("CartPole-v1", "MountainCar-v0", "Reacher-v1", "Hopper-v1", "HalfCheetah-v1", "Ant-v1")
+# Issue 16's targets for BCO(alpha)'s normalized score: 0.9, and 0.8 on Ant.
+BCO_TARGETS = {task: 0.8 if task == "Ant-v1" else 0.9 for task in BCO_TASKS}
+
+
+def score_cell(values: list[float]) -> str:
+    """Normalized scores: mean ± std over seeds, two decimals; one run is given with its n."""
+    if not values:
+        return "–"
+    if len(values) == 1:
+        return f"{values[0]:.2f} (n = 1)"
+    return f"{np.mean(values):.2f} ± {np.std(values):.2f}"
+
+
+def count_cell(values: list[float]) -> str:
+    """A count as the mean over seeds, with thousands separators."""
+    return f"{np.mean(values):,.0f}" if values else "–"
+
+
+def bco_runs_of(results: Path, tasks: Sequence[str]) -> dict[str, list[dict]]:
+    """The BCO runs per task that record the reward-free selection and the accounting (bco.py since issue 16)."""
+    found = {task: [run for run in load_runs(results, task, "bco") if "summary" in run] for task in tasks}
+    return {task: task_runs for task, task_runs in found.items() if task_runs}
 
 
 def bco_table(results: Path, tasks: Sequence[str] = BCO_TASKS) -> str:
-    """Expert, BC with the true actions, BCO(0) and BCO(alpha), with the environment interactions each used."""
-    lines = ["| task | expert | BC, true actions | BCO(0) | interactions | BCO(alpha) | per seed | interactions | seeds |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    for env_name in tasks:
-        bco_runs = load_runs(results, env_name, "bco")
-        if not bco_runs:
-            continue
-        bc = [run["evaluation"]["mean"] for run in load_runs(results, env_name, "bc")]
-        expert = [run["expert"]["mean"] for run in bco_runs]
-        first = [run["iterations"][0] for run in bco_runs]
-        last = [run["iterations"][-1] for run in bco_runs]
-        interactions = lambda rows: "/".join(sorted({str(row["interactions"]) for row in rows}))  # noqa: E731
-        per_seed = " / ".join(f"{row['return_mean']:.0f}" for row in last)
-        lines.append(f"| {env_name} | {summarize(expert)} | {summarize(bc)}{share(bc, expert)} | "
-                     f"{summarize([r['return_mean'] for r in first])}{share([r['return_mean'] for r in first], expert)} | {interactions(first)} | "
-                     f"{summarize([r['return_mean'] for r in last])}{share([r['return_mean'] for r in last], expert, digits=1)} | "
-                     f"{per_seed} | {interactions(last)} | {len(bco_runs)} |")
+    """BCO in the paper's accounting: |I_pre|, alpha |I_pre| and the selection episodes apart; normalized scores, then returns."""
+    runs = bco_runs_of(results, tasks)
+    lines = ["| task | seeds | demo steps | \\|I_pre\\| | α·\\|I_pre\\| | α | selection steps | BCO(0) | BCO(α), kept | BCO(α), last | target |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for task, task_runs in runs.items():
+        summary = [run["summary"] for run in task_runs]
+        interactions = [run["interactions"] for run in task_runs]
+        lines.append(f"| {task} | {len(task_runs)} | {count_cell([run['demonstrations']['steps'] for run in task_runs])} | "
+                     f"{count_cell([i['pre'] for i in interactions])} | {count_cell([i['post'] for i in interactions])} | "
+                     f"{np.mean([i['alpha'] for i in interactions]):g} | {count_cell([i['selection'] for i in interactions])} | "
+                     f"{score_cell([s['bco0']['normalized_score'] for s in summary])} | {score_cell([s['kept']['normalized_score'] for s in summary])} | "
+                     f"{score_cell([s['last']['normalized_score'] for s in summary])} | {BCO_TARGETS.get(task, 0.9):g} |")
+    lines += ["", "| task | random | expert | BC, true actions | BCO(0) | BCO(α), kept | BCO(α), last | kept iteration per seed |",
+              "|---|---|---|---|---|---|---|---|"]
+    for task, task_runs in runs.items():
+        summary = [run["summary"] for run in task_runs]
+        bc = [run["evaluation"]["mean"] for run in load_runs(results, task, "bc")]
+        lines.append(f"| {task} | {summarize([s['random'] for s in summary])} | {summarize([s['expert'] for s in summary])} | {summarize(bc)} | "
+                     f"{summarize([s['bco0']['return'] for s in summary])} | {summarize([s['kept']['return'] for s in summary])} | "
+                     f"{summarize([s['last']['return'] for s in summary])} | {', '.join(str(s['kept']['iteration']) for s in summary)} |")
     return "\n".join(lines) + "\n"
 
 
-def ensemble_sizes(results: Path, tasks: Sequence[str]) -> str:
-    """The ensemble sizes and inverse batch the BCO runs recorded in their metrics.json, as a clause of the settings sentence."""
-    # Runs from before --inverse_batch_size fitted the inverse model at bc.py's batch size.
-    sizes = {(run["config"].get("ensemble", 1), run["config"].get("inverse_ensemble", 1),
-              run["config"].get("inverse_batch_size", run["config"].get("training.batch_size")))
-             for task in tasks for run in load_runs(results, task, "bco")}
-    if len(sizes) != 1:
-        return ", ensemble sizes or batch sizes differ between runs (see each metrics.json)" if sizes else ""
-    policy, inverse, batch = sizes.pop()
-    return f", the policy the mean of {policy} networks and the inverse model of {inverse}, fitted at batch {batch}"
+def bco_panels(results: Path, tasks: Sequence[str]) -> list[dict]:
+    """Per task: the mean over seeds of the interactions and the normalized score at each iteration, and the kept policies' mean score."""
+    panels = []
+    for task, task_runs in bco_runs_of(results, tasks).items():
+        length = min(len(run["iterations"]) for run in task_runs)
+        rows = [[run["iterations"][index] for run in task_runs] for index in range(length)]
+        panels.append({"env": task, "interactions": [float(np.mean([r["interactions"] for r in row])) for row in rows],
+                       "mean": [float(np.mean([r["normalized_score"] for r in row])) for row in rows],
+                       "std": [float(np.std([r["normalized_score"] for r in row])) for row in rows],
+                       "kept": float(np.mean([run["summary"]["kept"]["normalized_score"] for run in task_runs])),
+                       "target": BCO_TARGETS.get(task, 0.9)})
+    return panels
+
+
+def plot_bco_scores(path: Path, panels: list[dict]) -> None:
+    """One panel per task: normalized score against interactions (mean ± std over seeds), the kept policies' mean and the target."""
+    figure, axes = plots._grid(len(panels))
+    for axis, panel in zip(axes, panels):
+        axis.errorbar(panel["interactions"], panel["mean"], yerr=panel["std"], marker="o", markersize=3, capsize=2, label="each iteration")
+        axis.axhline(panel["kept"], color="tab:green", linestyle="-.", label="kept (reward-free choice)")
+        axis.axhline(panel["target"], color="black", linestyle="--", label="target")
+        axis.set_title(panel["env"])
+        axis.set_xlabel("interactions (pre + post + selection)")
+        axis.set_ylabel("normalized score")
+    axes[0].legend(fontsize="small")
+    figure.tight_layout()
+    plots.save_figure(figure, path)
+
+
+def bco_settings(profile_bco: dict) -> str:
+    """The bco.py options each task ran with, as one sentence."""
+    return "; ".join(f"{task}: `{' '.join(arguments) or 'defaults'}`" for task, (_, arguments) in profile_bco.items())
 
 
 @dataclasses.dataclass
@@ -331,14 +378,19 @@ def build_report(context: Context) -> str:
     if p["study_seeds"]:
         lines += ["## Hopper architecture study beside seed 000", "", *section_file(root / "hopper_architectures.md"), ""]
     if p["bco"]:
+        panels = bco_panels(root, list(p["bco"]))
+        if panels:
+            plot_bco_scores(figures / "bco_scores.png", panels)
         lines += ["## Behavioral cloning from observation", "",
-                  "BCO(0) learns its inverse model from random actions only; BCO(alpha) adds alpha × the demonstration steps of "
-                  "the policy's own play per iteration. Interactions are environment steps the learner took. Settings: "
-                  + "; ".join(f"{task} {iterations} iterations, inverse model {epochs} epochs per fit" for task, (iterations, epochs) in p["bco"].items())
-                  + "; otherwise bco.py's defaults (alpha 0.5, pre-demonstration steps = demonstration steps, exploration 0.1, "
-                  "30 policy epochs per iteration" + ensemble_sizes(root, list(p["bco"])) + "). "
-                  "The BC column is bc.py on the same file with its true actions.", "",
+                  "BCO(0) learns its inverse model from |I_pre| random steps; each BCO(α) iteration adds α × the demonstration steps of "
+                  "the exploring policy's own play (α·|I_pre| sums them, and the α column is their ratio). After every iteration the policy "
+                  "drives noise-free selection episodes, which are counted, and the kept policy is the one whose states came closest to "
+                  "the demonstrations; no reward is read to choose it. Normalized score = (return − random) / (expert − random), the random "
+                  "policy and the expert scored on the same evaluation episodes as the learner. The BC column is bc.py on the demonstration "
+                  "file with its true actions. bco.py options per task: " + bco_settings(p["bco"]) + ".", "",
                   bco_table(root, list(p["bco"])).strip(), ""]
+        if panels:
+            lines += [f"![BCO normalized score against interactions]({relative(figures / 'bco_scores.png', root)})", ""]
         if p.get("label_noise"):
             lines += ["### Why BCO averages ensembles", "",
                       "`label_noise.py`: bc.py's network cloned on Hopper from the true actions (clipped to the bounds), from the same "
