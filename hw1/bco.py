@@ -8,14 +8,14 @@ actions. The agent first acts at random for --pre_steps steps, |I_pre|, and fits
 dynamics model (s, s') -> a to its own transitions (softmax and cross-entropy for discrete
 actions, MSE for continuous ones). It infers the demonstrations' missing actions with that
 model and clones them: BCO(0), iteration 0. Each further iteration is BCO(alpha): the current
-policy, exploring (see --exploration), takes alpha x (demonstration steps) new steps, the inverse
+policy, exploring (see --exploration), takes alpha x |I_pre| new steps, the inverse
 model is refit on all of the agent's transitions, the actions are inferred again, and the policy
 is refit.
 
 The policy to keep is chosen without the reward: after each iteration the policy drives
 --selection_episodes noise-free episodes, and the kept policy is the one whose states came
 closest to the demonstrations. Interactions are counted exactly, by purpose: |I_pre|, alpha
-|I_pre| (the post-demonstration steps) and the selection episodes. The evaluation episodes, which
+|I_pre| per iteration (the post-demonstration steps) and the selection episodes. The evaluation episodes, which
 score each iteration against the expert and a random policy on the same episodes, are not
 interactions and choose nothing.
 
@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     demonstrations.add_argument("--demo_episodes", type=int, default=None, help="use only the first N episodes of the file (default: all)")
     interaction = parser.add_argument_group("interaction")
     interaction.add_argument("--pre_steps", type=int, default=None, help="|I_pre|: random-action steps before the demonstrations are used (default: as many as the demonstrations have)")
-    interaction.add_argument("--alpha", type=float, default=0.5, help="post-demonstration steps per iteration, as a multiple of the demonstration steps (default: 0.5)")
+    interaction.add_argument("--alpha", type=float, default=0.5, help="post-demonstration steps per iteration, as a multiple of |I_pre| (default: 0.5)")
     interaction.add_argument("--iterations", type=int, default=10, help="BCO(alpha) iterations after BCO(0) (default: 10; 0 gives BCO(0) alone)")
     interaction.add_argument("--exploration", type=float, default=0.1, help="while the policy collects: the probability of a random action (discrete), or the std of Gaussian action noise as a share of half the action range (continuous) (default: 0.1)")
     interaction.add_argument("--selection_episodes", type=int, default=2, help="noise-free episodes per iteration that choose the policy to keep, counted as interactions; 0 keeps the last iteration (default: 2)")

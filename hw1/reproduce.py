@@ -76,7 +76,7 @@ class Profile:
 FULL_BCO = {
     "CartPole-v1": ((0, 1, 2), ("--iterations", "3")),
     "MountainCar-v0": ((0, 1, 2), ("--iterations", "3")),
-    "Reacher-v1": ((0, 1, 2), ("--iterations", "10")),
+    "Reacher-v1": ((0, 1, 2), ("--iterations", "10", "--selection_episodes", "10")),  # 50-step episodes: 2 would be a noisy choice
     "Hopper-v1": ((0, 1, 2, 3, 4), ("--iterations", "15")),
     "HalfCheetah-v1": ((0, 1, 2), ("--iterations", "10")),
     "Ant-v1": ((0, 1, 2), ("--iterations", "10", "--demo_episodes", "10")),
@@ -168,6 +168,22 @@ class Plan:
                 "--eval_episodes", str(p.eval_episodes), "--run_dir", str(self.run_dir(task, "bc", seed)), *self.clip_args(task)]
         return self.add(name=f"bc/{task}/seed{seed}", script="bc.py", args=args, output=self.run_dir(task, "bc", seed), stage=stage,
                         deps=(self.expert_data(task),), inputs=(self.data_path(task),), cost=30 + p.rollouts[task] * 0.3)
+
+    def bc_for_bco(self, task: str, seed: int) -> None:
+        """The BCO table's "BC with the true actions", on the demonstrations BCO saw.
+
+        The main table's tasks have their BC runs; where BCO uses only the first N episodes of the
+        file (--demo_episodes), BC gets the same N in results/<task>/bc_bco/.
+        """
+        options = self.profile.bco[task][1]
+        if "--demo_episodes" in options:
+            count, run_dir = options[options.index("--demo_episodes") + 1], self.run_dir(task, "bc_bco", seed)
+            args = [task, "--data", str(self.data_path(task)), "--num_demos", count, "--epochs", "100", "--seed", str(seed),
+                    "--eval_episodes", str(self.profile.eval_episodes), "--run_dir", str(run_dir)]
+            self.add(name=f"bc_bco/{task}/seed{seed}", script="bc.py", args=args, output=run_dir, stage="BCO",
+                     deps=(self.expert_data(task),), inputs=(self.data_path(task),), cost=40)
+        elif task not in self.profile.tasks:
+            self.bc(task, seed, stage="BCO")
 
     def dagger(self, task: str, seed: int) -> str:
         p = self.profile
@@ -290,8 +306,7 @@ class Plan:
         for task, (seeds, _) in p.bco.items():
             for seed in seeds:
                 self.bco(task, seed)
-                if task not in p.tasks:  # the BCO table's "BC with the true actions"; the main table's tasks have theirs
-                    self.bc(task, seed, stage="BCO")
+                self.bc_for_bco(task, seed)
         if p.label_noise and "Hopper-v1" in p.bco:
             self.label_noise()
         if self.videos:

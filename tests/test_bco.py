@@ -45,8 +45,7 @@ def test_short_real_run_writes_both_models_and_metrics(tmp_path, cartpole_demos,
     code, output = run_bco(tiny_run(cartpole_demos, run_dir), capsys)
     assert code == 0, output.err
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert [row["pre_interactions"] + row["post_interactions"] for row in metrics["iterations"]] == [400, 400 + 300]  # alpha x 600 demonstration steps
-    assert [row["interactions"] - row["selection_interactions"] for row in metrics["iterations"]] == [400, 400 + 300]
+    assert [(row["pre_interactions"], row["post_interactions"]) for row in metrics["iterations"]] == [(400, 0), (400, 200)]  # alpha x |I_pre|
     assert all(0 <= row["inverse_accuracy"] <= 1 for row in metrics["iterations"])
     policy = keras.saving.load_model(run_dir / "policy.keras")
     assert policy(np.zeros((5, 4), np.float32)).shape == (5, 2)  # logits
@@ -144,10 +143,10 @@ def test_the_kept_policy_is_chosen_without_the_reward_and_every_step_is_accounte
     assert kept == plain["summary"]["kept"]["iteration"] == select_iteration([row["selection_distance"] for row in scrambled["iterations"]])
     # Pre + post + selection are the interactions; evaluation is counted apart; together they are every step taken.
     counts = scrambled["interactions"]
-    assert counts["pre"] == 400 and counts["post"] == 3 * 300 and counts["selection"] > 0
+    assert counts["pre"] == 400 and counts["post"] == 3 * 200 and counts["selection"] > 0
     assert counts["total"] == counts["pre"] + counts["post"] + counts["selection"] == scrambled["iterations"][-1]["interactions"]
     assert scrambler.steps == counts["total"] + counts["evaluation"]
-    assert counts["alpha"] == 3 * 300 / 400
+    assert counts["post_to_pre"] == 3 * 0.5
     for name in ("policy.keras", "last_policy.keras", "inverse_dynamics.keras"):
         assert (tmp_path / "scrambled" / name).exists()
 
@@ -169,11 +168,43 @@ def test_smoke_runs_on_mountaincar_and_reacher_write_both_models_and_normalized_
         assert code == 0, output.err
         metrics = json.loads((run_dir / "metrics.json").read_text())
         summary = metrics["summary"]
-        assert summary["expert"] > summary["random"]
-        assert summary["bco0"]["normalized_score"] == metrics["iterations"][0]["normalized_score"]
-        expected = (metrics["iterations"][0]["return_mean"] - summary["random"]) / (summary["expert"] - summary["random"])
-        assert abs(summary["bco0"]["normalized_score"] - expected) < 1e-9
+        assert summary["expert"] == metrics["expert"]["mean"] > summary["random"] == metrics["random"]["mean"]
+        # Normalized against the expert and a random policy scored on the very evaluation episodes of the run.
+        assert metrics["expert"]["episodes"] == metrics["random"]["episodes"] == len(metrics["evaluation_seeds"]) == 2
         policy = keras.saving.load_model(run_dir / "policy.keras")
-        observation_dim = metrics["iterations"] and environments.space_shapes(environments.resolve(env_name))[0][0]
+        observation_dim = environments.space_shapes(environments.resolve(env_name))[0][0]
         assert policy(np.zeros((5, observation_dim), np.float32)).shape == action_check
         assert (run_dir / "inverse_dynamics.keras").exists()
+
+
+def test_policy_keras_is_the_kept_iteration_and_last_policy_keras_the_last(tmp_path, cartpole_demos, capsys, monkeypatch):
+    from cs294 import bco as bco_library
+
+    probe = np.random.default_rng(2).normal(size=(64, 4)).astype(np.float32)
+    assert run_bco(tiny_run(cartpole_demos, tmp_path / "bco0") + ["--iterations", 0], capsys)[0] == 0
+    monkeypatch.setattr(bco_library, "select_iteration", lambda distances: 0)  # keep BCO(0) whatever the distances
+    assert run_bco(tiny_run(cartpole_demos, tmp_path / "kept0") + ["--iterations", 2], capsys)[0] == 0
+    metrics = json.loads((tmp_path / "kept0" / "metrics.json").read_text())
+    assert metrics["summary"]["kept"]["iteration"] == 0 and metrics["summary"]["last"]["iteration"] == 2
+    outputs = {name: np.asarray(keras.saving.load_model(path)(probe)) for name, path in (
+        ("bco0", tmp_path / "bco0" / "policy.keras"), ("kept", tmp_path / "kept0" / "policy.keras"), ("last", tmp_path / "kept0" / "last_policy.keras"))}
+    np.testing.assert_array_equal(outputs["kept"], outputs["bco0"])  # the same seed's BCO(0), restored after two more iterations
+    assert not np.array_equal(outputs["kept"], outputs["last"])
+
+
+def test_a_missing_or_nan_selection_distance_is_never_kept():
+    assert select_iteration([None, 0.9, float("nan"), 0.4]) == 3
+    assert select_iteration([float("nan"), 2.0]) == 1
+
+
+def test_a_constant_demonstration_dimension_is_measured_in_raw_units():
+    demos = np.zeros((50, 3))
+    demos[:, 0] = np.linspace(0, 1, 50)  # dimension 0 varies; 1 and 2 are constant, as Ant's unused contact forces are
+    touching = demos[:5].copy()
+    touching[:, 1] = 1.0  # a contact the demonstrations never had: one raw unit off, not a million stds
+    assert 0.99 < demonstration_distance(touching, demos) < 1.01
+
+
+def test_too_many_demo_episodes_is_refused_in_one_line(tmp_path, cartpole_demos, capsys):
+    code, output = run_bco(tiny_run(cartpole_demos, tmp_path / "run") + ["--demo_episodes", 4], capsys)
+    assert code != 0 and "--demo_episodes 4" in output.err and "holds 3 episodes" in output.err and "Traceback" not in output.err

@@ -22,10 +22,13 @@ import keras
 import numpy as np
 
 from cs294 import data, ensembles, environments, experts, files, inverse_dynamics, locks, models, provenance, reporting, rollouts, runs, training
+from cs294.errors import UserError
 
 EVALUATION_STREAM = 1_000_000
 SELECTION_STREAM = 2_000_000
 HELD_OUT_TRANSITIONS = 0.1  # of the agent's own transitions, to score the inverse model
+CONSTANT_SPREAD = 1e-6  # a demonstration dimension with a smaller std counts as constant
+SCORE_SPREAD = 1e-6  # expert and random closer than this on the evaluation episodes: no normalized score
 
 
 def split(arrays: tuple[np.ndarray, ...], fraction: float, rng: np.random.Generator) -> tuple[tuple, tuple]:
@@ -36,20 +39,29 @@ def split(arrays: tuple[np.ndarray, ...], fraction: float, rng: np.random.Genera
 
 
 def demonstration_distance(states: np.ndarray, demo_states: np.ndarray) -> float:
-    """Mean distance from each state to its nearest demonstration state, each dimension in units of the demonstrations' std."""
-    scale = demo_states.std(axis=0) + 1e-6
-    demos = (demo_states / scale).astype(np.float32)
+    """Mean distance from each state to its nearest demonstration state, each dimension in units of the demonstrations' std.
+
+    A dimension constant in the demonstrations (Ant's contact forces on its torso and legs) is
+    measured in raw units: in units of a zero std, any contact would swamp every other dimension.
+    """
+    spread = demo_states.std(axis=0)
+    scale = np.where(spread > CONSTANT_SPREAD, spread, 1.0)
+    demos = (demo_states / scale).astype(np.float64)
     demo_norms = (demos ** 2).sum(axis=1)
     distances = []
-    for chunk in np.array_split(states / scale, max(1, len(states) // 1000)):
-        squared = (chunk ** 2).sum(axis=1)[:, None] + demo_norms[None, :] - 2 * chunk.astype(np.float32) @ demos.T
+    for chunk in np.array_split((states / scale).astype(np.float64), max(1, len(states) // 1000)):
+        squared = (chunk ** 2).sum(axis=1)[:, None] + demo_norms[None, :] - 2 * chunk @ demos.T
         distances.append(np.sqrt(np.maximum(squared.min(axis=1), 0)))
     return float(np.concatenate(distances).mean())
 
 
-def select_iteration(selection_distances: list[float]) -> int:
-    """The iteration to keep: the one whose selection episodes came closest to the demonstrations (the first, on a tie)."""
-    return int(np.argmin(selection_distances))
+def select_iteration(selection_distances: list[float | None]) -> int:
+    """The iteration to keep: the one whose selection episodes came closest to the demonstrations (the first, on a tie).
+
+    A missing or NaN distance (no selection episodes, or states that diverged) never wins.
+    """
+    distances = [np.inf if value is None or not np.isfinite(value) else value for value in selection_distances]
+    return int(np.argmin(distances))
 
 
 def normalized_score(value: float, random: float, expert: float) -> float:
@@ -64,7 +76,7 @@ class Interactions:
     pre: int = 0
     """|I_pre|: random actions before the demonstrations are used (BCO(0))."""
     post: int = 0
-    """alpha |I_pre|, summed over the iterations: the exploring policy's steps."""
+    """|I_post|: alpha |I_pre| per BCO(alpha) iteration, summed: the exploring policy's steps."""
     selection: int = 0
     """The noise-free episodes that choose the policy to keep."""
     evaluation: int = 0
@@ -84,6 +96,8 @@ class BcoRun:
         self.policy_config, self.training_config = runs.configs_from_args(args)
         self.demo_path = runs.resolve_data_path(args.env, args.demos)
         demos, demo_seeds = data.read_observations(self.demo_path, env_name=args.env)
+        if args.demo_episodes is not None and args.demo_episodes > len(demos):
+            raise UserError(f"--demo_episodes {args.demo_episodes}, but {self.demo_path} holds {len(demos)} episodes; use at most {len(demos)}")
         episodes = args.demo_episodes or len(demos)
         self.demos, demo_seeds = demos[:episodes], demo_seeds[:episodes]
         self.demo_steps = sum(len(sequence) - 1 for sequence in self.demos)
@@ -98,6 +112,9 @@ class BcoRun:
         self.evaluation_seeds = rollouts.episode_seeds(np.random.default_rng([args.seed, EVALUATION_STREAM]), args.eval_episodes, exclude=demo_seeds)
         self.used_seeds = set(demo_seeds) | set(self.evaluation_seeds)
         self.explorer = inverse_dynamics.exploration_policy(self.observation_dim, self.action_space, seed=args.seed)
+        env_for_limit = environments.make_env(self.spec)
+        self.horizon = env_for_limit.spec.max_episode_steps or 1000
+        env_for_limit.close()
         self.own: list[data.Trajectory] = []
         self.interactions = Interactions()
         locks.claim_run_dir(self.run_dir, overwrite=args.overwrite)
@@ -110,8 +127,15 @@ class BcoRun:
         return seeds
 
     def collect(self, driver: keras.Model, steps: int, stream: int) -> float:
-        """Exactly `steps` environment steps with `driver` acting, added to the agent's own transitions; their distance to the demonstrations."""
-        collected = rollouts.sample_trajectories(driver, self.spec, self.fresh_seeds(steps, stream), num_envs=self.args.num_envs, max_total_steps=steps)
+        """Exactly `steps` environment steps with `driver` acting, added to the agent's own transitions; their distance to the demonstrations.
+
+        No more environments run side by side than the budget fills with whole episodes, so that
+        episodes play out to their end (only the last ones are cut) and the late states of an
+        episode are collected too: with 16 side by side, a 5000-step budget would stop every
+        Hopper episode near step 312.
+        """
+        side_by_side = max(1, min(self.args.num_envs, steps // self.horizon))
+        collected = rollouts.sample_trajectories(driver, self.spec, self.fresh_seeds(steps, stream), num_envs=side_by_side, max_total_steps=steps)
         self.own += collected
         return self.distance(collected)
 
@@ -184,9 +208,14 @@ def run(args: argparse.Namespace) -> dict:
     bco = BcoRun(args)
     keras.utils.set_random_seed(args.seed)
     pre_steps = args.pre_steps or bco.demo_steps
-    post_steps = int(round(args.alpha * bco.demo_steps))
+    post_steps = int(round(args.alpha * pre_steps))  # the paper's |I_post| = alpha |I_pre|, per iteration
+    if args.iterations and post_steps < 1:
+        raise UserError(f"--alpha {args.alpha} x |I_pre| = {pre_steps} rounds to no post-demonstration steps; raise --alpha or --pre_steps")
     expert_stats, _ = bco.evaluate(experts.load_checked_expert(experts.default_expert_path(args.env), bco.spec))
     random_stats, _ = bco.evaluate(bco.explorer)
+    if abs(expert_stats.mean - random_stats.mean) < SCORE_SPREAD:
+        raise UserError(f"the expert ({expert_stats.mean:.1f}) and a random policy ({random_stats.mean:.1f}) score the same on these "
+                        f"{args.eval_episodes} evaluation episodes, so no normalized score exists; use more --eval_episodes")
     config = {**runs.run_config(args, bco.policy_config, bco.training_config, bco.demo_path, bco.spec),
               **{name: getattr(args, name) for name in ("alpha", "iterations", "exploration", "inverse_epochs", "inverse_retrain_epochs",
                                                        "inverse_batch_size", "retrain_epochs", "ensemble", "inverse_ensemble",
@@ -198,7 +227,7 @@ def run(args: argparse.Namespace) -> dict:
                "expert": vars(expert_stats), "random": vars(random_stats), "evaluation_seeds": bco.evaluation_seeds, "iterations": [],
                "package_versions": provenance.package_versions()}
     inverse = policy = None
-    selection_distances: list[float] = []
+    selection_distances: list[float | None] = []
     kept_weights: list[np.ndarray] = []
     for iteration in range(args.iterations + 1):
         seconds: dict[str, float] = {}
@@ -221,7 +250,7 @@ def run(args: argparse.Namespace) -> dict:
         lap("inverse_fit")
         policy = bco.fit_policy(policy, inverse, iteration)
         lap("policy_fit")
-        selection_distances.append(bco.select(policy.model, iteration) if args.selection_episodes else float("nan"))
+        selection_distances.append(bco.select(policy.model, iteration) if args.selection_episodes else None)
         if args.selection_episodes and select_iteration(selection_distances) == iteration:
             kept_weights = [weights.copy() for weights in policy.model.get_weights()]
         lap("selection")
@@ -229,7 +258,7 @@ def run(args: argparse.Namespace) -> dict:
         lap("evaluation")
         record = {"iteration": iteration, "interactions": bco.interactions.total, "pre_interactions": bco.interactions.pre,
                   "post_interactions": bco.interactions.post, "selection_interactions": bco.interactions.selection,
-                  "alpha_so_far": bco.interactions.post / pre_steps,
+                  "post_to_pre": bco.interactions.post / pre_steps,
                   ("inverse_accuracy" if bco.discrete else "inverse_mse"): inverse_score,
                   "collected_distance": collected_distance, "selection_distance": selection_distances[-1],
                   "evaluation_distance": bco.distance(evaluation),
@@ -240,7 +269,7 @@ def run(args: argparse.Namespace) -> dict:
     last = metrics["iterations"][-1]
     kept_iteration = select_iteration(selection_distances) if args.selection_episodes else last["iteration"]
     kept = metrics["iterations"][kept_iteration]
-    metrics["interactions"] = dataclasses.asdict(bco.interactions) | {"total": bco.interactions.total, "alpha": bco.interactions.post / pre_steps}
+    metrics["interactions"] = dataclasses.asdict(bco.interactions) | {"total": bco.interactions.total, "post_to_pre": bco.interactions.post / pre_steps}
     metrics["summary"] = {
         "expert": expert_stats.mean, "random": random_stats.mean,
         "bco0": {"return": metrics["iterations"][0]["return_mean"], "normalized_score": metrics["iterations"][0]["normalized_score"]},
@@ -265,14 +294,17 @@ def run(args: argparse.Namespace) -> dict:
 def log_iteration(bco: BcoRun, record: dict, expert_stats: rollouts.EpisodeStats, iterations: int) -> None:
     """One iteration to TensorBoard and one line to stdout."""
     score_name = "inverse_accuracy" if bco.discrete else "inverse_mse"
-    bco.logger.scalars({"eval/return_mean": record["return_mean"], "eval/expert_return_mean": expert_stats.mean,
-                        "eval/normalized_score": record["normalized_score"], f"inverse/{score_name}": record[score_name],
-                        "data/interactions": record["interactions"], "distance/collected": record["collected_distance"],
-                        "distance/selection": record["selection_distance"], "distance/evaluation": record["evaluation_distance"]},
-                       step=record["iteration"])
+    scalars = {"eval/return_mean": record["return_mean"], "eval/expert_return_mean": expert_stats.mean,
+               "eval/normalized_score": record["normalized_score"], f"inverse/{score_name}": record[score_name],
+               "data/interactions": record["interactions"], "distance/collected": record["collected_distance"],
+               "distance/evaluation": record["evaluation_distance"]}
+    if record["selection_distance"] is not None:
+        scalars["distance/selection"] = record["selection_distance"]
+    bco.logger.scalars(scalars, step=record["iteration"])
+    selection = "none" if record["selection_distance"] is None else f"{record['selection_distance']:.3g}"
     label = "BCO(0)" if record["iteration"] == 0 else f"BCO(alpha) {record['iteration']}/{iterations}"
     print(f"{label}: {record['interactions']} interactions, inverse model {score_name.split('_')[1]} {record[score_name]:.4g}, "
           f"return {record['return_mean']:.1f} (normalized {record['normalized_score']:.2f}; expert {expert_stats.mean:.1f} on the same episodes); "
-          f"distance to the demonstrations: selection {record['selection_distance']:.3g}, evaluation {record['evaluation_distance']:.3g}; "
+          f"distance to the demonstrations: selection {selection}, evaluation {record['evaluation_distance']:.3g}; "
           f"{record['seconds']:.0f} s", flush=True)
 

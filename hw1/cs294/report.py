@@ -127,21 +127,21 @@ def bco_runs_of(results: Path, tasks: Sequence[str]) -> dict[str, list[dict]]:
 def bco_table(results: Path, tasks: Sequence[str] = BCO_TASKS) -> str:
     """BCO in the paper's accounting: |I_pre|, alpha |I_pre| and the selection episodes apart; normalized scores, then returns."""
     runs = bco_runs_of(results, tasks)
-    lines = ["| task | seeds | demo steps | \\|I_pre\\| | α·\\|I_pre\\| | α | selection steps | BCO(0) | BCO(α), kept | BCO(α), last | target |",
+    lines = ["| task | seeds | demo steps | \\|I_pre\\| | α·\\|I_pre\\| | post / pre | selection steps | BCO(0) | BCO(α), kept | BCO(α), last | target |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for task, task_runs in runs.items():
         summary = [run["summary"] for run in task_runs]
         interactions = [run["interactions"] for run in task_runs]
         lines.append(f"| {task} | {len(task_runs)} | {count_cell([run['demonstrations']['steps'] for run in task_runs])} | "
                      f"{count_cell([i['pre'] for i in interactions])} | {count_cell([i['post'] for i in interactions])} | "
-                     f"{np.mean([i['alpha'] for i in interactions]):g} | {count_cell([i['selection'] for i in interactions])} | "
+                     f"{np.mean([i['post_to_pre'] for i in interactions]):g} | {count_cell([i['selection'] for i in interactions])} | "
                      f"{score_cell([s['bco0']['normalized_score'] for s in summary])} | {score_cell([s['kept']['normalized_score'] for s in summary])} | "
                      f"{score_cell([s['last']['normalized_score'] for s in summary])} | {BCO_TARGETS.get(task, 0.9):g} |")
     lines += ["", "| task | random | expert | BC, true actions | BCO(0) | BCO(α), kept | BCO(α), last | kept iteration per seed |",
               "|---|---|---|---|---|---|---|---|"]
     for task, task_runs in runs.items():
         summary = [run["summary"] for run in task_runs]
-        bc = [run["evaluation"]["mean"] for run in load_runs(results, task, "bc")]
+        bc = [run["evaluation"]["mean"] for run in (load_runs(results, task, "bc_bco") or load_runs(results, task, "bc"))]
         lines.append(f"| {task} | {summarize([s['random'] for s in summary])} | {summarize([s['expert'] for s in summary])} | {summarize(bc)} | "
                      f"{summarize([s['bco0']['return'] for s in summary])} | {summarize([s['kept']['return'] for s in summary])} | "
                      f"{summarize([s['last']['return'] for s in summary])} | {', '.join(str(s['kept']['iteration']) for s in summary)} |")
@@ -177,9 +177,9 @@ def plot_bco_scores(path: Path, panels: list[dict]) -> None:
     plots.save_figure(figure, path)
 
 
-def bco_settings(profile_bco: dict) -> str:
+def bco_settings(profile_bco: dict, budget: Sequence[str] = ()) -> str:
     """The bco.py options each task ran with, as one sentence."""
-    return "; ".join(f"{task}: `{' '.join(arguments) or 'defaults'}`" for task, (_, arguments) in profile_bco.items())
+    return "; ".join(f"{task}: `{' '.join([*arguments, *budget]) or 'defaults'}`" for task, (_, arguments) in profile_bco.items())
 
 
 @dataclasses.dataclass
@@ -324,7 +324,7 @@ def expert_check_section(root: Path, profile: dict) -> list[str]:
         return []
     return ["## The experts in the 2017 tasks", "",
             f"`python hw1/check_experts.py --episodes {episodes}`: each expert acts deterministically on reset seeds 0..{episodes - 1}; "
-            "a fall is an episode that ended before the time limit. The 2017 tasks restore the 2017 capsule inertials "
+            "a fall is an episode that ended before the time limit (on MountainCar-v0, where ending early is reaching the flag, an episode that never reached it). The 2017 tasks restore the 2017 capsule inertials "
             "(and, for Humanoid-v1, clipped controls and the 2017 contact cost): see docs/experts.md.", "",
             *section_file(root / "expert_check" / "experts.md", drop_title=False), ""]
 
@@ -382,12 +382,14 @@ def build_report(context: Context) -> str:
         if panels:
             plot_bco_scores(figures / "bco_scores.png", panels)
         lines += ["## Behavioral cloning from observation", "",
-                  "BCO(0) learns its inverse model from |I_pre| random steps; each BCO(α) iteration adds α × the demonstration steps of "
-                  "the exploring policy's own play (α·|I_pre| sums them, and the α column is their ratio). After every iteration the policy "
+                  "BCO(0) learns its inverse model from |I_pre| random steps; each BCO(α) iteration adds α·|I_pre| steps of "
+                  "the exploring policy's own play (the α·|I_pre| column sums them over the iterations, and post / pre is their ratio to |I_pre|). After every iteration the policy "
                   "drives noise-free selection episodes, which are counted, and the kept policy is the one whose states came closest to "
                   "the demonstrations; no reward is read to choose it. Normalized score = (return − random) / (expert − random), the random "
                   "policy and the expert scored on the same evaluation episodes as the learner. The BC column is bc.py on the demonstration "
-                  "file with its true actions. bco.py options per task: " + bco_settings(p["bco"]) + ".", "",
+                  "file with its true actions (on the same first N episodes where BCO used only N). bco.py options per task, beside its defaults "
+                  "(α 0.5, |I_pre| = the demonstration steps, exploration 0.1, 2 selection episodes, policy mean of 10 networks and inverse "
+                  "model of 5, first fits 100 and 30 epochs, warm refits 10 and 10): " + bco_settings(p["bco"], p.get("bco_budget", ())) + ".", "",
                   bco_table(root, list(p["bco"])).strip(), ""]
         if panels:
             lines += [f"![BCO normalized score against interactions]({relative(figures / 'bco_scores.png', root)})", ""]

@@ -121,15 +121,20 @@ def jobs(sweep: Sweep, root: Path, data_dir: Path) -> list[pipeline.Job]:
                     args += [f"--{name}", value]
                 steps.append(pipeline.Job(name=f"{sweep.script}/{task}/{cell_slug(cell)}/seed{seed}", script=SCRIPTS[sweep.script], args=args,
                                           output=directory, stage="sweep", deps=(source.name,),
-                                          inputs=(source.output, *((Path("experts") / f"{task}.pkl",) if sweep.script == "dagger" else ())),
+                                          inputs=(source.output, *((Path("experts") / f"{task}.pkl",) if sweep.script in ("dagger", "bco") else ())),
                                           cost=60, resume_args=("--resume",) if sweep.script == "dagger" else (),
                                           resume_marker="state.json" if sweep.script == "dagger" else None))
     return steps
 
 
 def final_return(metrics: dict) -> tuple[float, float]:
-    """(the run's final return, the expert's on the same episodes): BC's evaluation, or the last iteration of DAgger and BCO."""
-    score = metrics["evaluation"]["mean"] if "evaluation" in metrics else metrics["iterations"][-1]["return_mean"]
+    """(the run's final return, the expert's on the same episodes): BC's evaluation, DAgger's last iteration, BCO's kept policy."""
+    if "evaluation" in metrics:
+        score = metrics["evaluation"]["mean"]
+    elif "summary" in metrics:  # BCO: the policy it kept, chosen without the reward (policy.keras)
+        score = metrics["summary"]["kept"]["return"]
+    else:
+        score = metrics["iterations"][-1]["return_mean"]
     return float(score), float(metrics["expert"]["mean"])
 
 
