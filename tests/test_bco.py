@@ -208,3 +208,14 @@ def test_a_constant_demonstration_dimension_is_measured_in_raw_units():
 def test_too_many_demo_episodes_is_refused_in_one_line(tmp_path, cartpole_demos, capsys):
     code, output = run_bco(tiny_run(cartpole_demos, tmp_path / "run") + ["--demo_episodes", 4], capsys)
     assert code != 0 and "--demo_episodes 4" in output.err and "holds 3 episodes" in output.err and "Traceback" not in output.err
+
+
+def test_a_policy_that_falls_at_once_is_close_one_way_but_far_the_other():
+    from cs294.bco import two_sided_distance
+
+    demos = np.stack([np.linspace(0, 10, 500), np.sin(np.linspace(0, 10, 500))], axis=1)  # one long demonstration
+    fell_at_once = demos[:5] + 0.01  # a few states near the start, as a policy that falls stays there
+    played_through = demos[::3] + 0.05  # states all along the demonstration, a little off
+    near, far = two_sided_distance(fell_at_once, demos)
+    assert near < two_sided_distance(played_through, demos)[0]  # one way, falling looks better
+    assert sum(two_sided_distance(played_through, demos)) < near + far  # both ways, playing through wins

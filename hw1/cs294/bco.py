@@ -2,12 +2,12 @@
 
 BCO(0) acts at random for |I_pre| steps, fits an inverse dynamics model (s, s') -> a to those
 transitions, labels the state-only demonstrations with it and clones them. Each BCO(alpha)
-iteration lets the current policy, exploring, take alpha x (demonstration steps) further steps,
+iteration lets the current policy, exploring, take alpha x |I_pre| further steps,
 refits the inverse model on all of the agent's transitions, labels again and refits the policy.
 
 Which iteration's policy to keep is decided without the reward: after each iteration the policy
-drives a few noise-free selection episodes, and the kept policy is the one whose states lie
-closest to the demonstrations. Those episodes are interactions, and they are counted. The
+drives a few noise-free selection episodes, and the kept policy is the one whose states and the
+demonstrations lie closest, measured both ways (two_sided_distance). Those episodes are interactions, and they are counted. The
 evaluation episodes, which read the reward, only report; nothing is chosen by them.
 """
 
@@ -38,21 +38,41 @@ def split(arrays: tuple[np.ndarray, ...], fraction: float, rng: np.random.Genera
     return tuple(a[order[held_out:]] for a in arrays), tuple(a[order[:held_out]] for a in arrays)
 
 
-def demonstration_distance(states: np.ndarray, demo_states: np.ndarray) -> float:
-    """Mean distance from each state to its nearest demonstration state, each dimension in units of the demonstrations' std.
+def demonstration_scale(demo_states: np.ndarray) -> np.ndarray:
+    """Each dimension's unit: the demonstrations' std, or 1 (raw units) where the demonstrations hold it constant.
 
-    A dimension constant in the demonstrations (Ant's contact forces on its torso and legs) is
-    measured in raw units: in units of a zero std, any contact would swamp every other dimension.
+    In units of a zero std (Ant's contact forces on its torso and legs), any contact would swamp
+    every other dimension.
     """
     spread = demo_states.std(axis=0)
-    scale = np.where(spread > CONSTANT_SPREAD, spread, 1.0)
-    demos = (demo_states / scale).astype(np.float64)
-    demo_norms = (demos ** 2).sum(axis=1)
+    return np.where(spread > CONSTANT_SPREAD, spread, 1.0)
+
+
+def nearest_distances(points: np.ndarray, references: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """For each point, the distance to its nearest reference, in the units of `scale`."""
+    references = (references / scale).astype(np.float64)
+    reference_norms = (references ** 2).sum(axis=1)
     distances = []
-    for chunk in np.array_split((states / scale).astype(np.float64), max(1, len(states) // 1000)):
-        squared = (chunk ** 2).sum(axis=1)[:, None] + demo_norms[None, :] - 2 * chunk @ demos.T
+    for chunk in np.array_split((points / scale).astype(np.float64), max(1, len(points) // 1000)):
+        squared = (chunk ** 2).sum(axis=1)[:, None] + reference_norms[None, :] - 2 * chunk @ references.T
         distances.append(np.sqrt(np.maximum(squared.min(axis=1), 0)))
-    return float(np.concatenate(distances).mean())
+    return np.concatenate(distances)
+
+
+def demonstration_distance(states: np.ndarray, demo_states: np.ndarray) -> float:
+    """Mean distance from each state to its nearest demonstration state (units: demonstration_scale)."""
+    return float(nearest_distances(states, demo_states, demonstration_scale(demo_states)).mean())
+
+
+def two_sided_distance(states: np.ndarray, demo_states: np.ndarray) -> tuple[float, float]:
+    """(states to the demonstrations, demonstrations to the states): the mean nearest distance each way.
+
+    The first alone favours a policy that falls at once, since its few states sit near the
+    demonstrations' start; the second is large for it, as most demonstration states are then far
+    from anything it visited. Their sum selects the policy to keep.
+    """
+    scale = demonstration_scale(demo_states)
+    return float(nearest_distances(states, demo_states, scale).mean()), float(nearest_distances(demo_states, states, scale).mean())
 
 
 def select_iteration(selection_distances: list[float | None]) -> int:
@@ -139,8 +159,8 @@ class BcoRun:
         self.own += collected
         return self.distance(collected)
 
-    def select(self, policy: keras.Model, iteration: int) -> float:
-        """Noise-free episodes of the policy, counted as interactions and kept as transitions; their distance to the demonstrations.
+    def select(self, policy: keras.Model, iteration: int) -> tuple[float, float]:
+        """Noise-free episodes of the policy, counted as interactions and kept as transitions; their two-sided distance to the demonstrations.
 
         Only observations are read here: the reward of these episodes plays no part.
         """
@@ -148,7 +168,7 @@ class BcoRun:
                                                 num_envs=self.args.num_envs)
         self.own += episodes
         self.interactions.selection += sum(t.length for t in episodes)
-        return self.distance(episodes)
+        return two_sided_distance(np.concatenate([t.observations for t in episodes]), self.demo_states)
 
     def evaluate(self, model: keras.Model) -> tuple[rollouts.EpisodeStats, list[data.Trajectory]]:
         """Score a model on the evaluation episodes; their steps are counted apart, not as interactions."""
@@ -250,7 +270,8 @@ def run(args: argparse.Namespace) -> dict:
         lap("inverse_fit")
         policy = bco.fit_policy(policy, inverse, iteration)
         lap("policy_fit")
-        selection_distances.append(bco.select(policy.model, iteration) if args.selection_episodes else None)
+        to_demos, from_demos = bco.select(policy.model, iteration) if args.selection_episodes else (None, None)
+        selection_distances.append(None if to_demos is None else to_demos + from_demos)
         if args.selection_episodes and select_iteration(selection_distances) == iteration:
             kept_weights = [weights.copy() for weights in policy.model.get_weights()]
         lap("selection")
@@ -261,6 +282,7 @@ def run(args: argparse.Namespace) -> dict:
                   "post_to_pre": bco.interactions.post / pre_steps,
                   ("inverse_accuracy" if bco.discrete else "inverse_mse"): inverse_score,
                   "collected_distance": collected_distance, "selection_distance": selection_distances[-1],
+                  "selection_to_demonstrations": to_demos, "selection_from_demonstrations": from_demos,
                   "evaluation_distance": bco.distance(evaluation),
                   "return_mean": stats.mean, "return_std": stats.std, "return_min": stats.min, "normalized_score": normalized_score(stats.mean, random_stats.mean, expert_stats.mean),
                   "phase_seconds": seconds, "seconds": sum(seconds.values())}
