@@ -324,23 +324,26 @@ def rendering_problem() -> str | None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = cli.make_parser("reproduce.py", __doc__)
-    parser.add_argument("--profile", choices=tuple(PROFILES), default="full",
-                        help="full (default), paper (seed 002's budgets, five seeds), demo (a few minutes), or tiny (every stage in about a minute)")
-    parser.add_argument("--root", type=Path, default=None, help="where runs and REPORT.md go (default: results for full, results/demo for demo)")
-    parser.add_argument("--data_dir", type=Path, default=None, help="where expert rollouts go (default: data for full, data/demo for demo)")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="steps run side by side (default: the number of cores)")
-    parser.add_argument("--backend", choices=("local", "ray"), default="local",
-                        help="local: subprocesses of this machine (default); ray: tasks on a Ray cluster (see --address)")
-    parser.add_argument("--address", default=None,
-                        help="with --backend ray: HOST:PORT of a running cluster's head, or auto (default: start a private Ray instance for this run)")
-    parser.add_argument("--place", action="append", default=[], metavar="STEP_PREFIX=RESOURCE",
-                        help="with --backend ray: run the steps whose names start with STEP_PREFIX only on nodes that declare the custom resource")
-    parser.add_argument("--only", default=None, metavar="PREFIXES",
-                        help="run only the steps whose names start with one of these comma-separated prefixes, and the steps they need (e.g. bco/,study/)")
-    parser.add_argument("--no_videos", action="store_true", help="skip the videos")
-    parser.add_argument("--dry_run", action="store_true", help="list the steps and whether each is cached, and predict the wall time; run nothing")
-    parser.add_argument("--workers", default="1,2,4,8,16,32", help="with --dry_run: the numbers of steps side by side to predict the wall time for")
-    parser.add_argument("--report_only", action="store_true", help="rewrite REPORT.md from the finished steps, run nothing")
+    what = parser.add_argument_group("what to run")
+    where = parser.add_argument_group("where it runs")
+    mode = parser.add_argument_group("modes")
+    what.add_argument("--profile", choices=tuple(PROFILES), default="full",
+        help="full (default), paper (seed 002's budgets, five seeds), demo (a few minutes), or tiny (every stage in about a minute)")
+    what.add_argument("--root", type=Path, default=None, help="where runs and REPORT.md go (default: results for full, results/demo for demo)")
+    what.add_argument("--data_dir", type=Path, default=None, help="where expert rollouts go (default: data for full, data/demo for demo)")
+    where.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="steps run side by side (default: the number of cores)")
+    where.add_argument("--backend", choices=("local", "ray"), default="local",
+        help="local: subprocesses of this machine (default); ray: tasks on a Ray cluster (see --address)")
+    where.add_argument("--address", default=None,
+        help="with --backend ray: HOST:PORT of a running cluster's head, or auto (default: start a private Ray instance for this run)")
+    where.add_argument("--place", action="append", default=[], metavar="STEP_PREFIX=RESOURCE",
+        help="with --backend ray: run the steps whose names start with STEP_PREFIX only on nodes that declare the custom resource")
+    what.add_argument("--only", default=None, metavar="PREFIXES",
+        help="run only the steps whose names start with one of these comma-separated prefixes, and the steps they need (e.g. bco/,study/)")
+    what.add_argument("--no_videos", action="store_true", help="skip the videos")
+    mode.add_argument("--dry_run", action="store_true", help="list the steps and whether each is cached, and predict the wall time; run nothing")
+    mode.add_argument("--workers", default="1,2,4,8,16,32", help="with --dry_run: the numbers of steps side by side to predict the wall time for")
+    mode.add_argument("--report_only", action="store_true", help="rewrite REPORT.md from the finished steps, run nothing")
     return parser
 
 
