@@ -74,3 +74,13 @@ def test_relative_paths_are_relative_to_the_current_directory(tmp_path):
     result = run_script("sweep.py", "bc", "--tasks", "Hopper-v1", "--seeds", "0", "--root", "out", "--dry_run", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert f"--run_dir {tmp_path.resolve() / 'out' / 'Hopper-v1' / 'bc' / 'default' / 'seed0'}" in result.stdout
+
+
+def test_a_bco_run_is_scored_by_the_policy_it_kept_not_its_last_iteration():
+    from cs294 import sweeps
+
+    bco_metrics = {"iterations": [{"return_mean": 900.0}, {"return_mean": 300.0}], "summary": {"kept": {"iteration": 0, "return": 900.0}},
+                   "expert": {"mean": 1000.0}}
+    dagger_metrics = {"iterations": [{"return_mean": 900.0}, {"return_mean": 300.0}], "expert": {"mean": 1000.0}}
+    assert sweeps.final_return(bco_metrics) == (900.0, 1000.0)
+    assert sweeps.final_return(dagger_metrics) == (300.0, 1000.0)
