@@ -384,8 +384,8 @@ def build_report(context: Context) -> str:
         lines += ["## Behavioral cloning from observation", "",
                   "BCO(0) learns its inverse model from |I_pre| random steps; each BCO(α) iteration adds α·|I_pre| steps of "
                   "the exploring policy's own play (the α·|I_pre| column sums them over the iterations, and post / pre is their ratio to |I_pre|). After every iteration the policy "
-                  "drives noise-free selection episodes, which are counted, and the kept policy is the one whose states came closest to "
-                  "the demonstrations; no reward is read to choose it. Normalized score = (return − random) / (expert − random), the random "
+                  "drives noise-free selection episodes, which are counted, and the kept policy is the one whose states and the "
+                  "demonstrations lie closest, measured both ways (docs/bco.md); no reward is read to choose it. Normalized score = (return − random) / (expert − random), the random "
                   "policy and the expert scored on the same evaluation episodes as the learner. The BC column is bc.py on the demonstration "
                   "file with its true actions (on the same first N episodes where BCO used only N). bco.py options per task, beside its defaults "
                   "(α 0.5, |I_pre| = the demonstration steps, exploration 0.1, 2 selection episodes, policy mean of 10 networks and inverse "
