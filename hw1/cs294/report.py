@@ -32,13 +32,13 @@ def load_runs(results: Path, env_name: str, method: str) -> list[dict]:
     return runs
 
 
-def summarize(values: list[float]) -> str:
+def summarize(values: list[float], digits: int = 1) -> str:
     """Mean ± std over runs; a single run is given as itself with its n, never as '± 0.0'."""
     if not values:
         return "–"
     if len(values) == 1:
-        return f"{values[0]:.1f} (n = 1)"
-    return f"{np.mean(values):.1f} ± {np.std(values):.1f}"
+        return f"{values[0]:.{digits}f} (n = 1)"
+    return f"{np.mean(values):.{digits}f} ± {np.std(values):.{digits}f}"
 
 
 def share(value: list[float], expert: list[float], digits: int = 0) -> str:
@@ -106,11 +106,7 @@ BCO_TARGETS = {task: 0.8 if task == "Ant-v1" else 0.9 for task in BCO_TASKS}
 
 def score_cell(values: list[float]) -> str:
     """Normalized scores: mean ± std over seeds, two decimals; one run is given with its n."""
-    if not values:
-        return "–"
-    if len(values) == 1:
-        return f"{values[0]:.2f} (n = 1)"
-    return f"{np.mean(values):.2f} ± {np.std(values):.2f}"
+    return summarize(values, digits=2)
 
 
 def count_cell(values: list[float]) -> str:
