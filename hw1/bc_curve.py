@@ -18,15 +18,18 @@ from cs294 import cli, files, models, plots, runs, studies
 def build_parser() -> argparse.ArgumentParser:
     parser = cli.make_parser("bc_curve.py", __doc__)
     parser.add_argument("env", help="a task with a rollout file, e.g. Hopper-v1 or Humanoid-v1")
-    parser.add_argument("--num_demos", default="1,2,5,10", help="comma-separated episode counts (default: 1,2,5,10)")
-    parser.add_argument("--seeds", default="0", help="comma-separated seeds (default: 0)")
-    parser.add_argument("--data", type=Path, default=None, help="rollout file (default: bc.py's)")
-    parser.add_argument("--epochs", type=int, default=100, help="epochs per run (default: 100)")
-    parser.add_argument("--eval_episodes", type=int, default=10, help="evaluation episodes per run (default: 10)")
-    parser.add_argument("--clip_observations", type=float, default=models.PolicyConfig().observation_clip,
-                        help="bc.py's --clip_observations (default: %(default)s; 0 is off)")
-    parser.add_argument("--output_dir", type=Path, default=None, help="where runs, table and plot go (default: results/<env>/bc_curve)")
-    parser.add_argument("--reuse_only", action="store_true", help="only read finished runs; a missing one is an error (reproduce.py runs them itself)")
+    curve = parser.add_argument_group("the curve")
+    each_run = parser.add_argument_group("each run")
+    output = parser.add_argument_group("output")
+    curve.add_argument("--num_demos", default="1,2,5,10", help="comma-separated episode counts (default: 1,2,5,10)")
+    curve.add_argument("--seeds", default="0", help="comma-separated seeds (default: 0)")
+    each_run.add_argument("--data", type=Path, default=None, help="rollout file (default: bc.py's)")
+    each_run.add_argument("--epochs", type=int, default=100, help="epochs per run (default: 100)")
+    each_run.add_argument("--eval_episodes", type=int, default=10, help="evaluation episodes per run (default: 10)")
+    each_run.add_argument("--clip_observations", type=float, default=models.PolicyConfig().observation_clip,
+                          help="bc.py's --clip_observations (default: %(default)s; 0 is off)")
+    output.add_argument("--output_dir", type=Path, default=None, help="where runs, table and plot go (default: results/<env>/bc_curve)")
+    output.add_argument("--reuse_only", action="store_true", help="only read finished runs; a missing one is an error (reproduce.py runs them itself)")
     return parser
 
 

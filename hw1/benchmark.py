@@ -68,12 +68,15 @@ def train_policy(trajectories: list[data.Trajectory], epochs: int) -> tuple[kera
 
 def build_parser() -> argparse.ArgumentParser:
     parser = cli.make_parser("benchmark.py", __doc__)
-    parser.add_argument("--envs", default=",".join(EXPERT_ENVS), help="comma-separated published env names (default: all six)")
-    parser.add_argument("--steps", type=int, default=20000, help="environment steps per loop and env (default: 20000)")
-    parser.add_argument("--num_envs", type=int, default=rollouts.DEFAULT_NUM_ENVS, help="environments in the package loop")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the episodes")
-    parser.add_argument("--epochs", type=int, default=5, help="epochs of the learned policy's training (default: 5)")
-    parser.add_argument("--output", type=Path, default=None, help="also write the table to this markdown file, and the rows beside it as .json")
+    loops = parser.add_argument_group("the loops")
+    training = parser.add_argument_group("training")
+    output = parser.add_argument_group("output")
+    loops.add_argument("--envs", default=",".join(EXPERT_ENVS), help="comma-separated published env names (default: all six)")
+    loops.add_argument("--steps", type=int, default=20000, help="environment steps per loop and env (default: 20000)")
+    loops.add_argument("--num_envs", type=int, default=rollouts.DEFAULT_NUM_ENVS, help="environments in the package loop")
+    loops.add_argument("--seed", type=int, default=0, help="seed of the episodes")
+    training.add_argument("--epochs", type=int, default=5, help="epochs of the learned policy's training (default: 5)")
+    output.add_argument("--output", type=Path, default=None, help="also write the table to this markdown file, and the rows beside it as .json")
     return parser
 
 

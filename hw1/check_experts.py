@@ -24,11 +24,14 @@ GOAL_TASKS = ("MountainCar-v0",)
 
 def build_parser() -> argparse.ArgumentParser:
     parser = cli.make_parser("check_experts.py", __doc__)
-    parser.add_argument("--tasks", default=",".join(TASKS), help="comma-separated tasks (default: all eight)")
-    parser.add_argument("--episodes", type=int, default=100, help="episodes per expert, reset seeds 0..N-1 (default: 100)")
-    parser.add_argument("--today", action="store_true", help="today's gymnasium tasks instead of the 2017 ones")
-    parser.add_argument("--output", type=Path, default=None, help="also write the table to this markdown file (and .json beside it)")
-    parser.add_argument("--num_envs", type=int, default=rollouts.DEFAULT_NUM_ENVS, help="environments stepped side by side; results do not depend on it")
+    experts = parser.add_argument_group("the experts")
+    evaluation = parser.add_argument_group("evaluation")
+    output = parser.add_argument_group("output")
+    experts.add_argument("--tasks", default=",".join(TASKS), help="comma-separated tasks (default: all eight)")
+    evaluation.add_argument("--episodes", type=int, default=100, help="episodes per expert, reset seeds 0..N-1 (default: 100)")
+    experts.add_argument("--today", action="store_true", help="today's gymnasium tasks instead of the 2017 ones")
+    output.add_argument("--output", type=Path, default=None, help="also write the table to this markdown file (and .json beside it)")
+    evaluation.add_argument("--num_envs", type=int, default=rollouts.DEFAULT_NUM_ENVS, help="environments stepped side by side; results do not depend on it")
     return parser
 
 

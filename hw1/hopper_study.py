@@ -18,13 +18,15 @@ from cs294 import cli, files, runs, studies
 
 def build_parser() -> argparse.ArgumentParser:
     parser = cli.make_parser("hopper_study.py", __doc__)
-    parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds, one BC run per seed and configuration (default: 0,1,2)")
-    parser.add_argument("--data", type=Path, default=None, help="Hopper-v1 rollout file (default: data/Hopper-v1_10_rollouts.h5)")
-    parser.add_argument("--epochs", type=int, default=100, help="epochs per run (default: 100)")
-    parser.add_argument("--eval_episodes", type=int, default=10, help="evaluation episodes per run (default: 10)")
-    parser.add_argument("--results_dir", type=Path, default=Path("results/Hopper-v1/architecture_study"), help="where the runs go")
-    parser.add_argument("--output", type=Path, default=Path("results/hopper_architectures.md"), help="the markdown table")
-    parser.add_argument("--reuse_only", action="store_true", help="only read finished runs; a missing one is an error (reproduce.py runs them itself)")
+    the_runs = parser.add_argument_group("the runs")
+    output = parser.add_argument_group("output")
+    the_runs.add_argument("--seeds", default="0,1,2", help="comma-separated seeds, one BC run per seed and configuration (default: 0,1,2)")
+    the_runs.add_argument("--data", type=Path, default=None, help="Hopper-v1 rollout file (default: data/Hopper-v1_10_rollouts.h5)")
+    the_runs.add_argument("--epochs", type=int, default=100, help="epochs per run (default: 100)")
+    the_runs.add_argument("--eval_episodes", type=int, default=10, help="evaluation episodes per run (default: 10)")
+    output.add_argument("--results_dir", type=Path, default=Path("results/Hopper-v1/architecture_study"), help="where the runs go")
+    output.add_argument("--output", type=Path, default=Path("results/hopper_architectures.md"), help="the markdown table")
+    output.add_argument("--reuse_only", action="store_true", help="only read finished runs; a missing one is an error (reproduce.py runs them itself)")
     return parser
 
 

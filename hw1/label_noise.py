@@ -47,15 +47,19 @@ def parse_sizes(text: str) -> list[int]:
 def build_parser() -> argparse.ArgumentParser:
     parser = cli.make_parser("label_noise.py", __doc__)
     parser.add_argument("env", help="a task with continuous actions and a rollout file, e.g. Hopper-v1")
-    parser.add_argument("--data", type=Path, default=None, help="rollout file (default: bc.py's data file)")
-    parser.add_argument("--noise", type=parse_floats, default=[0.1], help="std of the Gaussian noise added to the labels, one row each (default: 0.1)")
-    parser.add_argument("--inverse", type=Path, default=None, help="also label the states with this inverse_dynamics.keras from bco.py")
-    parser.add_argument("--ensemble", type=parse_sizes, default=[1, 5], help="members per policy, one column each (default: 1,5)")
+    demonstrations = parser.add_argument_group("demonstrations")
+    labels = parser.add_argument_group("labels and ensembles")
+    demonstrations.add_argument("--data", type=Path, default=None, help="rollout file (default: bc.py's data file)")
+    labels.add_argument("--noise", type=parse_floats, default=[0.1], help="std of the Gaussian noise added to the labels, one row each (default: 0.1)")
+    labels.add_argument("--inverse", type=Path, default=None, help="also label the states with this inverse_dynamics.keras from bco.py")
+    labels.add_argument("--ensemble", type=parse_sizes, default=[1, 5], help="members per policy, one column each (default: 1,5)")
     runs.add_model_arguments(parser)
-    parser.add_argument("--eval_episodes", type=int, default=10, help="evaluation episodes per policy (default: 10)")
-    parser.add_argument("--seeds", type=parse_sizes, default=[0], help="seeds of the noise, the networks and the evaluation episodes, e.g. 0,1,2 (default: 0)")
-    parser.add_argument("--output", type=Path, default=None, help="write the table here (markdown) and a .json beside it")
-    parser.add_argument("--num_envs", type=int, default=rollouts.DEFAULT_NUM_ENVS, help="environments stepped side by side")
+    evaluation = parser.add_argument_group("evaluation")
+    run = parser.add_argument_group("run")
+    evaluation.add_argument("--eval_episodes", type=int, default=10, help="evaluation episodes per policy (default: 10)")
+    run.add_argument("--seeds", type=parse_sizes, default=[0], help="seeds of the noise, the networks and the evaluation episodes, e.g. 0,1,2 (default: 0)")
+    run.add_argument("--output", type=Path, default=None, help="write the table here (markdown) and a .json beside it")
+    evaluation.add_argument("--num_envs", type=int, default=rollouts.DEFAULT_NUM_ENVS, help="environments stepped side by side")
     return parser
 
 

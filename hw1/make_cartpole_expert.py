@@ -51,9 +51,11 @@ def expert_pickle(gain: np.ndarray) -> dict:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = cli.make_parser("make_cartpole_expert.py", __doc__)
-    parser.add_argument("--output", type=Path, default=experts.default_expert_path("CartPole-v1"), help="where the pickle goes (default: experts/CartPole-v1.pkl)")
-    parser.add_argument("--check_episodes", type=int, default=100, help="episodes that must all reach 500 (default: 100)")
-    parser.add_argument("--seed", type=int, default=12345, help="seed of the check episodes (default: 12345)")
+    check = parser.add_argument_group("check")
+    output = parser.add_argument_group("output")
+    output.add_argument("--output", type=Path, default=experts.default_expert_path("CartPole-v1"), help="where the pickle goes (default: experts/CartPole-v1.pkl)")
+    check.add_argument("--check_episodes", type=int, default=100, help="episodes that must all reach 500 (default: 100)")
+    check.add_argument("--seed", type=int, default=12345, help="seed of the check episodes (default: 12345)")
     return parser
 
 

@@ -47,10 +47,12 @@ def mean_return(payload: dict, seeds: list[int]) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = cli.make_parser("make_mountaincar_expert.py", __doc__)
-    parser.add_argument("--output", type=Path, default=experts.default_expert_path(ENV_NAME), help="where the pickle goes (default: experts/MountainCar-v0.pkl)")
-    parser.add_argument("--search_episodes", type=int, default=50, help="episodes that score each rule of the grid (default: 50)")
-    parser.add_argument("--check_episodes", type=int, default=100, help="other episodes that must all reach the flag (default: 100)")
-    parser.add_argument("--seed", type=int, default=12345, help="seed of the search and check episodes (default: 12345)")
+    search = parser.add_argument_group("search and check")
+    output = parser.add_argument_group("output")
+    output.add_argument("--output", type=Path, default=experts.default_expert_path(ENV_NAME), help="where the pickle goes (default: experts/MountainCar-v0.pkl)")
+    search.add_argument("--search_episodes", type=int, default=50, help="episodes that score each rule of the grid (default: 50)")
+    search.add_argument("--check_episodes", type=int, default=100, help="other episodes that must all reach the flag (default: 100)")
+    search.add_argument("--seed", type=int, default=12345, help="seed of the search and check episodes (default: 12345)")
     return parser
 
 

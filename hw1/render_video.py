@@ -23,14 +23,17 @@ from cs294.errors import UserError  # noqa: E402
 def build_parser() -> argparse.ArgumentParser:
     parser = cli.make_parser("render_video.py", __doc__)
     parser.add_argument("files", type=Path, nargs="*", help="rollout files of one environment, shown left to right")
-    parser.add_argument("--output", type=Path, help="video to write: .mp4 or .gif")
-    parser.add_argument("--labels", default=None, help="comma-separated captions, one per file (default: the files' names)")
-    parser.add_argument("--episode", type=int, default=0, help="index of the episode to show from each file (default: 0)")
-    parser.add_argument("--frame_skip", type=int, default=4, help="render every k-th step (default: 4)")
-    parser.add_argument("--size", type=int, default=240, help="width and height of each tile in pixels (default: 240)")
-    parser.add_argument("--gif", type=Path, default=None, help="also write a GIF at half the size and frame rate, for pages that show no MP4")
-    parser.add_argument("--gif_steps", type=int, default=500, help="the GIF shows the first N steps only, to stay small (default: 500)")
-    parser.add_argument("--check", action="store_true", help="only check that offscreen rendering works")
+    video = parser.add_argument_group("the video")
+    output = parser.add_argument_group("output")
+    modes = parser.add_argument_group("modes")
+    output.add_argument("--output", type=Path, help="video to write: .mp4 or .gif")
+    video.add_argument("--labels", default=None, help="comma-separated captions, one per file (default: the files' names)")
+    video.add_argument("--episode", type=int, default=0, help="index of the episode to show from each file (default: 0)")
+    video.add_argument("--frame_skip", type=int, default=4, help="render every k-th step (default: 4)")
+    video.add_argument("--size", type=int, default=240, help="width and height of each tile in pixels (default: 240)")
+    output.add_argument("--gif", type=Path, default=None, help="also write a GIF at half the size and frame rate, for pages that show no MP4")
+    output.add_argument("--gif_steps", type=int, default=500, help="the GIF shows the first N steps only, to stay small (default: 500)")
+    modes.add_argument("--check", action="store_true", help="only check that offscreen rendering works")
     return parser
 
 

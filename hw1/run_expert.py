@@ -24,12 +24,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = cli.make_parser("run_expert.py", __doc__)
     parser.add_argument("expert_policy_file", help="expert pickle, e.g. experts/Hopper-v1.pkl, or a learned policy.keras")
     parser.add_argument("envname", help="Ant-v1, HalfCheetah-v1, Hopper-v1, Humanoid-v1, Reacher-v1, Walker2d-v1, or a gymnasium id")
-    parser.add_argument("--num_rollouts", type=int, default=20, help="number of expert episodes (default: 20)")
-    parser.add_argument("--max_timesteps", type=int, default=None, help="cut each episode after this many steps (default: the env's limit, 1000 for MuJoCo)")
-    parser.add_argument("--seed", type=int, default=0, help="seed from which the episodes' reset seeds are drawn (default: 0)")
-    parser.add_argument("--output", type=Path, default=None, help="HDF5 file to write (default: data/<envname>_<num_rollouts>_rollouts.h5)")
-    parser.add_argument("--render", action="store_true", help="then show the episodes in a window (needs a display), replayed by replay.py")
-    parser.add_argument("--num_envs", type=int, default=rollouts.DEFAULT_NUM_ENVS, help=f"environments stepped side by side; results do not depend on it (default: {rollouts.DEFAULT_NUM_ENVS})")
+    episodes = parser.add_argument_group("episodes")
+    output = parser.add_argument_group("output")
+    episodes.add_argument("--num_rollouts", type=int, default=20, help="number of expert episodes (default: 20)")
+    episodes.add_argument("--max_timesteps", type=int, default=None, help="cut each episode after this many steps (default: the env's limit, 1000 for MuJoCo)")
+    episodes.add_argument("--seed", type=int, default=0, help="seed from which the episodes' reset seeds are drawn (default: 0)")
+    output.add_argument("--output", type=Path, default=None, help="HDF5 file to write (default: data/<envname>_<num_rollouts>_rollouts.h5)")
+    output.add_argument("--render", action="store_true", help="then show the episodes in a window (needs a display), replayed by replay.py")
+    episodes.add_argument("--num_envs", type=int, default=rollouts.DEFAULT_NUM_ENVS, help=f"environments stepped side by side; results do not depend on it (default: {rollouts.DEFAULT_NUM_ENVS})")
     return parser
 
 
