@@ -14,8 +14,6 @@ view (tensorboard --logdir ROOT/hparams). A sweep file holds the same settings (
 import argparse
 import os
 import shlex
-import subprocess
-import sys
 from pathlib import Path
 
 from cs294 import cli, files, pipeline, sweeps
@@ -69,19 +67,6 @@ def settings(args: argparse.Namespace) -> sweeps.Sweep:
     return sweeps.Sweep(script=script, tasks=tasks, seeds=seeds, grid=grid, fixed=fixed, rollouts=args.rollouts or file.get("rollouts"))
 
 
-def check_options(sweep: sweeps.Sweep) -> None:
-    """Every option in the grid and --set is one the script lists in its --help: checked before anything runs."""
-    script = pipeline.HW1_DIR / sweeps.SCRIPTS[sweep.script]
-    listed = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, check=False, timeout=120).stdout
-    for name in {**sweep.fixed, **sweep.grid}:
-        if name in ("seed", "run_dir", "data", "demos"):
-            raise UserError(f"--{name} is set by the sweep itself; use --seeds, --root or --data_dir instead")
-        if name in ("resume", "overwrite"):
-            raise UserError(f"--{name} is the sweep's to decide: a sweep resumes interrupted runs and redoes changed ones by itself")
-        if f"--{name} " not in listed and f"--{name}\n" not in listed:
-            raise UserError(f"{sweeps.SCRIPTS[sweep.script]} has no option --{name}; see python hw1/{sweeps.SCRIPTS[sweep.script]} --help")
-
-
 def sweep_command(sweep: sweeps.Sweep, args: argparse.Namespace) -> str:
     """The command that makes this table."""
     words = ["python", "hw1/sweep.py", sweep.script, "--tasks", ",".join(sweep.tasks), "--seeds", ",".join(map(str, sweep.seeds))]
@@ -100,13 +85,13 @@ def sweep_command(sweep: sweeps.Sweep, args: argparse.Namespace) -> str:
 def main(args: argparse.Namespace) -> dict:
     """Run (or reuse) every step of the sweep, then write its table and HParams logs."""
     sweep = settings(args)
-    check_options(sweep)
     if args.jobs < 1:
         raise UserError(f"--jobs must be at least 1, got {args.jobs}")
     # The steps run from the top of the checkout: paths given relative to here are made relative to it.
     args.root, args.data_dir = pipeline.checkout_relative(args.root), pipeline.checkout_relative(args.data_dir)
     os.chdir(pipeline.HW1_DIR.parent)
     jobs = sweeps.jobs(sweep, args.root, args.data_dir)
+    sweeps.check_runs(sweep, jobs)
     runner = pipeline.Runner(jobs, args.root / "sweep_state", pipeline.LocalBackend(args.jobs),
                              env={"TQDM_DISABLE": "1", "PYTHONWARNINGS": "ignore", **(pipeline.thread_env(1) if args.jobs > 1 else {})})
     if args.dry_run:

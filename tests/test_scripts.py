@@ -7,6 +7,7 @@ import pytest
 
 from conftest import REPO_ROOT
 from cs294 import cli
+from cs294.errors import UserError
 
 SCRIPTS = sorted(path.stem for path in (REPO_ROOT / "hw1").glob("*.py"))
 
@@ -36,3 +37,31 @@ def test_help_has_the_projects_one_style(script, capsys):
     for action in parser._actions:  # every option with a default says what it is
         if action.option_strings and action.default not in (None, False) and action.dest != "help":
             assert "default" in parser.formatter_class(script)._get_help_string(action), action.dest
+
+
+def test_every_option_of_a_script_with_several_sits_in_a_named_group():
+    for script in SCRIPTS:
+        parser = importlib.import_module(script).build_parser()
+        options = [action.dest for action in parser._actions if action.option_strings and action.dest != "help"]
+        ungrouped = [action.dest for group in parser._action_groups if group.title in ("options", "optional arguments")
+                     for action in group._group_actions if action.dest != "help"]
+        assert len(options) < 4 or not ungrouped, f"{script}.py: put {ungrouped} into named argument groups"
+
+
+def test_bc_dagger_and_bco_record_the_shared_settings_alike(tmp_path):
+    """One typed run configuration: the same shared flags give the same record in all three methods."""
+    from cs294 import bco, dagger, runs
+
+    data_file = tmp_path / "demos.h5"
+    shared = ["--seed", "3", "--epochs", "7", "--hidden", "32,16", "--activation", "tanh", "--l2", "0.001", "--eval_episodes", "4"]
+    parsed = {"bc": (runs.bc_parser().parse_args(["Hopper-v1", "--data", str(data_file), *shared]), ()),
+              "dagger": (dagger.build_parser().parse_args(["Hopper-v1", "--data", str(data_file), "--beta", "0.5", *shared]), dagger.OPTIONS),
+              "bco": (bco.build_parser().parse_args(["Hopper-v1", "--demos", str(data_file), "--alpha", "0.25", *shared]), bco.OPTIONS)}
+    records = {name: runs.RunConfig.from_args(args, options, data_path=data_file).record() for name, (args, options) in parsed.items()}
+    common = set.intersection(*(set(record) for record in records.values()))
+    assert {"env", "data", "seed", "eval_episodes", "policy.hidden", "policy.activation", "policy.l2", "training.epochs"} <= common
+    for key in common:
+        assert records["bc"][key] == records["dagger"][key] == records["bco"][key], key
+    assert records["bc"]["policy.hidden"] == [32, 16] and records["dagger"]["beta"] == 0.5 and records["bco"]["alpha"] == 0.25
+    with pytest.raises(UserError, match="--epochs must be at least 1"):
+        runs.RunConfig.from_args(runs.bc_parser().parse_args(["Hopper-v1", "--epochs", "0"]), data_path=data_file)

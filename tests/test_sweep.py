@@ -53,6 +53,10 @@ def tensorboard_tags_of(directory):
     (["bc", "--seeds", "a,b"], "give whole numbers"),
     (["bc", "--seeds", "0,0"], "seeds lists a value twice"),
     (["bc", "--set", "resume=1"], "--resume is the sweep's to decide"),
+    (["bc", "--grid", "learning_rate=0.001,-1"], "run bc/Hopper-v1/learning_rate--1/seed0: --learning_rate must be positive"),
+    (["bc", "--grid", "hidden=64,64;ab"], "--hidden takes comma-separated layer sizes"),
+    (["dagger", "--set", "beta=2"], "--beta must be in [0, 1]"),
+    (["bco", "--tasks", "Hoper-v1"], "Did you mean Hopper-v1?"),
 ])
 def test_a_bad_sweep_is_refused_in_one_line_before_anything_runs(tmp_path, arguments, message):
     result = run_script("sweep.py", *arguments, "--root", str(tmp_path / "sweep"), "--data_dir", str(tmp_path / "data"))

@@ -14,6 +14,7 @@ evaluation episodes, which read the reward, only report; nothing is chosen by th
 import argparse
 import dataclasses
 import time
+from pathlib import Path
 
 from cs294 import quiet_tensorflow  # noqa: F401  (first: before keras)
 
@@ -21,7 +22,7 @@ import gymnasium as gym
 import keras
 import numpy as np
 
-from cs294 import data, ensembles, environments, experts, files, inverse_dynamics, locks, models, provenance, reporting, rollouts, runs, training
+from cs294 import cli, data, ensembles, environments, experts, files, inverse_dynamics, locks, models, provenance, reporting, rollouts, runs, training
 from cs294.errors import UserError
 
 EVALUATION_STREAM = 1_000_000
@@ -29,6 +30,60 @@ SELECTION_STREAM = 2_000_000
 HELD_OUT_TRANSITIONS = 0.1  # of the agent's own transitions, to score the inverse model
 CONSTANT_SPREAD = 1e-6  # a demonstration dimension with a smaller std counts as constant
 SCORE_SPREAD = 1e-6  # expert and random closer than this on the evaluation episodes: no normalized score
+
+
+# BCO's own settings that decide a run's result; metrics.json records them beside the shared ones.
+OPTIONS = ("alpha", "iterations", "exploration", "inverse_epochs", "inverse_retrain_epochs", "inverse_batch_size", "retrain_epochs",
+           "ensemble", "inverse_ensemble", "selection_episodes", "demo_episodes")
+
+
+def build_parser(doc: str = "") -> argparse.ArgumentParser:
+    """bco.py's command line (the script passes its docstring, shown by --help)."""
+    parser = cli.make_parser("bco.py", doc)
+    parser.add_argument("env", help="CartPole-v1, MountainCar-v0, Hopper-v1, or another task with an expert and a rollout file")
+    demonstrations = parser.add_argument_group("demonstrations")
+    demonstrations.add_argument("--demos", type=Path, default=None, help="rollout file whose observations are the demonstrations (default: bc.py's data file)")
+    demonstrations.add_argument("--demo_episodes", type=int, default=None, help="use only the first N episodes of the file (default: all)")
+    interaction = parser.add_argument_group("interaction")
+    interaction.add_argument("--pre_steps", type=int, default=None, help="|I_pre|: random-action steps before the demonstrations are used (default: as many as the demonstrations have)")
+    interaction.add_argument("--alpha", type=float, default=0.5, help="post-demonstration steps per iteration, as a multiple of |I_pre| (default: 0.5)")
+    interaction.add_argument("--iterations", type=int, default=10, help="BCO(alpha) iterations after BCO(0) (default: 10; 0 gives BCO(0) alone)")
+    interaction.add_argument("--exploration", type=float, default=0.1, help="while the policy collects: the probability of a random action (discrete), or the std of Gaussian action noise as a share of half the action range (continuous) (default: 0.1)")
+    interaction.add_argument("--selection_episodes", type=int, default=2, help="noise-free episodes per iteration that choose the policy to keep, counted as interactions; 0 keeps the last iteration (default: 2)")
+    models_group = parser.add_argument_group("inverse model and ensembles")
+    models_group.add_argument("--inverse_epochs", type=int, default=30, help="epochs of the inverse model's first fit (default: 30)")
+    models_group.add_argument("--inverse_retrain_epochs", type=int, default=10, help="epochs of each warm-started refit of the inverse model (default: 10)")
+    models_group.add_argument("--inverse_batch_size", type=int, default=256, help="samples per gradient step of the inverse model (default: 256)")
+    models_group.add_argument("--retrain_epochs", type=int, default=10, help="policy epochs per BCO(alpha) iteration, warm-started (default: 10)")
+    models_group.add_argument("--ensemble", type=int, default=10, help="members of the policy, each fit to the inferred actions on its own, averaged (default: 10)")
+    models_group.add_argument("--inverse_ensemble", type=int, default=5, help="members of the inverse model, each fit on its own, averaged (default: 5)")
+    runs.add_model_arguments(parser)
+    evaluation = parser.add_argument_group("evaluation")
+    evaluation.add_argument("--eval_episodes", type=int, default=10, help="evaluation episodes per iteration (default: 10)")
+    evaluation.add_argument("--num_envs", type=int, default=rollouts.DEFAULT_NUM_ENVS, help=f"environments stepped side by side (default: {rollouts.DEFAULT_NUM_ENVS})")
+    run = parser.add_argument_group("run")
+    run.add_argument("--seed", type=int, default=0, help="seed of everything random in the run (default: 0)")
+    run.add_argument("--run_dir", type=Path, default=None, help="output directory (default: results/<env>/bco/seed<S>_<time>)")
+    runs.add_overwrite_argument(run)
+    return parser
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """BCO's own flags, checked (the shared ones are checked by runs.RunConfig)."""
+    if args.pre_steps is not None and args.pre_steps < 2:
+        raise UserError(f"--pre_steps must be at least 2 (the inverse model trains on some and holds one out), got {args.pre_steps}")
+    if args.alpha <= 0 and args.iterations > 0:
+        raise UserError(f"--alpha must be positive for BCO(alpha) iterations, got {args.alpha}")
+    if args.iterations < 0 or min(args.inverse_epochs, args.inverse_retrain_epochs, args.retrain_epochs) < 1:
+        raise UserError("--iterations must be >= 0, --inverse_epochs, --inverse_retrain_epochs and --retrain_epochs >= 1")
+    if min(args.ensemble, args.inverse_ensemble, args.inverse_batch_size) < 1:
+        raise UserError("--ensemble, --inverse_ensemble and --inverse_batch_size must be at least 1")
+    if not 0 <= args.exploration <= 1:
+        raise UserError(f"--exploration must be in [0, 1], got {args.exploration}")
+    if args.selection_episodes < 0 or args.eval_episodes < 1:
+        raise UserError(f"--selection_episodes must be >= 0 and --eval_episodes >= 1, got {args.selection_episodes} and {args.eval_episodes}")
+    if args.demo_episodes is not None and args.demo_episodes < 1:
+        raise UserError(f"--demo_episodes must be at least 1, got {args.demo_episodes}")
 
 
 def split(arrays: tuple[np.ndarray, ...], fraction: float, rng: np.random.Generator) -> tuple[tuple, tuple]:
@@ -112,9 +167,9 @@ class BcoRun:
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        self.spec = environments.resolve(args.env)
-        self.policy_config, self.training_config = runs.configs_from_args(args)
-        self.demo_path = runs.resolve_data_path(args.env, args.demos)
+        self.config = runs.RunConfig.from_args(args, OPTIONS)
+        self.spec, self.policy_config, self.training_config = self.config.spec, self.config.policy, self.config.training
+        self.demo_path = self.config.data
         demos, demo_seeds = data.read_observations(self.demo_path, env_name=args.env)
         if args.demo_episodes is not None and args.demo_episodes > len(demos):
             raise UserError(f"--demo_episodes {args.demo_episodes}, but {self.demo_path} holds {len(demos)} episodes; use at most {len(demos)}")
@@ -126,15 +181,13 @@ class BcoRun:
         self.run_dir = args.run_dir or runs.default_run_dir(args.env, "bco", args.seed)
         env = environments.make_env(self.spec)
         self.action_space, self.observation_dim = env.action_space, env.observation_space.shape[0]
+        self.horizon = env.spec.max_episode_steps or 1000
         env.close()
         self.discrete = isinstance(self.action_space, gym.spaces.Discrete)
         self.output_dim = int(self.action_space.n) if self.discrete else self.action_space.shape[0]
         self.evaluation_seeds = rollouts.episode_seeds(np.random.default_rng([args.seed, EVALUATION_STREAM]), args.eval_episodes, exclude=demo_seeds)
         self.used_seeds = set(demo_seeds) | set(self.evaluation_seeds)
         self.explorer = inverse_dynamics.exploration_policy(self.observation_dim, self.action_space, seed=args.seed)
-        env_for_limit = environments.make_env(self.spec)
-        self.horizon = env_for_limit.spec.max_episode_steps or 1000
-        env_for_limit.close()
         self.own: list[data.Trajectory] = []
         self.interactions = Interactions()
         locks.claim_run_dir(self.run_dir, overwrite=args.overwrite)
@@ -225,6 +278,7 @@ class BcoRun:
 
 def run(args: argparse.Namespace) -> dict:
     """BCO(0), then BCO(alpha) iterations; keeps the policy closest to the demonstrations and returns the metrics."""
+    check_args(args)
     bco = BcoRun(args)
     keras.utils.set_random_seed(args.seed)
     pre_steps = args.pre_steps or bco.demo_steps
@@ -236,11 +290,7 @@ def run(args: argparse.Namespace) -> dict:
     if abs(expert_stats.mean - random_stats.mean) < SCORE_SPREAD:
         raise UserError(f"the expert ({expert_stats.mean:.1f}) and a random policy ({random_stats.mean:.1f}) score the same on these "
                         f"{args.eval_episodes} evaluation episodes, so no normalized score exists; use more --eval_episodes")
-    config = {**runs.run_config(args, bco.policy_config, bco.training_config, bco.demo_path, bco.spec),
-              **{name: getattr(args, name) for name in ("alpha", "iterations", "exploration", "inverse_epochs", "inverse_retrain_epochs",
-                                                       "inverse_batch_size", "retrain_epochs", "ensemble", "inverse_ensemble",
-                                                       "selection_episodes", "demo_episodes")},
-              "pre_steps": pre_steps, "post_steps_per_iteration": post_steps}
+    config = {**bco.config.record(), "pre_steps": pre_steps, "post_steps_per_iteration": post_steps}
     bco.logger.text("hyperparameters", reporting.hyperparameter_table(config))
     metrics = {"config": config, "demonstrations": {"path": str(bco.demo_path), "sha256": provenance.file_sha256(bco.demo_path),
                                                     "episodes": len(bco.demos), "steps": bco.demo_steps},

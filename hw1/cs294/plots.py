@@ -82,22 +82,41 @@ def _grid(count: int, width: float = 4.0, height: float = 3.0):
     return figure, axes
 
 
+def plot_curve_grid(path: str | Path, panels: list[dict], x: str, curve: str, xlabel: str, ylabel: str,
+                    lines: list[tuple[str, str, str, str]]) -> None:
+    """One panel per task: a curve (mean ± std over seeds against panel[x]) and horizontal lines.
+
+    Each panel dict has env, x's values, mean and std; `lines` are (key in the panel, label, color, linestyle).
+    """
+    figure, axes = _grid(len(panels))
+    for axis, panel in zip(axes, panels):
+        axis.errorbar(panel[x], panel["mean"], yerr=panel["std"], marker="o", markersize=3, capsize=2, label=curve)
+        for key, label, color, style in lines:
+            axis.axhline(panel[key], color=color, linestyle=style, label=label)
+        axis.set_title(panel["env"])
+        axis.set_xlabel(xlabel)
+        axis.set_ylabel(ylabel)
+    axes[0].legend(fontsize="small")
+    figure.tight_layout()
+    save_figure(figure, path)
+
+
 def plot_dagger_grid(path: str | Path, panels: list[dict]) -> None:
     """One panel per task: DAgger's return per iteration (mean ± std over seeds), with the expert's and BC's lines.
 
     Each panel dict has env, iterations, mean, std, expert and bc.
     """
-    figure, axes = _grid(len(panels))
-    for axis, panel in zip(axes, panels):
-        axis.errorbar(panel["iterations"], panel["mean"], yerr=panel["std"], marker="o", markersize=3, capsize=2, label="DAgger")
-        axis.axhline(panel["expert"], color="black", linestyle="--", label="expert")
-        axis.axhline(panel["bc"], color="tab:red", linestyle=":", label="BC")
-        axis.set_title(panel["env"])
-        axis.set_xlabel("DAgger iteration")
-        axis.set_ylabel("evaluation return")
-    axes[0].legend(fontsize="small")
-    figure.tight_layout()
-    save_figure(figure, path)
+    plot_curve_grid(path, panels, "iterations", "DAgger", "DAgger iteration", "evaluation return",
+                    [("expert", "expert", "black", "--"), ("bc", "BC", "tab:red", ":")])
+
+
+def plot_bco_grid(path: str | Path, panels: list[dict]) -> None:
+    """One panel per task: BCO's normalized score against interactions (mean ± std over seeds), the kept policies' mean and the target.
+
+    Each panel dict has env, interactions, mean, std, kept and target.
+    """
+    plot_curve_grid(path, panels, "interactions", "each iteration", "interactions (pre + post + selection)", "normalized score",
+                    [("kept", "kept (reward-free choice)", "tab:green", "-."), ("target", "target", "black", "--")])
 
 
 def plot_validation_loss_grid(path: str | Path, panels: list[dict]) -> None:

@@ -158,21 +158,6 @@ def bco_panels(results: Path, tasks: Sequence[str]) -> list[dict]:
     return panels
 
 
-def plot_bco_scores(path: Path, panels: list[dict]) -> None:
-    """One panel per task: normalized score against interactions (mean ± std over seeds), the kept policies' mean and the target."""
-    figure, axes = plots._grid(len(panels))
-    for axis, panel in zip(axes, panels):
-        axis.errorbar(panel["interactions"], panel["mean"], yerr=panel["std"], marker="o", markersize=3, capsize=2, label="each iteration")
-        axis.axhline(panel["kept"], color="tab:green", linestyle="-.", label="kept (reward-free choice)")
-        axis.axhline(panel["target"], color="black", linestyle="--", label="target")
-        axis.set_title(panel["env"])
-        axis.set_xlabel("interactions (pre + post + selection)")
-        axis.set_ylabel("normalized score")
-    axes[0].legend(fontsize="small")
-    figure.tight_layout()
-    plots.save_figure(figure, path)
-
-
 def bco_settings(profile_bco: dict, budget: Sequence[str] = ()) -> str:
     """The bco.py options each task ran with, as one sentence."""
     return "; ".join(f"{task}: `{' '.join([*arguments, *budget]) or 'defaults'}`" for task, (_, arguments) in profile_bco.items())
@@ -376,7 +361,7 @@ def build_report(context: Context) -> str:
     if p["bco"]:
         panels = bco_panels(root, list(p["bco"]))
         if panels:
-            plot_bco_scores(figures / "bco_scores.png", panels)
+            plots.plot_bco_grid(figures / "bco_scores.png", panels)
         lines += ["## Behavioral cloning from observation", "",
                   "BCO(0) learns its inverse model from |I_pre| random steps; each BCO(α) iteration adds α·|I_pre| steps of "
                   "the exploring policy's own play (the α·|I_pre| column sums them over the iterations, and post / pre is their ratio to |I_pre|). After every iteration the policy "

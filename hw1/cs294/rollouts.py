@@ -121,10 +121,11 @@ def sample_trajectories(
 ) -> list[Trajectory]:
     """Run one episode per seed with `model` acting, `num_envs` environments side by side.
 
-    Episode i always resets with seeds[i], so the episodes do not depend on num_envs. The
-    trajectories come back in seed order; on_episode_end(i, trajectory) is called as each ends.
-    With max_total_steps, sampling stops after exactly that many steps in all: the episodes
-    running then end as truncated, and the seeds not yet started are left out.
+    Episode i always resets with seeds[i], so without max_total_steps the episodes do not depend
+    on num_envs. The trajectories come back in seed order; on_episode_end(i, trajectory) is
+    called as each ends. With max_total_steps, sampling stops after exactly that many steps in
+    all: the episodes running then end as truncated and the seeds not yet started are left out,
+    so which episodes are cut, and where, depends on num_envs.
     """
     num_envs = max(1, min(num_envs, len(seeds)))
     envs = [make_env(env_spec, max_episode_steps=max_episode_steps, render_mode=render_mode) for _ in range(num_envs)]

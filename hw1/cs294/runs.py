@@ -6,6 +6,7 @@ never each other.
 """
 
 import argparse
+import dataclasses
 import datetime
 import json
 import time
@@ -114,53 +115,83 @@ def output_dim(env_spec: environments.EnvSpec, actions: np.ndarray) -> tuple[int
     return actions.shape[1], False
 
 
-def run_config(args: argparse.Namespace, policy_config: models.PolicyConfig, training_config: training.TrainingConfig,
-               data_path: Path, spec: environments.EnvSpec) -> dict:
-    """Everything that determines a run's result, as recorded in metrics.json and TensorBoard."""
-    config = {"env": args.env, "gym_id": spec.gym_id, "data": str(data_path), "num_demos": getattr(args, "num_demos", None),  # dagger.py has none
-              "seed": args.seed, "eval_episodes": args.eval_episodes,
-              **{f"policy.{k}": v for k, v in vars(policy_config).items()},
-              **{f"training.{k}": v for k, v in vars(training_config).items()}}
-    return json.loads(json.dumps(config))  # as it reads back from metrics.json: tuples become lists
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """What bc.py, dagger.py and bco.py runs share: the task, the demonstrations, the policy, its training, the evaluation and the seed.
+
+    Each method adds its own settings in `options`. `record()` is what metrics.json and
+    TensorBoard keep, and what a finished run is recognized by.
+    """
+
+    env: str
+    spec: environments.EnvSpec
+    data: Path
+    """The rollout file the run learns from."""
+    num_demos: int | None
+    """Only the file's first N episodes (None: all)."""
+    policy: models.PolicyConfig
+    training: training.TrainingConfig
+    seed: int
+    eval_episodes: int
+    num_envs: int
+    options: dict = dataclasses.field(default_factory=dict)
+    """The method's own settings, e.g. DAgger's iterations and beta."""
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, options: tuple[str, ...] = (), data_path: Path | None = None) -> "RunConfig":
+        """The configuration the flags describe, checked; the data file is resolved (and must exist) unless `data_path` is given."""
+        policy, train = configs_from_args(args)
+        source = args.demos if hasattr(args, "demos") else args.data  # bco.py names its file --demos
+        return cls(env=args.env, spec=environments.resolve(args.env), data=data_path or resolve_data_path(args.env, source),
+                   num_demos=getattr(args, "num_demos", getattr(args, "demo_episodes", None)), policy=policy, training=train,
+                   seed=args.seed, eval_episodes=args.eval_episodes, num_envs=args.num_envs,
+                   options={name: getattr(args, name) for name in options})
+
+    def record(self, data: Path | None = None) -> dict:
+        """Everything that determines the run's result, as metrics.json holds it (tuples as lists); `data` overrides the file's path."""
+        config = {"env": self.env, "gym_id": self.spec.gym_id, "data": str(data or self.data), "num_demos": self.num_demos,
+                  "seed": self.seed, "eval_episodes": self.eval_episodes,
+                  **{f"policy.{k}": v for k, v in vars(self.policy).items()},
+                  **{f"training.{k}": v for k, v in vars(self.training).items()}, **self.options}
+        return json.loads(json.dumps(config))
 
 
 def behavioral_cloning(args: argparse.Namespace) -> dict:
     """Train, evaluate and save one behavioral cloning run (bc.py); returns its metrics."""
-    policy_config, training_config = configs_from_args(args)
-    spec = environments.resolve(args.env)
-    data_path = resolve_data_path(args.env, args.data)
-    demonstrations = data.read_rollouts(data_path, env_name=args.env)
-    if args.num_demos is not None:
-        if not 1 <= args.num_demos <= len(demonstrations.trajectories):
-            raise UserError(f"--num_demos must be between 1 and the {len(demonstrations.trajectories)} episodes in {data_path}, got {args.num_demos}")
-        demonstrations = data.Rollouts(demonstrations.trajectories[:args.num_demos], demonstrations.attributes)
+    run = RunConfig.from_args(args)
+    spec, data_path, training_config = run.spec, run.data, run.training
+    demonstrations = data.read_rollouts(data_path, env_name=run.env)
+    if run.num_demos is not None:
+        if not 1 <= run.num_demos <= len(demonstrations.trajectories):
+            raise UserError(f"--num_demos must be between 1 and the {len(demonstrations.trajectories)} episodes in {data_path}, got {run.num_demos}")
+        demonstrations = data.Rollouts(demonstrations.trajectories[:run.num_demos], demonstrations.attributes)
     training.check_split(sum(t.length for t in demonstrations.trajectories), training_config.validation_fraction, data_path)
-    run_dir = locks.claim_run_dir(args.run_dir or default_run_dir(args.env, "bc", args.seed), overwrite=args.overwrite)
+    run_dir = locks.claim_run_dir(args.run_dir or default_run_dir(run.env, "bc", run.seed), overwrite=args.overwrite)
 
-    keras.utils.set_random_seed(args.seed)
-    rng = np.random.default_rng(args.seed)
+    keras.utils.set_random_seed(run.seed)
+    rng = np.random.default_rng(run.seed)
     observations, actions = data.transitions(demonstrations.trajectories)
     train, validation = training.split_train_validation(observations, actions, training_config.validation_fraction, rng)
     action_dim, discrete = output_dim(spec, actions)
-    model = models.build_policy(train[0], action_dim, policy_config)
+    model = models.build_policy(train[0], action_dim, run.policy)
     training.compile_policy(model, training_config, discrete)
 
-    config = run_config(args, policy_config, training_config, data_path, spec)
+    config = run.record()
     logger = reporting.TensorBoardLogger(run_dir / "tensorboard")
     logger.text("hyperparameters", reporting.hyperparameter_table(config))
     print(f"training on {len(train[0])} transitions from {len(demonstrations.trajectories)} episodes "
           f"({len(validation[0])} held out for validation)")
     fit = training.fit_policy(model, train, validation, training_config,
-                              callbacks=[reporting.EpochLogger(logger, training_config.epochs, f"{args.env} BC")])
+                              callbacks=[reporting.EpochLogger(logger, training_config.epochs, f"{run.env} BC")])
 
-    evaluation_seeds = rollouts.episode_seeds(rng, args.eval_episodes, exclude=[t.seed for t in demonstrations.trajectories])
+    evaluation_seeds = rollouts.episode_seeds(rng, run.eval_episodes, exclude=[t.seed for t in demonstrations.trajectories])
     evaluation_start = time.perf_counter()
-    stats, evaluation_episodes = rollouts.evaluate(model, spec, evaluation_seeds, num_envs=args.num_envs)
+    stats, evaluation_episodes = rollouts.evaluate(model, spec, evaluation_seeds, num_envs=run.num_envs)
     evaluation_seconds = time.perf_counter() - evaluation_start
     expert_in_data = rollouts.rollout_stats(demonstrations.trajectories)
-    expert_model = experts.load_checked_expert(experts.default_expert_path(args.env), spec) if args.env in data.DEMONSTRATION_ROLLOUTS else None
+    expert_model = experts.load_checked_expert(experts.default_expert_path(run.env), spec) if run.env in data.DEMONSTRATION_ROLLOUTS else None
     # The expert on the very episodes the policy was scored on: a paired, less noisy yardstick.
-    expert = rollouts.evaluate(expert_model, spec, evaluation_seeds, num_envs=args.num_envs)[0] if expert_model else expert_in_data
+    expert = rollouts.evaluate(expert_model, spec, evaluation_seeds, num_envs=run.num_envs)[0] if expert_model else expert_in_data
     logger.scalars({"eval/return_mean": stats.mean, "eval/return_std": stats.std, "eval/expert_return_mean": expert.mean},
                    step=training_config.epochs)
     logger.close()
@@ -200,7 +231,7 @@ def run_or_reuse(args: argparse.Namespace, reuse_only: bool = False) -> dict:
     metrics_path = args.run_dir / "metrics.json"
     if metrics_path.exists():
         metrics = json.loads(metrics_path.read_text())
-        expected = run_config(args, *configs_from_args(args), resolve_data_path(args.env, args.data), environments.resolve(args.env))
+        expected = RunConfig.from_args(args).record()
         if metrics.get("config") == expected:
             print(f"reusing the finished run in {args.run_dir}")
             return metrics

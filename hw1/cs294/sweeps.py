@@ -127,6 +127,47 @@ def jobs(sweep: Sweep, root: Path, data_dir: Path) -> list[pipeline.Job]:
     return steps
 
 
+RESERVED = {"seed": "is set by the sweep itself; use --seeds, --root or --data_dir instead",
+            "run_dir": "is set by the sweep itself; use --seeds, --root or --data_dir instead",
+            "data": "is set by the sweep itself; use --seeds, --root or --data_dir instead",
+            "demos": "is set by the sweep itself; use --seeds, --root or --data_dir instead",
+            "resume": "is the sweep's to decide: a sweep resumes interrupted runs and redoes changed ones by itself",
+            "overwrite": "is the sweep's to decide: a sweep resumes interrupted runs and redoes changed ones by itself"}
+
+
+def check_runs(sweep: Sweep, steps: list[pipeline.Job]) -> None:
+    """Parse every run's command line as its script will and check the run configuration it gives: a bad option or value is refused before anything runs."""
+    from cs294 import bco, dagger, runs  # the methods' command lines (they import Keras)
+
+    method = {"bc": (runs.bc_parser, (), lambda args: None), "dagger": (dagger.build_parser, dagger.OPTIONS, dagger.check_args),
+              "bco": (bco.build_parser, bco.OPTIONS, bco.check_args)}[sweep.script]
+    make_parser, options, check = method
+    script = SCRIPTS[sweep.script]
+    known = make_parser()._option_string_actions
+    for name in {**sweep.fixed, **sweep.grid}:
+        if name in RESERVED:
+            raise UserError(f"--{name} {RESERVED[name]}")
+        if f"--{name}" not in known:
+            raise UserError(f"{script} has no option --{name}; see python hw1/{script} --help")
+    sources = {step.name: step.output for step in steps if step.script == "run_expert.py"}
+    for step in steps:
+        if step.script != script:
+            continue
+        parser = make_parser()
+
+        def refuse(message: str, step: pipeline.Job = step) -> None:
+            raise UserError(f"run {step.name}: {message}")
+
+        parser.error = refuse  # argparse would print the usage and exit
+        try:
+            args = parser.parse_args(step.args)
+            check(args)
+            runs.RunConfig.from_args(args, options, data_path=sources[step.deps[0]])
+        except UserError as error:
+            message = str(error)
+            raise UserError(message if message.startswith("run ") else f"run {step.name}: {message}") from None
+
+
 def final_return(metrics: dict) -> tuple[float, float]:
     """(the run's final return, the expert's on the same episodes): BC's evaluation, DAgger's last iteration, BCO's kept policy."""
     if "evaluation" in metrics:

@@ -1,0 +1,236 @@
+"""DAgger, one run: the learned policy drives, the expert labels every state it visits, the data grows, the policy is refit.
+
+Iteration 0 clones the expert's rollouts; each later iteration rolls out the current policy (with
+beta, the expert acts at each step with probability beta**i), relabels, appends to the run's
+aggregated HDF5 file in one atomic step, refits warm-started, and evaluates on the same
+held-out episodes. state.json is the commit record of each iteration: --resume starts after the
+last one committed.
+"""
+
+
+import argparse
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from cs294 import aggregation, cli, crashpoints, data, experts, files, locks, models, plots, provenance, reporting, rollouts, runs, training
+from cs294.errors import UserError
+
+import keras  # noqa: E402  (after cs294, which keeps TensorFlow's start-up banner quiet)
+
+AGGREGATED_FILE = "aggregated.h5"
+# The generator of the evaluation seeds: (seed, EVALUATION_STREAM), apart from every iteration's (seed, i).
+EVALUATION_STREAM = 1_000_000
+
+
+# The settings of DAgger's own that decide a run's result; metrics.json records them beside the shared ones.
+OPTIONS = ("iterations", "rollouts_per_iter", "retrain_epochs", "beta")
+
+
+def build_parser(doc: str = "") -> argparse.ArgumentParser:
+    """dagger.py's command line (the script passes its docstring, shown by --help)."""
+    parser = cli.make_parser("dagger.py", doc)
+    parser.add_argument("env", help="Ant-v1, HalfCheetah-v1, Hopper-v1, Humanoid-v1, Reacher-v1 or Walker2d-v1")
+    sources = parser.add_argument_group("data and expert")
+    sources.add_argument("--data", type=Path, default=None, help="expert rollout file to start from (default: bc.py's)")
+    sources.add_argument("--expert", type=Path, default=None, help="expert that labels the states (default: experts/<env>.pkl)")
+    dagger = parser.add_argument_group("DAgger")
+    dagger.add_argument("--iterations", type=int, default=10, help="DAgger iterations after the initial cloning (default: 10)")
+    dagger.add_argument("--rollouts_per_iter", type=int, default=5, help="episodes of the current policy per iteration (default: 5)")
+    dagger.add_argument("--retrain_epochs", type=int, default=10, help="epochs over all aggregated data per iteration, warm-started (default: 10)")
+    dagger.add_argument("--beta", type=float, default=0.0, help="iteration i lets the expert act at each step with probability beta**i (default: 0, the learner always drives)")
+    runs.add_model_arguments(parser)
+    evaluation = parser.add_argument_group("evaluation")
+    evaluation.add_argument("--eval_episodes", type=int, default=10, help="evaluation episodes per iteration (default: 10)")
+    evaluation.add_argument("--num_envs", type=int, default=rollouts.DEFAULT_NUM_ENVS, help="environments stepped side by side")
+    run = parser.add_argument_group("run")
+    run.add_argument("--seed", type=int, default=0, help="seed of everything random in the run (default: 0)")
+    run.add_argument("--run_dir", type=Path, default=None, help="output directory (default: results/<env>/dagger/seed<S>_<time>)")
+    run.add_argument("--resume", action="store_true", help="continue the run in --run_dir after its last completed iteration")
+    runs.add_overwrite_argument(run)
+    return parser
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """DAgger's own flags, checked (the shared ones are checked by runs.RunConfig)."""
+    for name in ("iterations", "rollouts_per_iter", "retrain_epochs"):
+        if getattr(args, name) < (0 if name == "iterations" else 1):
+            raise UserError(f"--{name} is too small: {getattr(args, name)}")
+    if not 0 <= args.beta <= 1:
+        raise UserError(f"--beta must be in [0, 1], got {args.beta}")
+    if args.resume and args.run_dir is None:
+        raise UserError("--resume needs --run_dir, the directory of the run to continue")
+    if args.resume and not (args.run_dir / AGGREGATED_FILE).exists():
+        raise UserError(f"nothing to resume in {args.run_dir}: it has no {AGGREGATED_FILE}; start the run without --resume")
+
+
+def fit(model: keras.Model, trajectories: list[data.Trajectory], config: training.TrainingConfig, seed: int,
+        logger: reporting.TensorBoardLogger, description: str, epoch_offset: int) -> training.TrainingResult:
+    """Fit the model to all transitions, with a fresh random validation split drawn from `seed`."""
+    observations, actions = data.transitions(trajectories)
+    train, validation = training.split_train_validation(observations, actions, config.validation_fraction, np.random.default_rng(seed))
+    callback = reporting.EpochLogger(logger, config.epochs, description, step_offset=epoch_offset)
+    return training.fit_policy(model, train, validation, config, callbacks=[callback])
+
+
+class DaggerRun:
+    """One DAgger run directory: its aggregated data, policies, metrics and state."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.run_dir = args.run_dir or runs.default_run_dir(args.env, "dagger", args.seed)
+        self.data_path = self.run_dir / AGGREGATED_FILE
+        # A resumed run reads its own aggregated file; the file it started from need not exist any more.
+        self.config = runs.RunConfig.from_args(args, OPTIONS, data_path=self.data_path if args.resume else None)
+        self.spec, self.policy_config, self.training_config = self.config.spec, self.config.policy, self.config.training
+        self.retrain_config = training.TrainingConfig(**{**vars(self.training_config), "epochs": args.retrain_epochs})
+        self.expert = experts.load_checked_expert(args.expert or experts.default_expert_path(args.env), self.spec)
+        if not args.resume:  # refuse bad data before claiming the directory
+            demonstrations = data.read_rollouts(self.config.data, env_name=args.env)
+            training.check_split(sum(t.length for t in demonstrations.trajectories), self.training_config.validation_fraction, self.config.data)
+        locks.claim_run_dir(self.run_dir, resume=args.resume, overwrite=args.overwrite)
+        self.logger = reporting.TensorBoardLogger(self.run_dir / "tensorboard")
+
+    def seeds_for(self, iteration: int, count: int, exclude: list[int]) -> list[int]:
+        """Episode seeds of one iteration, from a generator of (seed, iteration): a resumed iteration redoes the same episodes."""
+        return rollouts.episode_seeds(np.random.default_rng([self.args.seed, iteration]), count, exclude=exclude)
+
+    def start(self) -> tuple[keras.Model, dict, aggregation.DaggerState]:
+        """Copy the expert data, clone it (iteration 0), evaluate; or pick up a run for --resume."""
+        if self.args.resume:
+            return self.resume()
+        source = self.config.data
+        with data.atomic_path(self.data_path) as temporary:
+            shutil.copyfile(source, temporary)
+        demonstrations = data.read_rollouts(self.data_path)
+        expert_stats = rollouts.rollout_stats(demonstrations.trajectories)
+        evaluation_seeds = self.seeds_for(EVALUATION_STREAM, self.args.eval_episodes, exclude=[t.seed for t in demonstrations.trajectories])
+        config = self.config.record()
+        self.logger.text("hyperparameters", reporting.hyperparameter_table(config))
+        expert_on_evaluation, _ = rollouts.evaluate(self.expert, self.spec, evaluation_seeds, num_envs=self.args.num_envs)
+        metrics = {"config": config, "source_data": {"path": str(source), "sha256": provenance.file_sha256(source)},
+                   "expert": vars(expert_on_evaluation), "expert_in_data": vars(expert_stats),
+                   "evaluation_seeds": evaluation_seeds, "iterations": [],
+                   "validation_loss_per_epoch": [], "package_versions": provenance.package_versions()}
+
+        keras.utils.set_random_seed(self.args.seed)
+        observations, actions = data.transitions(demonstrations.trajectories)
+        action_dim, discrete = runs.output_dim(self.spec, actions)
+        policy = models.build_policy(observations, action_dim, self.policy_config)
+        training.compile_policy(policy, self.training_config, discrete)
+        started = time.perf_counter()
+        result = fit(policy, demonstrations.trajectories, self.training_config, self.args.seed, self.logger, f"{self.args.env} BC (iteration 0)", 0)
+        state = aggregation.DaggerState(completed_iterations=-1, episodes=len(demonstrations.trajectories), best_iteration=-1, best_return=float("-inf"))
+        self.finish_iteration(0, policy, result, metrics, state, demonstrations.trajectories, time.perf_counter() - started)
+        return policy, metrics, state
+
+    def resume(self) -> tuple[keras.Model, dict, aggregation.DaggerState]:
+        """Roll back to the last committed iteration: its episodes, its checkpoint and its metrics."""
+        state = aggregation.DaggerState.load(self.run_dir)
+        if state is None or not state.checkpoint:
+            raise UserError(f"{self.run_dir} holds no completed iteration to resume from; start the run again with --overwrite")
+        self.check_same_run(state.metrics["config"])
+        dropped = aggregation.drop_unfinished_episodes(self.data_path, state.episodes)
+        policy = models.load_keras_model(self.run_dir / state.checkpoint, "start the run again with --overwrite")  # with its optimizer state
+        self.publish(state)
+        print(f"resuming {self.run_dir} after iteration {state.completed_iterations}"
+              + (f"; dropped {dropped} episodes of the unfinished iteration" if dropped else ""))
+        return policy, state.metrics, state
+
+    def check_same_run(self, recorded: dict) -> None:
+        """Refuse to resume a run with other settings than it was started with (only --iterations may grow; no --data means the run's own)."""
+        source = Path(recorded["data"])
+        if self.args.data is not None and cli.resolved("--data", self.args.data) != cli.resolved("the recorded data", source):
+            raise UserError(f"--resume of {self.run_dir} with --data {self.args.data}, but the run started from {source}; "
+                            "resume without --data (or with the run's own)")
+        expected = self.config.record(data=source)
+        differing = sorted(name for name in expected if name != "iterations" and recorded.get(name) != expected[name])
+        if differing:
+            shown = ", ".join(f"{name} was {recorded.get(name)!r}, now {expected[name]!r}" for name in differing)
+            raise UserError(f"--resume of {self.run_dir} with other settings than the run's ({shown}); resume with the run's own flags")
+
+    def iterate(self, iteration: int, policy: keras.Model, metrics: dict, state: aggregation.DaggerState) -> None:
+        """Roll out, relabel, aggregate (one atomic step), retrain, evaluate."""
+        started = time.perf_counter()
+        aggregated = data.read_rollouts(self.data_path)
+        beta = self.args.beta ** iteration
+        driver = aggregation.mixture_policy(policy, self.expert, beta, seed=self.args.seed * 1000 + iteration)
+        seeds = self.seeds_for(iteration, self.args.rollouts_per_iter,
+                               exclude=metrics["evaluation_seeds"] + [t.seed for t in aggregated.trajectories])
+        visited = rollouts.sample_trajectories(driver, self.spec, seeds, num_envs=self.args.num_envs)
+        labeled = aggregation.relabel(visited, self.expert)
+        data.append_rollouts(self.data_path, labeled, [{"dagger_iteration": iteration, "beta": beta}] * len(labeled))
+        all_episodes = aggregated.trajectories + labeled
+        keras.utils.set_random_seed(self.args.seed * 1000 + iteration)
+        epoch_offset = self.training_config.epochs + (iteration - 1) * self.retrain_config.epochs
+        result = fit(policy, all_episodes, self.retrain_config, self.args.seed * 1000 + iteration, self.logger,
+                     f"{self.args.env} DAgger {iteration}/{self.args.iterations}", epoch_offset)
+        self.finish_iteration(iteration, policy, result, metrics, state, all_episodes, time.perf_counter() - started,
+                              visited_return=rollouts.rollout_stats(visited).mean)
+
+    def finish_iteration(self, iteration: int, policy: keras.Model, result: training.TrainingResult, metrics: dict,
+                         state: aggregation.DaggerState, episodes: list[data.Trajectory], seconds: float,
+                         visited_return: float | None = None) -> None:
+        """Evaluate, save a checkpoint, commit the iteration in state.json, then publish the files derived from it."""
+        stats, _ = rollouts.evaluate(policy, self.spec, metrics["evaluation_seeds"], num_envs=self.args.num_envs)
+        transitions = sum(t.length for t in episodes)
+        row = {"iteration": iteration, "episodes": len(episodes), "transitions": transitions,
+               "train_loss": result.train_loss[-1], "validation_loss": result.validation_loss[-1] if result.validation_loss else None,
+               "return_mean": stats.mean, "return_std": stats.std, "return_min": stats.min, "return_max": stats.max,
+               "driving_policy_return": visited_return, "seconds": seconds}
+        metrics["iterations"].append(row)
+        metrics["validation_loss_per_epoch"].append(result.validation_loss)
+        self.logger.scalars({"eval/return_mean": stats.mean, "eval/return_std": stats.std, "eval/expert_return_mean": metrics["expert"]["mean"],
+                             "eval/bc_return_mean": metrics["iterations"][0]["return_mean"], "data/transitions": transitions}, step=iteration)
+        state.checkpoint = f"checkpoints/iteration_{iteration:03d}.keras"
+        reporting.save_policy(policy, self.run_dir / state.checkpoint)
+        if stats.mean > state.best_return:
+            state.best_iteration, state.best_return, state.best_checkpoint = iteration, stats.mean, state.checkpoint
+        metrics["best_iteration"], metrics["best_return"] = state.best_iteration, state.best_return
+        metrics["complete"] = iteration >= self.args.iterations
+        state.completed_iterations, state.episodes, state.metrics = iteration, len(episodes), metrics
+        crashpoints.reach(f"dagger:before_commit:{iteration}")
+        state.save(self.run_dir)  # the commit: one atomic write that names everything the iteration produced
+        crashpoints.reach(f"dagger:after_commit:{iteration}")
+        self.publish(state)
+        share = f" ({100 * stats.mean / metrics['expert']['mean']:.1f}% of the expert)" if metrics["expert"]["mean"] > 0 else ""
+        print(f"iteration {iteration}: {len(episodes)} episodes, {transitions} transitions, "
+              f"return {stats.mean:.1f} ± {stats.std:.1f}{share}, {seconds:.1f} s")
+
+    def publish(self, state: aggregation.DaggerState) -> None:
+        """Rewrite the files derived from the commit record: metrics.json, the two policies, the plots; drop stale checkpoints."""
+        for name, checkpoint in (("policy_last.keras", state.checkpoint), ("policy.keras", state.best_checkpoint)):
+            with files.atomic_path(self.run_dir / name) as temporary:
+                shutil.copyfile(self.run_dir / checkpoint, temporary)
+        files.write_json(self.run_dir / "metrics.json", state.metrics)
+        self.plot(state.metrics)
+        for path in (self.run_dir / "checkpoints").glob("*.keras"):
+            if path.relative_to(self.run_dir).as_posix() not in (state.checkpoint, state.best_checkpoint):
+                path.unlink()
+
+    def plot(self, metrics: dict) -> None:
+        rows = metrics["iterations"]
+        plots.plot_dagger_returns(self.run_dir / "returns.png", self.args.env, [r["iteration"] for r in rows],
+                                      [r["return_mean"] for r in rows], [r["return_std"] for r in rows],
+                                      metrics["expert"]["mean"], rows[0]["return_mean"])
+        losses = metrics["validation_loss_per_epoch"]
+        if losses and losses[0]:
+            plots.plot_validation_loss(self.run_dir / "validation_loss.png", self.args.env, losses[0],
+                                           [value for iteration in losses[1:] for value in iteration])
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Run (or resume) DAgger; returns its metrics."""
+    check_args(args)
+    run = DaggerRun(args)
+    policy, metrics, state = run.start()
+    for iteration in range(state.completed_iterations + 1, args.iterations + 1):
+        run.iterate(iteration, policy, metrics, state)
+    run.logger.close()
+    best = next(row for row in metrics["iterations"] if row["iteration"] == state.best_iteration)
+    print(f"best iteration {state.best_iteration}: return {best['return_mean']:.1f} ± {best['return_std']:.1f} "
+          f"with {best['transitions']} transitions; expert {metrics['expert']['mean']:.1f}, BC {metrics['iterations'][0]['return_mean']:.1f}")
+    print(f"wrote {run.run_dir}")
+    return metrics
