@@ -57,6 +57,8 @@ def tensorboard_tags_of(directory):
     (["bc", "--grid", "hidden=64,64;ab"], "--hidden takes comma-separated layer sizes"),
     (["dagger", "--set", "beta=2"], "--beta must be in [0, 1]"),
     (["bco", "--tasks", "Hoper-v1"], "Did you mean Hopper-v1?"),
+    (["bc", "--set", "learning_rate=inf"], "--learning_rate must be a finite number"),
+    (["bc", "--set", "help=1"], "--help is not an option of a run"),
 ])
 def test_a_bad_sweep_is_refused_in_one_line_before_anything_runs(tmp_path, arguments, message):
     result = run_script("sweep.py", *arguments, "--root", str(tmp_path / "sweep"), "--data_dir", str(tmp_path / "data"))

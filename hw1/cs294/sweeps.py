@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cs294 import data, pipeline
+from cs294 import cli, data, pipeline
 from cs294.errors import UserError
 
 SCRIPTS = {"bc": "bc.py", "dagger": "dagger.py", "bco": "bco.py"}
@@ -132,7 +132,8 @@ RESERVED = {"seed": "is set by the sweep itself; use --seeds, --root or --data_d
             "data": "is set by the sweep itself; use --seeds, --root or --data_dir instead",
             "demos": "is set by the sweep itself; use --seeds, --root or --data_dir instead",
             "resume": "is the sweep's to decide: a sweep resumes interrupted runs and redoes changed ones by itself",
-            "overwrite": "is the sweep's to decide: a sweep resumes interrupted runs and redoes changed ones by itself"}
+            "overwrite": "is the sweep's to decide: a sweep resumes interrupted runs and redoes changed ones by itself",
+            "help": "is not an option of a run; see python hw1/sweep.py --help"}
 
 
 def check_runs(sweep: Sweep, steps: list[pipeline.Job]) -> None:
@@ -161,6 +162,7 @@ def check_runs(sweep: Sweep, steps: list[pipeline.Job]) -> None:
         parser.error = refuse  # argparse would print the usage and exit
         try:
             args = parser.parse_args(step.args)
+            cli.check_common_arguments(args)  # what cli.run checks before every script's main
             check(args)
             runs.RunConfig.from_args(args, options, data_path=sources[step.deps[0]])
         except UserError as error:
