@@ -68,15 +68,35 @@ def test_two_node_cluster_gives_the_local_numbers_with_a_step_forced_onto_the_se
     assert "cs294-step-" not in metrics and str(tmp_path / "data") in metrics  # the driver's paths, not the worker's scratch
 
 
-def step_processes(script: str, directory: Path) -> list:
-    """This test's running steps of `script` started by a Ray worker (run from a cs294-step- scratch directory, writing under `directory`)."""
-    import psutil
+def live_processes() -> dict[int, tuple[int, list[str]]]:
+    """Every live process on this machine, read from /proc: pid -> (parent pid, command line); zombies count as gone."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            words = [word for word in (entry / "cmdline").read_bytes().decode(errors="replace").split("\0") if word]
+        except OSError:  # it ended while we looked
+            continue
+        state, parent = stat[stat.rindex(")") + 2:].split()[:2]
+        if state != "Z":
+            found[int(entry.name)] = (int(parent), words)
+    return found
 
-    found = []
-    for process in psutil.process_iter(["cmdline"]):
-        words = process.info["cmdline"] or []
-        if any(word.endswith(f"hw1/{script}") and "cs294-step-" in word for word in words) and any(str(directory) in word for word in words):
-            found.append(process)
+
+def step_processes(script: str, directory: Path) -> list[tuple[int, int]]:
+    """(pid, parent pid) of this test's running steps of `script` started by a Ray worker (run from a cs294-step- scratch directory, writing under `directory`)."""
+    return [(pid, parent) for pid, (parent, words) in live_processes().items()
+            if any(word.endswith(f"hw1/{script}") and "cs294-step-" in word for word in words) and any(str(directory) in word for word in words)]
+
+
+def descendants(pid: int) -> set[int]:
+    """The live processes below `pid`, children's children included."""
+    table, found, frontier = live_processes(), set(), {pid}
+    while frontier:
+        frontier = {child for child, (parent, _) in table.items() if parent in frontier} - found
+        found |= frontier
     return found
 
 
@@ -90,8 +110,7 @@ def test_a_worker_killed_mid_step_is_retried_and_nothing_partial_lands(tmp_path,
             time.sleep(0.2)
         assert steps, driver.communicate()[0] if driver.poll() is not None else "no dagger step started"
         time.sleep(1)  # mid-step: the tiny DAgger run takes several seconds
-        worker = steps[0].parent()
-        os.kill(worker.pid, signal.SIGKILL)
+        os.kill(steps[0][1], signal.SIGKILL)  # the Ray worker that runs the step
         assert not run_dir.exists()  # nothing of the killed attempt lands
         output, _ = driver.communicate(timeout=300)
     finally:
@@ -104,6 +123,38 @@ def test_a_worker_killed_mid_step_is_retried_and_nothing_partial_lands(tmp_path,
     assert killed_and_retried == {name: numbers for name, numbers in local_numbers.items() if name in killed_and_retried}
     assert "Hopper-v1/dagger/seed0/metrics.json" in killed_and_retried
     assert not list(run_dir.parent.glob(".*landing-*"))
+
+
+def test_a_driver_killed_mid_step_leaves_no_ray_behind_and_a_rerun_finishes_from_the_cache(tmp_path, local_numbers):
+    command = [sys.executable, str(REPO_ROOT / "hw1" / "reproduce.py"), *tiny(tmp_path, "--backend", "ray", "--only", "dagger/")]
+    driver = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 180
+        while not step_processes("dagger.py", tmp_path) and time.time() < deadline and driver.poll() is None:
+            time.sleep(0.2)
+        assert step_processes("dagger.py", tmp_path), "no dagger step started"
+        private_instance = descendants(driver.pid)  # Ray's head services, its workers, the step
+        assert private_instance
+        os.kill(driver.pid, signal.SIGKILL)  # mid-step: the private Ray instance was the driver's to shut down
+        driver.wait()
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+    # Ray's head services die with the driver at once; its runtime-env agent notices a dead raylet by polling, later.
+    killed, deadline = time.time(), time.time() + 180
+    while (alive := private_instance & set(live_processes())) and time.time() < deadline:
+        time.sleep(0.5)
+    assert not alive, [" ".join(live_processes().get(pid, (0, []))[1][:3]) for pid in alive]
+    print(f"the private Ray instance was gone {time.time() - killed:.0f} s after the driver's kill -9")
+    run_dir = tmp_path / "results" / "Hopper-v1" / "dagger" / "seed0"
+    assert not (run_dir / "metrics.json").exists()  # nothing of the killed step landed
+
+    rerun = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert "cached  data/Hopper-v1" in rerun.stdout or "1 cached" in rerun.stdout, rerun.stdout  # the data step finished before the kill
+    resumed = result_numbers(tmp_path / "results")
+    assert resumed == {name: numbers for name, numbers in local_numbers.items() if name in resumed}
+    assert "Hopper-v1/dagger/seed0/metrics.json" in resumed
 
 
 def test_an_unreachable_address_is_refused_in_one_line(tmp_path):
