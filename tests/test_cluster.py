@@ -1,4 +1,4 @@
-"""reproduce.py --backend ray: a real two-node Ray cluster on this machine gives the local backend's numbers, and a killed worker's step is run again."""
+"""reproduce.py --backend ray: a real two-node Ray cluster on this machine gives the local backend's numbers, and a killed worker's or driver's step goes on from its last commit."""
 
 import json
 import os
@@ -12,7 +12,7 @@ import pytest
 
 import reproduce
 from conftest import REPO_ROOT
-from cs294 import cluster
+from cs294 import cluster, files
 
 pytestmark = pytest.mark.slow
 
@@ -100,18 +100,45 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
-def test_a_worker_killed_mid_step_is_retried_and_nothing_partial_lands(tmp_path, local_numbers):
+def tiny_dagger_on_ray(tmp_path: Path, pause_at: str | None) -> tuple[list[str], dict[str, str]]:
+    """The command and environment of a tiny DAgger run on a private Ray instance whose step stops for good at `pause_at`."""
     command = [sys.executable, str(REPO_ROOT / "hw1" / "reproduce.py"), *tiny(tmp_path, "--backend", "ray", "--only", "dagger/")]
-    driver = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    pause = {"CS294_PAUSE_AT": pause_at, "CS294_PAUSED_FILE": str(tmp_path / "paused")} if pause_at else {}
+    return command, {key: value for key, value in os.environ.items() if not key.startswith("CS294_PAUSE")} | pause
+
+
+def paused_once_a_commit_landed(tmp_path: Path, pause_at: str) -> tuple[subprocess.Popen, Path]:
+    """Start the tiny DAgger run paused at `pause_at`; return once it is paused there and a commit has landed on the driver's disk."""
+    command, env = tiny_dagger_on_ray(tmp_path, pause_at)
+    driver = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     run_dir = tmp_path / "results" / "Hopper-v1" / "dagger" / "seed0"
+    deadline = time.time() + 180
+    while not ((tmp_path / "paused").exists() and (run_dir / "state.json").exists()) and time.time() < deadline and driver.poll() is None:
+        time.sleep(0.2)
+    assert (run_dir / "state.json").exists(), driver.communicate()[0] if driver.poll() is not None else "no commit landed"
+    return driver, run_dir
+
+
+def landed_commit(run_dir: Path) -> int:
+    """The iteration a landed snapshot commits, after checking that it is whole and that nothing in it says the run is finished."""
+    state = json.loads((run_dir / "state.json").read_text())
+    assert (run_dir / state["checkpoint"]).exists() and (run_dir / "aggregated.h5").exists()
+    if (run_dir / "metrics.json").exists():  # published after the commit; a snapshot may come before that
+        assert json.loads((run_dir / "metrics.json").read_text())["complete"] is False
+    assert not list(run_dir.rglob(".*tmp-*")) and not list(run_dir.parent.glob(".*landing-*"))
+    stamp = json.loads((run_dir.parents[3] / "results" / "reproduce" / "jobs" / "dagger__Hopper-v1__seed0.json").read_text())
+    assert stamp["status"] == "running"  # and the runner does not count the step done
+    return state["completed_iterations"]
+
+
+def test_a_worker_killed_after_a_commit_is_retried_from_that_commit(tmp_path, local_numbers):
+    # Paused just after iteration 0's commit: a retry that started over would stop there again for good.
+    driver, run_dir = paused_once_a_commit_landed(tmp_path, "dagger:after_commit:0")
     try:
-        deadline = time.time() + 180
-        while not (steps := step_processes("dagger.py", tmp_path)) and time.time() < deadline and driver.poll() is None:
-            time.sleep(0.2)
-        assert steps, driver.communicate()[0] if driver.poll() is not None else "no dagger step started"
-        time.sleep(1)  # mid-step: the tiny DAgger run takes several seconds
+        steps = step_processes("dagger.py", tmp_path)
+        assert len(steps) == 1
+        assert landed_commit(run_dir) == 0  # the commit is on the driver's disk while the step runs on, as a local run's would be
         os.kill(steps[0][1], signal.SIGKILL)  # the Ray worker that runs the step
-        assert not run_dir.exists()  # nothing of the killed attempt lands
         output, _ = driver.communicate(timeout=300)
     finally:
         if driver.poll() is None:
@@ -119,20 +146,17 @@ def test_a_worker_killed_mid_step_is_retried_and_nothing_partial_lands(tmp_path,
     assert driver.returncode == 0, output
     log = (tmp_path / "results" / "reproduce" / "logs" / "dagger__Hopper-v1__seed0.log").read_text()
     assert "2 attempts: a worker died" in log
+    assert "goes on from the last commit" in log and "after iteration 0" in log  # resumed from the snapshot, not from the beginning
     killed_and_retried = result_numbers(tmp_path / "results")
     assert killed_and_retried == {name: numbers for name, numbers in local_numbers.items() if name in killed_and_retried}
     assert "Hopper-v1/dagger/seed0/metrics.json" in killed_and_retried
     assert not list(run_dir.parent.glob(".*landing-*"))
 
 
-def test_a_driver_killed_mid_step_leaves_no_ray_behind_and_a_rerun_finishes_from_the_cache(tmp_path, local_numbers):
-    command = [sys.executable, str(REPO_ROOT / "hw1" / "reproduce.py"), *tiny(tmp_path, "--backend", "ray", "--only", "dagger/")]
-    driver = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def test_a_driver_killed_mid_iteration_leaves_no_ray_behind_and_a_rerun_resumes_from_the_landed_commit(tmp_path, local_numbers):
+    # Paused inside iteration 1, its episodes aggregated and its checkpoint written but not committed.
+    driver, run_dir = paused_once_a_commit_landed(tmp_path, "dagger:before_commit:1")
     try:
-        deadline = time.time() + 180
-        while not step_processes("dagger.py", tmp_path) and time.time() < deadline and driver.poll() is None:
-            time.sleep(0.2)
-        assert step_processes("dagger.py", tmp_path), "no dagger step started"
         private_instance = descendants(driver.pid)  # Ray's head services, its workers, the step
         assert private_instance
         os.kill(driver.pid, signal.SIGKILL)  # mid-step: the private Ray instance was the driver's to shut down
@@ -146,12 +170,15 @@ def test_a_driver_killed_mid_step_leaves_no_ray_behind_and_a_rerun_finishes_from
         time.sleep(0.5)
     assert not alive, [" ".join(live_processes().get(pid, (0, []))[1][:3]) for pid in alive]
     print(f"the private Ray instance was gone {time.time() - killed:.0f} s after the driver's kill -9")
-    run_dir = tmp_path / "results" / "Hopper-v1" / "dagger" / "seed0"
-    assert not (run_dir / "metrics.json").exists()  # nothing of the killed step landed
+    assert landed_commit(run_dir) == 0  # iteration 0, whole; nothing of iteration 1 counts
 
-    rerun = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    command, env = tiny_dagger_on_ray(tmp_path, None)
+    rerun = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert "cached  data/Hopper-v1" in rerun.stdout or "1 cached" in rerun.stdout, rerun.stdout  # the data step finished before the kill
+    assert "start   dagger/Hopper-v1/seed0 (resuming)" in rerun.stdout, rerun.stdout
+    log = (tmp_path / "results" / "reproduce" / "logs" / "dagger__Hopper-v1__seed0.log").read_text()
+    assert "after iteration 0" in log, log
     resumed = result_numbers(tmp_path / "results")
     assert resumed == {name: numbers for name, numbers in local_numbers.items() if name in resumed}
     assert "Hopper-v1/dagger/seed0/metrics.json" in resumed
@@ -187,6 +214,38 @@ def test_paths_are_translated_whole_and_back():
     there = cluster.translate(text, paths)
     assert there == b'{"data": "/scratch/_abs/home/u/cs294_data/x.h5", "code": "/scratch/hw1", "other": "/home/u/cs294_data/y.h5"}'
     assert cluster.translate(there, {value: key for key, value in paths.items()} | {"/scratch/_abs": ""}) == text
+
+
+def test_a_snapshot_holds_one_commit_without_half_written_files_and_lands_whole(tmp_path):
+    run = tmp_path / "worker" / "seed0"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "checkpoints" / "iteration_000.keras").write_bytes(b"policy 0")
+    assert cluster.committed_snapshot(run, "state.json", {}) is None  # nothing committed yet: nothing to send
+    files.write_json(run / "state.json", {"completed_iterations": 0, "data": str(tmp_path / "worker" / "x.h5")})
+    with files.atomic_path(run / "aggregated.h5") as temporary:  # a file being written when the snapshot is taken
+        temporary.write_bytes(b"half")
+        record, contents = cluster.committed_snapshot(run, "state.json", {str(tmp_path / "worker"): str(tmp_path / "driver")})
+    assert record == (run / "state.json").read_bytes()
+    assert sorted(contents) == ["seed0/checkpoints/iteration_000.keras", "seed0/state.json"]
+    assert str(tmp_path / "driver" / "x.h5") in contents["seed0/state.json"].decode()  # the driver's paths in text files
+
+    landed = tmp_path / "driver" / "seed0"
+    cluster.land(landed, contents)
+    cluster.land(landed, {"seed0/state.json": b"{}"})  # a later commit replaces the whole directory
+    assert sorted(path.relative_to(landed).as_posix() for path in landed.rglob("*")) == ["state.json"]
+    assert not list(landed.parent.glob(".*landing-*"))
+
+
+def test_the_store_of_commits_gives_each_snapshot_once_and_forgets_ended_steps():
+    store = cluster.CommitStore()
+    store.put("dagger/Hopper-v1/seed0", {"seed0/state.json": b"0"})
+    store.put("dagger/Hopper-v1/seed0", {"seed0/state.json": b"1"})  # only the latest commit matters
+    assert store.take(["dagger/Ant-v1/seed0", "dagger/Hopper-v1/seed0"]) == ("dagger/Hopper-v1/seed0", {"seed0/state.json": b"1"})
+    assert store.take(["dagger/Hopper-v1/seed0"]) is None  # taken already
+    assert store.get("dagger/Hopper-v1/seed0") == {"seed0/state.json": b"1"}  # what a retried attempt starts from
+    store.forget("dagger/Hopper-v1/seed0")
+    store.put("dagger/Hopper-v1/seed0", {"seed0/state.json": b"2"})  # a late attempt of an ended step
+    assert store.get("dagger/Hopper-v1/seed0") is None and store.take(["dagger/Hopper-v1/seed0"]) is None
 
 
 def test_a_resource_no_node_has_is_refused_in_one_line(tmp_path):

@@ -8,7 +8,7 @@ import pytest
 
 import reproduce
 from conftest import REPO_ROOT, run_script, tensorboard_tags, write_expert_rollouts
-from cs294 import files, pipeline, studies
+from cs294 import files, pipeline, report, studies
 
 
 def make_job(tmp_path: Path, args: list[str], inputs: tuple[Path, ...] = (), script: str = "bc.py") -> pipeline.Job:
@@ -114,6 +114,14 @@ def test_tiny_reproduction_covers_every_stage_then_skips_or_resumes(tiny_reprodu
     shutil.rmtree(studies.study_run_dir(tmp_path / "results" / "Hopper-v1" / "architecture_study", config, 0))
     fourth = reproduce.main(args)
     assert sorted(fourth["ran"]) == sorted([f"study/{config.slug}/seed0", "study/table"])
+
+
+def test_the_report_counts_no_dagger_run_stopped_mid_way(tiny_reproduction, tmp_path):
+    finished = json.loads((tiny_reproduction[0] / "results" / "Hopper-v1" / "dagger" / "seed0" / "metrics.json").read_text())
+    assert finished["complete"] is True
+    for seed, complete in ((0, True), (1, False)):  # seed 1 as a kill after a commit leaves it, awaiting its resume
+        files.write_json(tmp_path / "Hopper-v1" / "dagger" / f"seed{seed}" / "metrics.json", {**finished, "complete": complete})
+    assert [run["complete"] for run in report.load_runs(tmp_path, "Hopper-v1", "dagger")] == [True]
 
 
 def test_dry_run_lists_every_stage_of_the_full_reproduction(tmp_path, capsys):

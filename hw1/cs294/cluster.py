@@ -8,9 +8,16 @@ the job (a runtime_env working_dir). Before a step runs, the worker checks that 
 the versions requirements.txt pins. A worker that dies mid-step makes Ray run the step again
 elsewhere (at most RETRIES more times); a step that fails on its own is not retried.
 
+A resumable step (DAgger) ships each iteration it commits back while it runs: the worker sends a
+snapshot of its output directory, taken when the commit record changes, to an actor on the
+driver's node. The driver lands the snapshot in place, as a local run leaves its committed
+iterations on disk, so a rerun after the driver's death resumes from it; and a retried attempt
+starts from the latest snapshot instead of from the beginning.
+
 Only `reproduce.py --backend ray` imports this module; the local path never imports Ray.
 """
 
+import dataclasses
 import importlib.metadata
 import os
 import re
@@ -27,9 +34,13 @@ from cs294.errors import UserError
 
 CHECKOUT = pipeline.HW1_DIR.parent
 RETRIES = 2
+STORE_TIMEOUT = 300
+"""Seconds a call to the store of commits may take (a snapshot of a large run directory is hundreds of MB)."""
 # What the workers need of the checkout: the code, the experts and the pins. Results and data travel as step inputs.
 SHIPPED = ("hw1", "experts", "requirements.txt")
 TEXT_SUFFIXES = {".json", ".md", ".txt", ".csv"}
+TEMPORARY = re.compile(r"^\..*\.tmp-\d+")
+"""What files.atomic_path names a file while it is being written."""
 
 
 def connect(address: str | None, workers: int | None = None) -> "RayBackend":
@@ -60,7 +71,7 @@ def connect(address: str | None, workers: int | None = None) -> "RayBackend":
 
 
 class RayStep:
-    """A step running as a Ray task; its output lands when the task has returned."""
+    """A step running as a Ray task; its output lands when the task has returned (a resumable step's commits before)."""
 
     def __init__(self, backend: "RayBackend", job: pipeline.Job, reference, log: Path) -> None:
         self.backend, self.job, self.reference, self.log = backend, job, reference, log
@@ -73,7 +84,9 @@ class RayStep:
         self.node = self.backend.placements.get(self.job.name, [self.node])[-1]
         ready, _ = ray.wait([self.reference], timeout=0)
         if not ready:
+            self.backend.drain_commits()
             return None
+        self.backend.end(self.job.name)  # the whole output comes now: no commit of it lands any more
         self.backend.drain_placements(now=True)
         attempts = self.backend.placements.pop(self.job.name, [])
         if len(attempts) > 1:
@@ -102,6 +115,7 @@ class RayStep:
         return result["returncode"]
 
     def stop(self) -> None:
+        self.backend.end(self.job.name)
         self.backend.ray.cancel(self.reference, force=True)
 
 
@@ -118,7 +132,14 @@ class RayBackend:
         self.placements: dict[str, list[str]] = {}
         """Step name -> the node of each attempt, in order."""
         self.placement_queue = PlacementQueue()
-        self.drained_at = 0.0
+        self.drained_at = self.commits_drained_at = 0.0
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        # On the driver's node, so that a snapshot outlives the worker that sent it.
+        here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+        self.commits = ray.remote(num_cpus=0)(CommitStore).options(scheduling_strategy=here).remote()
+        self.running: dict[str, RayStep] = {}
+        """The resumable steps in flight, whose commits land as they come."""
         self.resources: dict[str, str] = {}
         """Step-name prefix -> a custom resource the step must be placed on (--place)."""
         self.remote = ray.remote(max_retries=RETRIES, retry_exceptions=False)(run_step)
@@ -159,10 +180,44 @@ class RayBackend:
         # Paths the step's text inputs and outputs may name: the driver's form and the scratch directory's.
         named = [Path(word) for word in command[2:] if word.startswith("/")] + [path for path in (*reads, *job.outputs) if path.is_absolute()]
         paths = {str(CHECKOUT): "."} | {str(path): scratch_path(path) for path in named}
+        resume = (scratch_path(job.output), list(job.resume_args), job.resume_marker) if job.resume_marker else None
         reference = self.remote.options(**options).remote(
             job.name, job.script, arguments, references, [scratch_path(output) for output in job.outputs], env, paths, self.placement_queue.actor,
-            self.versions)
-        return RayStep(self, job, reference, log)
+            self.versions, resume, self.commits if resume else None)
+        step = RayStep(self, job, reference, log)
+        if resume:
+            self.running[job.name] = step
+        return step
+
+    def drain_commits(self) -> None:
+        """Land the latest committed snapshot of each resumable step in flight (at most once a second), one step at a time."""
+        if not self.running or time.perf_counter() - self.commits_drained_at < 1.0:
+            return
+        self.commits_drained_at = time.perf_counter()
+        for _ in range(len(self.running)):
+            try:
+                taken = self.ray.get(self.commits.take.remote(sorted(self.running)), timeout=STORE_TIMEOUT)
+            except self.ray.exceptions.RayError:  # the store is gone or stuck: the steps go on, a retry starts from the beginning
+                return
+            if taken is None:
+                return
+            name, contents = taken
+            step = self.running.get(name)
+            if step is None:
+                continue
+            try:
+                land(step.job.output, contents)
+            except OSError as error:  # e.g. a full disk: this commit is not kept here; the step and the others go on
+                with step.log.open("a") as handle:
+                    handle.write(f"a commit could not be put in place: {error}\n")
+
+    def end(self, name: str) -> None:
+        """The step has ended (or is stopped): land none of its snapshots any more, and free them."""
+        if self.running.pop(name, None) is not None:
+            try:
+                self.commits.forget.remote(name)
+            except Exception:  # Ray is shutting down; the store goes with it
+                pass
 
     def drain_placements(self, now: bool = False) -> None:
         """Read the nodes the steps reported starting on, at most once a second unless `now` (each read calls an actor)."""
@@ -187,8 +242,14 @@ def scratch_path(path: Path) -> str:
 
 
 def land(output: Path, contents: dict[str, bytes]) -> None:
-    """Put a step's returned files in place whole: written beside the output, then renamed into place."""
+    """Put a step's returned files in place whole: written beside the output, then renamed into place.
+
+    The old output is renamed aside before the new one is renamed in, so a kill between the two
+    leaves no output (the step is redone), never a half-deleted one.
+    """
     output.parent.mkdir(parents=True, exist_ok=True)
+    for stale in output.parent.glob(f".{output.name}.landing-*"):  # left by a driver killed while landing
+        shutil.rmtree(stale, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.landing-", dir=output.parent))
     try:
         for relative, content in contents.items():
@@ -197,10 +258,41 @@ def land(output: Path, contents: dict[str, bytes]) -> None:
             target.write_bytes(content)
         source = staging / output.name
         if output.is_dir():
-            shutil.rmtree(output)
+            os.replace(output, staging / f".{output.name}.replaced")
         os.replace(source, output)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+class CommitStore:
+    """An actor holding the latest committed snapshot of each resumable step, sent by its worker."""
+
+    def __init__(self) -> None:
+        self.latest: dict[str, dict[str, bytes]] = {}
+        self.fresh: set[str] = set()
+        self.ended: set[str] = set()
+
+    def put(self, name: str, contents: dict[str, bytes]) -> None:
+        if name in self.ended:  # a late attempt of a step that has ended: nobody will read it
+            return
+        self.latest[name] = contents
+        self.fresh.add(name)
+
+    def get(self, name: str) -> dict[str, bytes] | None:
+        return self.latest.get(name)
+
+    def take(self, names: list[str]) -> tuple[str, dict[str, bytes]] | None:
+        """One of `names` whose snapshot came since it was last taken, with that snapshot; None if there is none."""
+        name = next((name for name in names if name in self.fresh), None)
+        if name is None:
+            return None
+        self.fresh.discard(name)
+        return name, self.latest[name]
+
+    def forget(self, name: str) -> None:
+        self.latest.pop(name, None)
+        self.fresh.discard(name)
+        self.ended.add(name)
 
 
 class PlacementQueue:
@@ -246,8 +338,13 @@ def version_problem(requirements: Path, driver: dict[str, str] | None = None) ->
 
 
 def run_step(name: str, script: str, arguments: list[str], references: dict[str, object], outputs: list[str], env: dict[str, str],
-             paths: dict[str, str], placements, driver_versions: dict[str, str]) -> dict:
-    """On a worker: check the versions, lay out the inputs in a scratch directory, run the step there, return its output."""
+             paths: dict[str, str], placements, driver_versions: dict[str, str], resume: tuple[str, list[str], str] | None = None,
+             commits=None) -> dict:
+    """On a worker: check the versions, lay out the inputs in a scratch directory, run the step there, return its output.
+
+    `resume` is (output, resume arguments, commit record) for a resumable step: the step starts from
+    the latest snapshot an earlier attempt sent to `commits`, and sends each commit of its own.
+    """
     import ray
 
     node = ray.get_runtime_context().get_node_id()[:8] + "@" + socket.gethostname()
@@ -265,25 +362,115 @@ def run_step(name: str, script: str, arguments: list[str], references: dict[str,
             (scratch / shipped).symlink_to(code / shipped)
         translation = {driver: str(scratch / relative) if relative != "." else str(scratch) for driver, relative in paths.items()}
         for relative, content in zip(references, ray.get(list(references.values()))):
-            target = scratch / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(translate(content, translation) if target.suffix in TEXT_SUFFIXES else content)
+            lay_out(scratch / relative, content, translation)
         words = [str(scratch / word) if word.startswith("_abs/") else word for word in arguments]
-        began = time.perf_counter()
-        process = subprocess.run([sys.executable, str(scratch / "hw1" / script), *words], cwd=scratch, capture_output=True,
-                                 env={**os.environ, **env}, preexec_fn=pipeline._die_with_parent(os.getpid()))
-        seconds = time.perf_counter() - began
-        log = (process.stdout + process.stderr).decode(errors="replace")
         back = {here: driver for driver, here in translation.items()} | {f"{scratch}/_abs": ""}
+        watch, note = None, ""
+        if resume:
+            output, resume_args, marker = resume
+            watch = Watch(name, scratch / output, marker, commits, back)
+            earlier = store_call(commits.get, name)
+            if earlier:  # an attempt before this one died after a commit: go on from there
+                shutil.rmtree(scratch / output, ignore_errors=True)
+                for relative, content in earlier.items():
+                    lay_out((scratch / output).parent / relative, content, translation)
+                words += [word for word in resume_args if word not in words]
+                note = "this attempt goes on from the last commit of the attempt before it\n"
+            if (scratch / output / marker).exists():  # the commit it starts from is the driver's already
+                watch.sent = (scratch / output / marker).read_bytes()
+        began = time.perf_counter()
+        process_log = scratch / ".step.log"
+        with process_log.open("wb") as handle:
+            process = subprocess.Popen([sys.executable, str(scratch / "hw1" / script), *words], cwd=scratch, stdout=handle, stderr=subprocess.STDOUT,
+                                       env={**os.environ, **env}, preexec_fn=pipeline._die_with_parent(os.getpid()))
+            try:
+                watch.follow(process) if watch else process.wait()
+            finally:  # whatever went wrong here, the step must not run on without its scratch directory
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+        seconds = time.perf_counter() - began
+        log = note + process_log.read_bytes().decode(errors="replace")
         ok = process.returncode == 0 and all((scratch / output).exists() for output in outputs)
         contents = [collect(scratch / output, back) for output in outputs] if ok else []
         log = translate(log.encode(), back).decode()
     return {"node": node, "seconds": seconds, "returncode": process.returncode, "log": log, "files": contents}
 
 
-def collect(output: Path, back: dict[str, str]) -> dict[str, bytes]:
+def lay_out(target: Path, content: bytes, translation: dict[str, str]) -> None:
+    """Write one input file into the scratch directory, with the scratch paths in text files."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(translate(content, translation) if target.suffix in TEXT_SUFFIXES else content)
+
+
+def store_call(method, *arguments):
+    """Call the store of commits from a worker; None if it is gone or stuck (the step goes on, a retry starts over)."""
+    import ray
+
+    try:
+        return ray.get(method.remote(*arguments), timeout=STORE_TIMEOUT)
+    except ray.exceptions.RayError:
+        return None
+
+
+@dataclasses.dataclass
+class Watch:
+    """A resumable step's run directory, watched on its worker so that each commit goes to the driver once."""
+
+    name: str
+    output: Path
+    marker: str
+    commits: object
+    back: dict[str, str]
+    sent: bytes | None = None
+    """The commit record last sent (or resumed from)."""
+
+    def follow(self, process: subprocess.Popen) -> None:
+        """Wait for the step to end, sending a snapshot each time a new commit has settled."""
+        listing = None
+        while True:
+            try:
+                process.wait(timeout=0.5)
+                return
+            except subprocess.TimeoutExpired:
+                pass
+            # A commit is followed by files derived from it: wait until the directory is still for one look.
+            previous, listing = listing, quiet_listing(self.output)
+            if listing is None or listing != previous:
+                continue
+            snapshot = committed_snapshot(self.output, self.marker, self.back)
+            if snapshot is not None and snapshot[0] != self.sent:
+                store_call(self.commits.put, self.name, snapshot[1])
+                self.sent = snapshot[0]
+
+
+def quiet_listing(output: Path) -> tuple | None:
+    """(name, size, mtime) of every file under the output, to tell whether anything changed between two looks."""
+    try:
+        return tuple((str(path), path.stat().st_size, path.stat().st_mtime_ns) for path in pipeline.files_of(output))
+    except OSError:  # a file went away while we looked
+        return None
+
+
+def committed_snapshot(output: Path, marker: str, back: dict[str, str]) -> tuple[bytes, dict[str, bytes]] | None:
+    """(the commit record, the output directory's files) as of its last commit; None if something changed under the reading.
+
+    Each file is written whole and renamed into place, so each read is whole; reading the commit
+    record first and last makes sure the files belong to one commit. What an unfinished
+    iteration added beyond it (episodes) is rolled back by the resume itself.
+    """
+    try:
+        record = (output / marker).read_bytes()
+        contents = collect(output, back, skip_temporaries=True)
+        unchanged = (output / marker).read_bytes() == record
+    except OSError:  # the record is not there yet, or a file went away between the listing and the reading
+        return None
+    return (record, contents) if unchanged else None
+
+
+def collect(output: Path, back: dict[str, str], skip_temporaries: bool = False) -> dict[str, bytes]:
     """The output's files keyed by their path relative to the output's parent, with the driver's paths in text files."""
-    paths = pipeline.files_of(output)
+    paths = [path for path in pipeline.files_of(output) if not (skip_temporaries and TEMPORARY.match(path.name))]
     return {path.relative_to(output.parent).as_posix(): translate(path.read_bytes(), back) if path.suffix in TEXT_SUFFIXES else path.read_bytes()
             for path in paths}
 

@@ -259,7 +259,7 @@ class StepHandle(Protocol):
         """The exit status once the step has ended and its output has landed, else None."""
 
     def stop(self) -> None:
-        """Stop the step and everything it started; nothing of its output lands."""
+        """Stop the step and everything it started; nothing more of its output lands (a resumable step keeps its commits)."""
 
 
 class LocalStep:

@@ -22,13 +22,19 @@ TASKS, SEED_002 = published.TASKS, published.SEED_002
 
 
 def load_runs(results: Path, env_name: str, method: str) -> list[dict]:
-    """The metrics.json of every seed<S> run of one method on one task; a damaged one is a UserError naming it."""
+    """The metrics.json of every finished seed<S> run of one method on one task; a damaged one is a UserError naming it.
+
+    A DAgger run stopped mid-way (killed, or failed after a commit) keeps its committed iterations
+    with "complete": false until it is resumed; it counts in no table.
+    """
     runs = []
     for path in sorted((results / env_name / method).glob("seed*/metrics.json")):
         try:
-            runs.append(json.loads(path.read_text()))
+            run = json.loads(path.read_text())
         except ValueError:
             raise UserError(f"{path} is damaged; run reproduce.py again (without --report_only) to remake its step") from None
+        if run.get("complete") is not False:
+            runs.append(run)
     return runs
 
 
