@@ -133,6 +133,7 @@ class RayBackend:
         """Step name -> the node of each attempt, in order."""
         self.placement_queue = PlacementQueue()
         self.drained_at = self.commits_drained_at = 0.0
+        self.store_lost = False
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
         # On the driver's node, so that a snapshot outlives the worker that sent it.
@@ -197,7 +198,12 @@ class RayBackend:
         for _ in range(len(self.running)):
             try:
                 taken = self.ray.get(self.commits.take.remote(sorted(self.running)), timeout=STORE_TIMEOUT)
-            except self.ray.exceptions.RayError:  # the store is gone or stuck: the steps go on, a retry starts from the beginning
+            except self.ray.exceptions.RayError as error:  # the store is gone or stuck: the steps go on; a retry would start over
+                if not self.store_lost:
+                    self.store_lost = True
+                    for step in self.running.values():
+                        with step.log.open("a") as handle:
+                            handle.write(f"the store of DAgger's commits failed ({type(error).__name__}); commits no longer land while this runs\n")
                 return
             if taken is None:
                 return
@@ -248,7 +254,9 @@ def land(output: Path, contents: dict[str, bytes]) -> None:
     leaves no output (the step is redone), never a half-deleted one.
     """
     output.parent.mkdir(parents=True, exist_ok=True)
+    replaced = f".{output.name}.replaced"
     for stale in output.parent.glob(f".{output.name}.landing-*"):  # left by a driver killed while landing
+        restore(stale / replaced, output)
         shutil.rmtree(stale, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.landing-", dir=output.parent))
     try:
@@ -258,10 +266,17 @@ def land(output: Path, contents: dict[str, bytes]) -> None:
             target.write_bytes(content)
         source = staging / output.name
         if output.is_dir():
-            os.replace(output, staging / f".{output.name}.replaced")
+            os.replace(output, staging / replaced)
         os.replace(source, output)
     finally:
+        restore(staging / replaced, output)  # interrupted between the two renames: the old output goes back
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def restore(replaced: Path, output: Path) -> None:
+    """Put an output that was renamed aside back in place, unless a new one has taken its place."""
+    if replaced.is_dir() and not output.exists():
+        os.replace(replaced, output)
 
 
 class CommitStore:
@@ -403,14 +418,16 @@ def lay_out(target: Path, content: bytes, translation: dict[str, str]) -> None:
     target.write_bytes(translate(content, translation) if target.suffix in TEXT_SUFFIXES else content)
 
 
-def store_call(method, *arguments):
-    """Call the store of commits from a worker; None if it is gone or stuck (the step goes on, a retry starts over)."""
+def store_call(method, *arguments, sent: bool = False):
+    """Call the store of commits from a worker: its answer (with `sent`: whether the call went through), or None/False if
+    the store is gone or stuck (the step goes on; a retry would start over)."""
     import ray
 
     try:
-        return ray.get(method.remote(*arguments), timeout=STORE_TIMEOUT)
+        answer = ray.get(method.remote(*arguments), timeout=STORE_TIMEOUT)
     except ray.exceptions.RayError:
-        return None
+        return False if sent else None
+    return True if sent else answer
 
 
 @dataclasses.dataclass
@@ -438,9 +455,13 @@ class Watch:
             previous, listing = listing, quiet_listing(self.output)
             if listing is None or listing != previous:
                 continue
+            try:
+                if (self.output / self.marker).read_bytes() == self.sent:  # no new commit: read nothing more
+                    continue
+            except OSError:
+                continue
             snapshot = committed_snapshot(self.output, self.marker, self.back)
-            if snapshot is not None and snapshot[0] != self.sent:
-                store_call(self.commits.put, self.name, snapshot[1])
+            if snapshot is not None and store_call(self.commits.put, self.name, snapshot[1], sent=True):
                 self.sent = snapshot[0]
 
 
