@@ -287,11 +287,12 @@ class CommitStore:
         self.fresh: set[str] = set()
         self.ended: set[str] = set()
 
-    def put(self, name: str, contents: dict[str, bytes]) -> None:
-        if name in self.ended:  # a late attempt of a step that has ended: nobody will read it
-            return
-        self.latest[name] = contents
-        self.fresh.add(name)
+    def put(self, name: str, contents: dict[str, bytes]) -> bool:
+        """Keep the snapshot as the step's latest; True once kept (or dropped, for a step that has ended)."""
+        if name not in self.ended:  # else a late attempt of a step that has ended: nobody will read it
+            self.latest[name] = contents
+            self.fresh.add(name)
+        return True
 
     def get(self, name: str) -> dict[str, bytes] | None:
         return self.latest.get(name)
@@ -418,16 +419,14 @@ def lay_out(target: Path, content: bytes, translation: dict[str, str]) -> None:
     target.write_bytes(translate(content, translation) if target.suffix in TEXT_SUFFIXES else content)
 
 
-def store_call(method, *arguments, sent: bool = False):
-    """Call the store of commits from a worker: its answer (with `sent`: whether the call went through), or None/False if
-    the store is gone or stuck (the step goes on; a retry would start over)."""
+def store_call(method, *arguments):
+    """Call the store of commits from a worker: its answer, or None if it is gone or stuck (the step goes on; a retry would start over)."""
     import ray
 
     try:
-        answer = ray.get(method.remote(*arguments), timeout=STORE_TIMEOUT)
+        return ray.get(method.remote(*arguments), timeout=STORE_TIMEOUT)
     except ray.exceptions.RayError:
-        return False if sent else None
-    return True if sent else answer
+        return None
 
 
 @dataclasses.dataclass
@@ -461,7 +460,7 @@ class Watch:
             except OSError:
                 continue
             snapshot = committed_snapshot(self.output, self.marker, self.back)
-            if snapshot is not None and store_call(self.commits.put, self.name, snapshot[1], sent=True):
+            if snapshot is not None and store_call(self.commits.put, self.name, snapshot[1]):  # else sent again at the next look
                 self.sent = snapshot[0]
 
 
