@@ -134,6 +134,19 @@ def test_dry_run_lists_every_stage_of_the_full_reproduction(tmp_path, capsys):
     assert "to run  data/Hopper-v1: python hw1/run_expert.py experts/Hopper-v1.pkl Hopper-v1 --num_rollouts 10" in listed
 
 
+
+def test_the_paper_profile_is_seed_002s_table_at_seed_002s_budgets(tmp_path, capsys):
+    args = reproduce.build_parser().parse_args(["--profile", "paper", "--dry_run", "--root", str(tmp_path / "results"),
+                                                "--data_dir", str(tmp_path / "data")])
+    assert reproduce.main(args)["jobs"] == 6 + 6 * 5 * 2
+    steps = [line for line in capsys.readouterr().out.splitlines() if line.startswith("to run  ")]
+    assert {line.split()[2].split("/")[0] for line in steps} == {"data", "bc", "dagger"}
+    for task in reproduce.SEED_002_TASKS:
+        for seed in range(5):
+            assert any(f"bc/{task}/seed{seed}:" in line and "--epochs 100 " in line for line in steps)
+            assert any(f"dagger/{task}/seed{seed}:" in line and "--epochs 4 --iterations 9 --retrain_epochs 4 " in line for line in steps)
+
+
 def rendering_works() -> bool:
     return run_script("render_video.py", "--check").returncode == 0
 
