@@ -292,11 +292,13 @@ def policies(context: Context, tasks: list[str]) -> list[str]:
 
 def settings(context: Context) -> list[str]:
     p = context.profile_settings
-    lines = ["| task | expert rollouts | BC epochs | DAgger iterations × retrain epochs | input clip C | seeds |", "|---|---|---|---|---|---|"]
+    lines = ["| task | expert rollouts | BC epochs | DAgger epochs: first fit + iterations × retrain | input clip C | seeds |", "|---|---|---|---|---|---|"]
     for task in p["tasks"]:
         iterations, retrain = p["dagger"][task]
+        first = p.get("dagger_first_epochs") or p["bc_epochs"][task]  # DAgger's first fit is BC's unless the profile says otherwise
         clip = p["clip_observations"].get(task)
-        lines.append(f"| {task} | {p['rollouts'][task]} | {p['bc_epochs'][task]} | {iterations} × {retrain} | {f'±{clip:g}' if clip else 'off'} | "
+        lines.append(f"| {task} | {p['rollouts'][task]} | {p['bc_epochs'][task]} | {first} + {iterations} × {retrain} = {first + iterations * retrain} | "
+                     f"{f'±{clip:g}' if clip else 'off'} | "
                      f"{', '.join(map(str, p['seeds']))} |")
     lines += ["", f"Every run is evaluated on {p['eval_episodes']} episodes whose reset seeds differ from the data's. bc.py's network: "
               "two hidden layers of 64 ReLU units, inputs normalized inside the model (and clipped to ±C std where the table says so), Adam 1e-3, batch 32. "
