@@ -124,6 +124,20 @@ def test_the_report_counts_no_dagger_run_stopped_mid_way(tiny_reproduction, tmp_
     assert [run["complete"] for run in report.load_runs(tmp_path, "Hopper-v1", "dagger")] == [True]
 
 
+
+def test_a_run_that_found_steps_cached_is_not_reported_as_a_clean_start(tmp_path):
+    state = tmp_path / "reproduce"
+    context = report.Context(command="", profile="paper", profile_settings={}, root=tmp_path, jobs=[], outcome=pipeline.Outcome(),
+                             video_problem=None, machine="")
+    assert report.partial_run_text(context) == "no complete run is recorded"
+    pipeline.record_invocation(state, pipeline.now(), pipeline.Outcome(ran=[], cached=["data/Hopper-v1"], seconds=70.4), interrupted=True)
+    pipeline.record_invocation(state, pipeline.now(), pipeline.Outcome(ran=["bc"] * 65, cached=["data/Hopper-v1"], seconds=4922.1))
+    assert report.latest_clean_run(context) is None
+    assert report.partial_run_text(context) == "no clean start is recorded; the latest complete run ran 65 steps in 82.0 min with 1 cached"
+    pipeline.record_invocation(state, pipeline.now(), pipeline.Outcome(ran=["bc"] * 66, seconds=4930.0))
+    assert report.latest_clean_run(context)["ran"] == 66
+
+
 def test_dry_run_lists_every_stage_of_the_full_reproduction(tmp_path, capsys):
     args = reproduce.build_parser().parse_args(["--dry_run", "--root", str(tmp_path / "results"), "--data_dir", str(tmp_path / "data")])
     assert reproduce.main(args)["jobs"] > 100

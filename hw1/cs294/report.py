@@ -78,7 +78,7 @@ def headline(context: "Context") -> list[str]:
         lines.append(f"| {env_name} | {cells['expert']} | {cells['bc']} | {cells['dagger']} | " + " | ".join(published) + " |")
     run = latest_clean_run(context)
     seeds = ", ".join(map(str, context.profile_settings["seeds"]))
-    timing = f"the latest clean start took {run['seconds'] / 60:.1f} min" if run else "no clean start is recorded"
+    timing = f"the latest clean start took {run['seconds'] / 60:.1f} min" if run else partial_run_text(context)
     return [HEADLINE_START, *lines, "", f"Mean ± std over seeds {seeds}; DAgger is its last iteration; {timing}.", HEADLINE_END]
 
 
@@ -203,11 +203,26 @@ def span_minutes(stamps: list[dict]) -> float:
     return (max(ends) - min(starts)).total_seconds() / 60 if starts and ends else 0.0
 
 
+def latest_complete_run(context: Context, clean: bool = True) -> dict | None:
+    """The latest recorded run of reproduce.py that ran steps and finished every one; with clean, one that found nothing cached."""
+    history = pipeline.read_invocations(context.root / "reproduce")
+    complete = [run for run in history if run.get("ran") and not run.get("failed") and not run.get("interrupted")
+                and (run.get("cached") == 0 or not clean)]
+    return complete[-1] if complete else None
+
+
 def latest_clean_run(context: Context) -> dict | None:
     """The latest recorded run of reproduce.py that started clean (nothing cached) and finished every step."""
-    history = pipeline.read_invocations(context.root / "reproduce")
-    complete = [run for run in history if run.get("cached") == 0 and run.get("ran") and not run.get("failed") and not run.get("interrupted")]
-    return complete[-1] if complete else None
+    return latest_complete_run(context, clean=True)
+
+
+def partial_run_text(context: Context) -> str:
+    """Where no clean start is recorded: the latest complete run's time and what it found cached, so its time is not read as a clean start's."""
+    run = latest_complete_run(context, clean=False)
+    if not run:
+        return "no complete run is recorded"
+    return (f"no clean start is recorded; the latest complete run ran {run['ran']} steps in {run['seconds'] / 60:.1f} min "
+            f"with {run.get('cached', 0)} cached")
 
 
 def step_seconds(stamp: dict) -> float:
@@ -233,7 +248,7 @@ def stage_times(context: Context) -> list[str]:
         lines.append(f"**The latest complete run from a clean start took {run['seconds'] / 60:.1f} min** "
                      f"({run['ran']} steps, started {run['started_utc'][:19]}; `reproduce/invocations.json` lists every run).")
     else:
-        lines.append("No complete run from a clean start is recorded (`reproduce/invocations.json` lists the runs).")
+        lines.append(f"{partial_run_text(context).capitalize()} (`reproduce/invocations.json` lists the runs).")
     return lines
 
 
