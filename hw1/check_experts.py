@@ -14,6 +14,8 @@ JSON beside it.
 import argparse
 from pathlib import Path
 
+import numpy as np
+
 from cs294 import cli, environments, experts, files, published, rollouts
 from cs294.errors import UserError
 
@@ -30,17 +32,24 @@ def build_parser() -> argparse.ArgumentParser:
     experts.add_argument("--tasks", default=",".join(TASKS), help="comma-separated tasks (default: all eight)")
     evaluation.add_argument("--episodes", type=int, default=100, help="episodes per expert, reset seeds 0..N-1 (default: 100)")
     experts.add_argument("--today", action="store_true", help="today's gymnasium tasks instead of the 2017 ones")
+    experts.add_argument("--experts_dir", type=Path, default=None, help="folder of the expert pickles, <task>.pkl (default: this checkout's experts/)")
     output.add_argument("--output", type=Path, default=None, help="also write the table to this markdown file (and .json beside it)")
     evaluation.add_argument("--num_envs", type=int, default=rollouts.DEFAULT_NUM_ENVS, help="environments stepped side by side; results do not depend on it")
     return parser
 
 
-def check_expert(task: str, episodes: int, today: bool, num_envs: int) -> dict:
+def check_expert(task: str, episodes: int, today: bool, num_envs: int, experts_dir: Path | None = None) -> dict:
     """One expert's returns and failures (falls; on a goal task, episodes that missed the goal) over reset seeds 0..episodes-1."""
     name = task + environments.TODAY_SUFFIX if today and task in published.SEED_002 else task
     spec = environments.resolve(name)
-    expert = experts.load_checked_expert(experts.default_expert_path(task), spec)
+    path = experts.default_expert_path(task) if experts_dir is None else experts_dir / experts.default_expert_path(task).name
+    expert = experts.load_checked_expert(path, spec)
     stats, trajectories = rollouts.evaluate(expert, spec, list(range(episodes)), num_envs=num_envs)
+    # A NaN or infinite return would print as a number in the table and pass for a checked expert.
+    diverged = [t.seed for t in trajectories if not (np.isfinite(t.episode_return) and np.isfinite(t.actions).all())]
+    if diverged:
+        raise UserError(f"the expert {path} gives a NaN or infinite action or return on {name} (reset seed {diverged[0]}, "
+                        f"{len(diverged)} of {episodes} episodes); restore the committed file (git checkout -- experts/)")
     published_return = published.SEED_002[task][1] if task in published.SEED_002 else "–"
     return {"task": name, "dynamics": spec.dynamics, "episodes": stats.episodes, "mean": stats.mean, "std": stats.std,
             "min": stats.min, "falls": sum(bool(t.terminations[-1]) != (task in GOAL_TASKS) for t in trajectories), "published": published_return}
@@ -65,7 +74,7 @@ def main(args: argparse.Namespace) -> list[dict]:
         raise UserError("--episodes and --num_envs must be at least 1")
     rows = []
     for task in tasks:
-        rows.append(check_expert(task, args.episodes, args.today, args.num_envs))
+        rows.append(check_expert(task, args.episodes, args.today, args.num_envs, args.experts_dir))
         print(f"{rows[-1]['task']}: {rows[-1]['mean']:.1f} ± {rows[-1]['std']:.1f}, {rows[-1]['falls']} falls", flush=True)
     table = markdown(rows)
     print(table)

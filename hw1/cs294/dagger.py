@@ -72,7 +72,7 @@ def fit(model: keras.Model, trajectories: list[data.Trajectory], config: trainin
     observations, actions = data.transitions(trajectories)
     train, validation = training.split_train_validation(observations, actions, config.validation_fraction, np.random.default_rng(seed))
     callback = reporting.EpochLogger(logger, config.epochs, description, step_offset=epoch_offset)
-    return training.fit_policy(model, train, validation, config, callbacks=[callback])
+    return training.fit_policy(model, train, validation, config, callbacks=[callback], seed=seed)
 
 
 class DaggerRun:
@@ -86,7 +86,8 @@ class DaggerRun:
         self.config = runs.RunConfig.from_args(args, OPTIONS, data_path=self.data_path if args.resume else None)
         self.spec, self.policy_config, self.training_config = self.config.spec, self.config.policy, self.config.training
         self.retrain_config = training.TrainingConfig(**{**vars(self.training_config), "epochs": args.retrain_epochs})
-        self.expert = experts.load_checked_expert(args.expert or experts.default_expert_path(args.env), self.spec)
+        self.expert_path = args.expert or experts.default_expert_path(args.env)
+        self.expert = experts.load_checked_expert(self.expert_path, self.spec)
         if not args.resume:  # refuse bad data before claiming the directory
             demonstrations = data.read_rollouts(self.config.data, env_name=args.env)
             training.check_split(sum(t.length for t in demonstrations.trajectories), self.training_config.validation_fraction, self.config.data)
@@ -109,7 +110,9 @@ class DaggerRun:
         evaluation_seeds = self.seeds_for(EVALUATION_STREAM, self.args.eval_episodes, exclude=[t.seed for t in demonstrations.trajectories])
         config = self.config.record()
         self.logger.text("hyperparameters", reporting.hyperparameter_table(config))
-        expert_on_evaluation, _ = rollouts.evaluate(self.expert, self.spec, evaluation_seeds, num_envs=self.args.num_envs)
+        expert_on_evaluation, expert_episodes = rollouts.evaluate(self.expert, self.spec, evaluation_seeds, num_envs=self.args.num_envs)
+        runs.check_finite_episodes(expert_episodes, f"the expert {self.expert_path}", "on the evaluation episodes, before iteration 0",
+                                   runs.expert_hint(self.expert_path))
         metrics = {"config": config, "source_data": {"path": str(source), "sha256": provenance.file_sha256(source)},
                    "expert": vars(expert_on_evaluation), "expert_in_data": vars(expert_stats),
                    "evaluation_seeds": evaluation_seeds, "iterations": [],
@@ -160,7 +163,12 @@ class DaggerRun:
         seeds = self.seeds_for(iteration, self.args.rollouts_per_iter,
                                exclude=metrics["evaluation_seeds"] + [t.seed for t in aggregated.trajectories])
         visited = rollouts.sample_trajectories(driver, self.spec, seeds, num_envs=self.args.num_envs)
+        # Checked before the append: NaN or infinite episodes must never enter the aggregated data.
+        runs.check_finite_episodes(visited, "the driving policy", f"in DAgger iteration {iteration}'s rollouts", runs.divergence_hint(self.args))
         labeled = aggregation.relabel(visited, self.expert)
+        if not all(np.isfinite(t.actions).all() for t in labeled):
+            raise UserError(f"the expert {self.expert_path} labeled states with NaN or infinite actions in DAgger iteration {iteration}; "
+                            + runs.expert_hint(self.expert_path))
         data.append_rollouts(self.data_path, labeled, [{"dagger_iteration": iteration, "beta": beta}] * len(labeled))
         all_episodes = aggregated.trajectories + labeled
         keras.utils.set_random_seed(self.args.seed * 1000 + iteration)
@@ -174,7 +182,10 @@ class DaggerRun:
                          state: aggregation.DaggerState, episodes: list[data.Trajectory], seconds: float,
                          visited_return: float | None = None) -> None:
         """Evaluate, save a checkpoint, commit the iteration in state.json, then publish the files derived from it."""
-        stats, _ = rollouts.evaluate(policy, self.spec, metrics["evaluation_seeds"], num_envs=self.args.num_envs)
+        # Nothing of a diverged iteration is committed: the last commit stays the run's state, with "complete": false.
+        runs.check_finite_weights(policy, f"in DAgger iteration {iteration}", runs.divergence_hint(self.args))
+        stats, evaluation = rollouts.evaluate(policy, self.spec, metrics["evaluation_seeds"], num_envs=self.args.num_envs)
+        runs.check_finite_episodes(evaluation, "the policy", f"in the evaluation of DAgger iteration {iteration}", runs.divergence_hint(self.args))
         transitions = sum(t.length for t in episodes)
         row = {"iteration": iteration, "episodes": len(episodes), "transitions": transitions,
                "train_loss": result.train_loss[-1], "validation_loss": result.validation_loss[-1] if result.validation_loss else None,

@@ -105,6 +105,33 @@ def default_run_dir(env_name: str, method: str, seed: int) -> Path:
     return Path("results") / env_name / method / f"seed{seed}_{stamp}"
 
 
+def check_finite_weights(model: keras.Model, where: str, hint: str) -> None:
+    """Refuse a policy with a NaN or infinite weight: a diverged fit must end the run, not be saved as its result."""
+    if not all(np.isfinite(weights).all() for weights in model.get_weights()):
+        raise UserError(f"the policy's weights became NaN or infinite {where}; {hint}")
+
+
+def check_finite_episodes(trajectories: list[data.Trajectory], actor: str, where: str, hint: str) -> None:
+    """Refuse episodes with a NaN or infinite action or return, so that no mean of them is written as a finished result."""
+    for trajectory in trajectories:
+        bad = ("actions" if not np.isfinite(trajectory.actions).all()
+               else "return" if not np.isfinite(trajectory.episode_return) else None)
+        if bad:
+            raise UserError(f"{actor} gave a NaN or infinite {'action' if bad == 'actions' else 'return'} {where} "
+                            f"(episode seed {trajectory.seed}); {hint}")
+
+
+def divergence_hint(args: argparse.Namespace) -> str:
+    """What to try when a policy's training diverged: the flags that bound it."""
+    return (f"nothing was marked complete; try a smaller --learning_rate (now {args.learning_rate:g}), "
+            "--clip_observations 10, or another --seed")
+
+
+def expert_hint(path: Path) -> str:
+    """What to do when an expert's actions or returns are not finite."""
+    return f"nothing was marked complete; {path} is no usable expert: use the task's published one (experts/<task>.pkl)"
+
+
 def output_dim(env_spec: environments.EnvSpec, actions: np.ndarray) -> tuple[int, bool]:
     """Size of the policy's output and whether actions are discrete (then the outputs are logits)."""
     env = environments.make_env(env_spec)
@@ -182,16 +209,25 @@ def behavioral_cloning(args: argparse.Namespace) -> dict:
     print(f"training on {len(train[0])} transitions from {len(demonstrations.trajectories)} episodes "
           f"({len(validation[0])} held out for validation)")
     fit = training.fit_policy(model, train, validation, training_config,
-                              callbacks=[reporting.EpochLogger(logger, training_config.epochs, f"{run.env} BC")])
+                              callbacks=[reporting.EpochLogger(logger, training_config.epochs, f"{run.env} BC")], seed=run.seed)
 
+    # A diverged fit must not be scored and saved as if it had learned: metrics.json marks a finished run.
+    after = f"after epoch {training_config.epochs} of BC"
+    check_finite_weights(model, after, divergence_hint(args))
     evaluation_seeds = rollouts.episode_seeds(rng, run.eval_episodes, exclude=[t.seed for t in demonstrations.trajectories])
     evaluation_start = time.perf_counter()
     stats, evaluation_episodes = rollouts.evaluate(model, spec, evaluation_seeds, num_envs=run.num_envs)
     evaluation_seconds = time.perf_counter() - evaluation_start
+    check_finite_episodes(evaluation_episodes, "the policy", f"in evaluation {after}", divergence_hint(args))
     expert_in_data = rollouts.rollout_stats(demonstrations.trajectories)
-    expert_model = experts.load_checked_expert(experts.default_expert_path(run.env), spec) if run.env in data.DEMONSTRATION_ROLLOUTS else None
+    expert_path = experts.default_expert_path(run.env)
+    expert_model = experts.load_checked_expert(expert_path, spec) if run.env in data.DEMONSTRATION_ROLLOUTS else None
     # The expert on the very episodes the policy was scored on: a paired, less noisy yardstick.
-    expert = rollouts.evaluate(expert_model, spec, evaluation_seeds, num_envs=run.num_envs)[0] if expert_model else expert_in_data
+    if expert_model:
+        expert, expert_episodes = rollouts.evaluate(expert_model, spec, evaluation_seeds, num_envs=run.num_envs)
+        check_finite_episodes(expert_episodes, f"the expert {expert_path}", "on the evaluation episodes", expert_hint(expert_path))
+    else:
+        expert = expert_in_data
     logger.scalars({"eval/return_mean": stats.mean, "eval/return_std": stats.std, "eval/expert_return_mean": expert.mean},
                    step=training_config.epochs)
     logger.close()
