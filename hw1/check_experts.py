@@ -44,7 +44,8 @@ def check_expert(task: str, episodes: int, today: bool, num_envs: int, experts_d
     spec = environments.resolve(name)
     path = experts.default_expert_path(task) if experts_dir is None else experts_dir / experts.default_expert_path(task).name
     expert = experts.load_checked_expert(path, spec)
-    stats, trajectories = rollouts.evaluate(expert, spec, list(range(episodes)), num_envs=num_envs)
+    with np.errstate(all="ignore"):  # the refusal below says it in one line
+        stats, trajectories = rollouts.evaluate(expert, spec, list(range(episodes)), num_envs=num_envs)
     # A NaN or infinite return would print as a number in the table and pass for a checked expert.
     diverged = [t.seed for t in trajectories if not (np.isfinite(t.episode_return) and np.isfinite(t.actions).all())]
     if diverged:

@@ -110,9 +110,8 @@ class DaggerRun:
         evaluation_seeds = self.seeds_for(EVALUATION_STREAM, self.args.eval_episodes, exclude=[t.seed for t in demonstrations.trajectories])
         config = self.config.record()
         self.logger.text("hyperparameters", reporting.hyperparameter_table(config))
-        expert_on_evaluation, expert_episodes = rollouts.evaluate(self.expert, self.spec, evaluation_seeds, num_envs=self.args.num_envs)
-        runs.check_finite_episodes(expert_episodes, f"the expert {self.expert_path}", "on the evaluation episodes, before iteration 0",
-                                   runs.expert_hint(self.expert_path))
+        expert_on_evaluation, _ = runs.evaluate_finite(self.expert, self.spec, evaluation_seeds, self.args.num_envs, f"the expert {self.expert_path}",
+                                                       "on the evaluation episodes, before iteration 0", runs.expert_hint(self.expert_path))
         metrics = {"config": config, "source_data": {"path": str(source), "sha256": provenance.file_sha256(source)},
                    "expert": vars(expert_on_evaluation), "expert_in_data": vars(expert_stats),
                    "evaluation_seeds": evaluation_seeds, "iterations": [],
@@ -184,8 +183,8 @@ class DaggerRun:
         """Evaluate, save a checkpoint, commit the iteration in state.json, then publish the files derived from it."""
         # Nothing of a diverged iteration is committed: the last commit stays the run's state, with "complete": false.
         runs.check_finite_weights(policy, f"in DAgger iteration {iteration}", runs.divergence_hint(self.args))
-        stats, evaluation = rollouts.evaluate(policy, self.spec, metrics["evaluation_seeds"], num_envs=self.args.num_envs)
-        runs.check_finite_episodes(evaluation, "the policy", f"in the evaluation of DAgger iteration {iteration}", runs.divergence_hint(self.args))
+        stats, _ = runs.evaluate_finite(policy, self.spec, metrics["evaluation_seeds"], self.args.num_envs, "the policy",
+                                        f"in the evaluation of DAgger iteration {iteration}", runs.divergence_hint(self.args))
         transitions = sum(t.length for t in episodes)
         row = {"iteration": iteration, "episodes": len(episodes), "transitions": transitions,
                "train_loss": result.train_loss[-1], "validation_loss": result.validation_loss[-1] if result.validation_loss else None,

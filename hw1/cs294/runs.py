@@ -121,6 +121,15 @@ def check_finite_episodes(trajectories: list[data.Trajectory], actor: str, where
                             f"(episode seed {trajectory.seed}); {hint}")
 
 
+def evaluate_finite(model: keras.Model, spec: environments.EnvSpec, seeds: list[int], num_envs: int, actor: str, where: str,
+                    hint: str) -> tuple[rollouts.EpisodeStats, list[data.Trajectory]]:
+    """rollouts.evaluate, refusing NaN or infinite actions and returns in one line (numpy's warnings on them are not shown)."""
+    with np.errstate(all="ignore"):
+        stats, episodes = rollouts.evaluate(model, spec, seeds, num_envs=num_envs)
+    check_finite_episodes(episodes, actor, where, hint)
+    return stats, episodes
+
+
 def divergence_hint(args: argparse.Namespace) -> str:
     """What to try when a policy's training diverged: the flags that bound it."""
     return (f"nothing was marked complete; try a smaller --learning_rate (now {args.learning_rate:g}), "
@@ -216,16 +225,16 @@ def behavioral_cloning(args: argparse.Namespace) -> dict:
     check_finite_weights(model, after, divergence_hint(args))
     evaluation_seeds = rollouts.episode_seeds(rng, run.eval_episodes, exclude=[t.seed for t in demonstrations.trajectories])
     evaluation_start = time.perf_counter()
-    stats, evaluation_episodes = rollouts.evaluate(model, spec, evaluation_seeds, num_envs=run.num_envs)
+    stats, evaluation_episodes = evaluate_finite(model, spec, evaluation_seeds, run.num_envs, "the policy", f"in evaluation {after}",
+                                                 divergence_hint(args))
     evaluation_seconds = time.perf_counter() - evaluation_start
-    check_finite_episodes(evaluation_episodes, "the policy", f"in evaluation {after}", divergence_hint(args))
     expert_in_data = rollouts.rollout_stats(demonstrations.trajectories)
     expert_path = experts.default_expert_path(run.env)
     expert_model = experts.load_checked_expert(expert_path, spec) if run.env in data.DEMONSTRATION_ROLLOUTS else None
     # The expert on the very episodes the policy was scored on: a paired, less noisy yardstick.
     if expert_model:
-        expert, expert_episodes = rollouts.evaluate(expert_model, spec, evaluation_seeds, num_envs=run.num_envs)
-        check_finite_episodes(expert_episodes, f"the expert {expert_path}", "on the evaluation episodes", expert_hint(expert_path))
+        expert, _ = evaluate_finite(expert_model, spec, evaluation_seeds, run.num_envs, f"the expert {expert_path}",
+                                    "on the evaluation episodes", expert_hint(expert_path))
     else:
         expert = expert_in_data
     logger.scalars({"eval/return_mean": stats.mean, "eval/return_std": stats.std, "eval/expert_return_mean": expert.mean},
