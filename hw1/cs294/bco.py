@@ -63,7 +63,7 @@ def build_parser(doc: str = "") -> argparse.ArgumentParser:
     evaluation.add_argument("--num_envs", type=int, default=rollouts.DEFAULT_NUM_ENVS, help=f"environments stepped side by side (default: {rollouts.DEFAULT_NUM_ENVS})")
     run = parser.add_argument_group("run")
     run.add_argument("--seed", type=int, default=0, help="seed of everything random in the run (default: 0)")
-    run.add_argument("--run_dir", type=Path, default=None, help="output directory (default: results/<env>/bco/seed<S>_<time>)")
+    run.add_argument("--run_dir", type=Path, default=None, help="output directory (default: runs/<env>/bco/seed<S>_<time>)")
     runs.add_overwrite_argument(run)
     return parser
 
