@@ -29,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from packaging.requirements import Requirement
+
 from cs294 import pipeline, provenance
 from cs294.errors import UserError
 
@@ -339,11 +341,7 @@ def version_problem(requirements: Path, driver: dict[str, str] | None = None) ->
             installed = "not installed"
         if installed != version:
             return f"{name} {installed} is installed, the driver has {version}"
-    for line in requirements.read_text().splitlines():
-        match = re.match(r"^\s*([A-Za-z0-9_.-]+)(\[[^\]]*\])?\s*==\s*([^\s;#]+)", line)
-        if not match:
-            continue
-        name, pinned = match.group(1), match.group(3)
+    for name, pinned in pins_for_this_machine(requirements):
         try:
             installed = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
@@ -351,6 +349,25 @@ def version_problem(requirements: Path, driver: dict[str, str] | None = None) ->
         if installed != pinned:
             return f"{name} {installed} is installed, requirements.txt pins {pinned}"
     return None
+
+
+def pins_for_this_machine(requirements: Path) -> list[tuple[str, str]]:
+    """(name, version) of each `name==version` line of requirements.txt whose environment marker holds here.
+
+    The markers choose tensorflow-cpu or tensorflow by platform; a line meant for another platform is no pin here.
+    """
+    pins = []
+    for line in requirements.read_text().splitlines():
+        text = line.split("#", 1)[0].strip()
+        if not text or text.startswith("-"):  # a comment, or a pip option such as -r
+            continue
+        requirement = Requirement(text)
+        if requirement.marker is not None and not requirement.marker.evaluate():
+            continue
+        exact = [specifier.version for specifier in requirement.specifier if specifier.operator == "=="]
+        if exact:
+            pins.append((requirement.name, exact[0]))
+    return pins
 
 
 def run_step(name: str, script: str, arguments: list[str], references: dict[str, object], outputs: list[str], env: dict[str, str],

@@ -5,7 +5,12 @@ import importlib.metadata
 import platform
 from pathlib import Path
 
-RECORDED_PACKAGES = ("numpy", "tensorflow-cpu", "keras", "gymnasium", "mujoco", "h5py")
+RECORDED_PACKAGES = ("numpy", "tensorflow", "keras", "gymnasium", "mujoco", "h5py")
+"""The packages that shape the results; "tensorflow" stands for whichever TensorFlow distribution is installed."""
+
+TENSORFLOW_DISTRIBUTIONS = ("tensorflow-cpu", "tensorflow")
+"""One TensorFlow release, two names: requirements.txt installs tensorflow-cpu on Linux x86-64 and
+Windows, where it has wheels, and tensorflow on macOS and Linux aarch64."""
 
 
 def file_sha256(path: str | Path) -> str:
@@ -21,8 +26,16 @@ def package_versions() -> dict[str, str]:
     """Python's version and those of the packages that shape the results."""
     versions = {"python": platform.python_version()}
     for name in RECORDED_PACKAGES:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = "not installed"
+        names = TENSORFLOW_DISTRIBUTIONS if name == "tensorflow" else (name,)
+        found = {distribution: installed_version(distribution) for distribution in names}
+        installed = {distribution: version for distribution, version in found.items() if version is not None}
+        versions |= installed or {names[0]: "not installed"}
     return versions
+
+
+def installed_version(distribution: str) -> str | None:
+    """The installed version of a distribution, or None."""
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
