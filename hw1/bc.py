@@ -4,7 +4,8 @@
 
 Reads data/<ENV>_<N>_rollouts.h5 (N is seed 002's rollout count for the task), trains a Keras
 MLP with its input normalization inside the model, evaluates it on fresh episodes, and writes
-policy.keras, metrics.json and TensorBoard logs to results/<ENV>/bc/<run name>/.
+policy.keras, metrics.json and TensorBoard logs to runs/<ENV>/bc/seed<S>_<time>/ (git-ignored; reproduce.py
+writes its own runs under results/).
 """
 
 import argparse

@@ -4,7 +4,7 @@
 
 Runs bc.py on the first N episodes of the task's rollout file for each N and seed (finished runs
 with the same settings are reused), then writes a table and a plot of evaluation return against
-N, with the expert's line, to results/<env>/bc_curve.md and .png.
+N, with the expert's line, to runs/<env>/bc_curve/bc_curve.md and .png (reproduce.py gives its own --output_dir).
 """
 
 import argparse
@@ -28,14 +28,14 @@ def build_parser() -> argparse.ArgumentParser:
     each_run.add_argument("--eval_episodes", type=int, default=10, help="evaluation episodes per run (default: 10)")
     each_run.add_argument("--clip_observations", type=float, default=models.PolicyConfig().observation_clip,
                           help="bc.py's --clip_observations (default: %(default)s; 0 is off)")
-    output.add_argument("--output_dir", type=Path, default=None, help="where runs, table and plot go (default: results/<env>/bc_curve)")
+    output.add_argument("--output_dir", type=Path, default=None, help="where runs, table and plot go (default: runs/<env>/bc_curve)")
     output.add_argument("--reuse_only", action="store_true", help="only read finished runs; a missing one is an error (reproduce.py runs them itself)")
     return parser
 
 
 def main(args: argparse.Namespace) -> list[dict]:
     num_demos, seeds = cli.comma_integers(args.num_demos, "--num_demos"), cli.comma_integers(args.seeds, "--seeds")
-    output_dir = args.output_dir or Path("results") / args.env / "bc_curve"
+    output_dir = args.output_dir or runs.MANUAL_RUNS / args.env / "bc_curve"
     points, expert_mean = [], None
     for count in num_demos:
         seed_runs = []

@@ -24,8 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
     the_runs.add_argument("--data", type=Path, default=None, help="Hopper-v1 rollout file (default: data/Hopper-v1_10_rollouts.h5)")
     the_runs.add_argument("--epochs", type=int, default=100, help="epochs per run (default: 100)")
     the_runs.add_argument("--eval_episodes", type=int, default=10, help="evaluation episodes per run (default: 10)")
-    output.add_argument("--results_dir", type=Path, default=Path("results/Hopper-v1/architecture_study"), help="where the runs go")
-    output.add_argument("--output", type=Path, default=Path("results/hopper_architectures.md"), help="the markdown table")
+    output.add_argument("--results_dir", type=Path, default=Path("runs/Hopper-v1/architecture_study"), help="where the runs go (default: runs/Hopper-v1/architecture_study)")
+    output.add_argument("--output", type=Path, default=Path("runs/hopper_architectures.md"), help="the markdown table (default: runs/hopper_architectures.md)")
     output.add_argument("--reuse_only", action="store_true", help="only read finished runs; a missing one is an error (reproduce.py runs them itself)")
     return parser
 

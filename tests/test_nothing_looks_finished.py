@@ -13,11 +13,12 @@ from conftest import EXPERTS_DIR, run_script
 def one_line_error(result, *fragments: str) -> str:
     """The one stderr line of a refused run (exit 2), checked to name each fragment."""
     assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-2000:]
-    lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
-    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    lines = [line for line in result.stderr.strip().splitlines() if line.strip()]  # progress bars go to stderr too
+    errors = [line for line in lines if ": error: " in line]
+    assert errors == lines[-1:] and "Traceback" not in result.stderr, result.stderr[-2000:]
     for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
+        assert fragment in errors[0], errors[0]
+    return errors[0]
 
 
 @pytest.fixture(scope="module")
@@ -65,3 +66,41 @@ def test_dagger_with_an_expert_whose_actions_overflow_is_refused(hopper_data, hu
 def test_the_expert_check_refuses_an_expert_whose_return_is_not_finite(huge_expert_dir):
     result = run_script("check_experts.py", "--tasks", "Hopper-v1", "--episodes", "2", "--experts_dir", str(huge_expert_dir))
     one_line_error(result, "Hopper-v1.pkl", "NaN or infinite", "git checkout -- experts/")
+
+
+def test_bc_without_run_dir_writes_where_no_profile_reads(hopper_data, tmp_path):
+    result = run_script("bc.py", "Hopper-v1", "--data", str(hopper_data), "--epochs", "1", "--eval_episodes", "1", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert [path.name[:6] for path in (tmp_path / "runs" / "Hopper-v1" / "bc").glob("*/metrics.json") for path in [path.parent]] == ["seed0_"]
+    assert not (tmp_path / "results").exists()
+
+
+def headline_row(root: Path, task: str = "Hopper-v1") -> str:
+    """The task's row of the report's headline table."""
+    return next(line for line in (root / "REPORT.md").read_text().splitlines() if line.startswith(f"| {task} |"))
+
+
+def test_the_report_counts_only_its_own_finished_steps(hopper_data, tmp_path):
+    root, data_dir = tmp_path / "results", tmp_path / "data"
+    reproduce = ("--profile", "tiny", "--root", str(root), "--data_dir", str(data_dir), "--only", "bc/", "--jobs", "1")
+    first = run_script("reproduce.py", *reproduce, timeout=600)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
+    row = headline_row(root)
+    assert "(n = 1)" in row, row
+
+    # A run made by hand under the profile's root, with another learning rate: the issue's stray run.
+    stray = run_script("bc.py", "Hopper-v1", "--data", str(hopper_data), "--epochs", "1", "--eval_episodes", "1", "--learning_rate", "0.05",
+                       "--run_dir", str(root / "Hopper-v1" / "bc" / "seed0_20261203-190000"))
+    assert stray.returncode == 0, stray.stderr[-2000:]
+    again = run_script("reproduce.py", *reproduce, timeout=600)
+    assert again.returncode == 0 and "0 steps ran" in again.stdout, again.stdout[-3000:]
+    assert headline_row(root) == row
+
+    # A changed input makes the BC step stale: --report_only leaves its run out and says so, instead of its old number.
+    data_file = next(data_dir.glob("Hopper-v1_*_rollouts.h5"))
+    data_file.write_bytes(hopper_data.read_bytes())
+    stale = run_script("reproduce.py", *reproduce, "--report_only", timeout=600)
+    assert stale.returncode == 0, stale.stdout[-3000:] + stale.stderr[-2000:]
+    report = (root / "REPORT.md").read_text()
+    assert "bc/Hopper-v1/seed0" in report and "left out" in report
+    assert headline_row(root).split(" | ")[2] == "–", headline_row(root)

@@ -47,7 +47,7 @@ def build_parser(doc: str = "") -> argparse.ArgumentParser:
     evaluation.add_argument("--num_envs", type=int, default=rollouts.DEFAULT_NUM_ENVS, help="environments stepped side by side")
     run = parser.add_argument_group("run")
     run.add_argument("--seed", type=int, default=0, help="seed of everything random in the run (default: 0)")
-    run.add_argument("--run_dir", type=Path, default=None, help="output directory (default: results/<env>/dagger/seed<S>_<time>)")
+    run.add_argument("--run_dir", type=Path, default=None, help="output directory (default: runs/<env>/dagger/seed<S>_<time>)")
     run.add_argument("--resume", action="store_true", help="continue the run in --run_dir after its last completed iteration")
     runs.add_overwrite_argument(run)
     return parser

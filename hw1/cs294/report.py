@@ -21,14 +21,18 @@ STAGE_ORDER = ("speed benchmark", "expert check", "expert data", "BC", "DAgger",
 TASKS, SEED_002 = published.TASKS, published.SEED_002
 
 
-def load_runs(results: Path, env_name: str, method: str) -> list[dict]:
+def load_runs(results: Path, env_name: str, method: str, finished: "set[Path] | None" = None) -> list[dict]:
     """The metrics.json of every finished seed<S> run of one method on one task; a damaged one is a UserError naming it.
 
     A DAgger run stopped mid-way (killed, or failed after a commit) keeps its committed iterations
-    with "complete": false until it is resumed; it counts in no table.
+    with "complete": false until it is resumed; it counts in no table. With `finished` (resolved
+    run directories), only those count: the reproduction's report reads the outputs of its own
+    finished steps, never a run someone else left under its root.
     """
     runs = []
     for path in sorted((results / env_name / method).glob("seed*/metrics.json")):
+        if finished is not None and path.parent.resolve() not in finished:
+            continue
         try:
             run = json.loads(path.read_text())
         except ValueError:
@@ -58,9 +62,9 @@ def share(value: list[float], expert: list[float], digits: int = 0) -> str:
 HEADLINE_START, HEADLINE_END = "<!-- headline:start -->", "<!-- headline:end -->"
 
 
-def main_cells(results: Path, env_name: str) -> dict[str, str]:
+def main_cells(results: Path, env_name: str, finished: "set[Path] | None" = None) -> dict[str, str]:
     """The expert, BC and DAgger-last-iteration cells of one task, shared by the headline and the full table."""
-    bc_runs, dagger_runs = load_runs(results, env_name, "bc"), load_runs(results, env_name, "dagger")
+    bc_runs, dagger_runs = load_runs(results, env_name, "bc", finished), load_runs(results, env_name, "dagger", finished)
     expert = [run["expert"]["mean"] for run in bc_runs] or [run["expert"]["mean"] for run in dagger_runs]
     bc = [run["evaluation"]["mean"] for run in bc_runs]
     last = [run["iterations"][-1]["return_mean"] for run in dagger_runs]
@@ -73,7 +77,7 @@ def headline(context: "Context") -> list[str]:
     root, tasks = context.root, list(context.profile_settings["tasks"])
     lines = ["| task | expert | BC | DAgger | seed 002: expert | BC | DAgger |", "|---|---|---|---|---|---|---|"]
     for env_name in tasks:
-        cells = main_cells(root, env_name)
+        cells = main_cells(root, env_name, context.finished)
         _, *published = SEED_002[env_name]
         lines.append(f"| {env_name} | {cells['expert']} | {cells['bc']} | {cells['dagger']} | " + " | ".join(published) + " |")
     run = latest_clean_run(context)
@@ -82,12 +86,22 @@ def headline(context: "Context") -> list[str]:
     return [HEADLINE_START, *lines, "", f"Mean ± std over seeds {seeds}; DAgger is its last iteration; {timing}.", HEADLINE_END]
 
 
-def table(results: Path, tasks: Sequence[str] = TASKS) -> str:
+def unfinished_note(context: "Context") -> list[str]:
+    """A warning above the tables when some of their steps are not finished now: their runs are left out, not shown stale."""
+    missing = context.unfinished(("BC", "DAgger", "BCO"))
+    if not missing:
+        return []
+    shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
+    return [f"**{len(missing)} steps of the tables below are not finished with the current code and inputs ({shown}); "
+            "their runs are left out. Run the same command without --report_only to finish them.**", ""]
+
+
+def table(results: Path, tasks: Sequence[str] = TASKS, finished: "set[Path] | None" = None) -> str:
     """Expert / BC / DAgger per task, mean ± std over seeds, beside seed 002's published numbers."""
     lines = ["| task | rollouts (seed 002) | expert (ours) | BC (ours) | DAgger, last iteration (ours) | DAgger, best iteration | DAgger transitions | DAgger wall time | seed 002 expert | seed 002 BC | seed 002 DAgger |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for env_name in tasks:
-        cells, dagger_runs = main_cells(results, env_name), load_runs(results, env_name, "dagger")
+        cells, dagger_runs = main_cells(results, env_name, finished), load_runs(results, env_name, "dagger", finished)
         best = [next(row for row in run["iterations"] if row["iteration"] == run["best_iteration"]) for run in dagger_runs]
         dagger = [row["return_mean"] for row in best]
         dagger_expert = [run["expert"]["mean"] for run in dagger_runs]
@@ -97,7 +111,7 @@ def table(results: Path, tasks: Sequence[str] = TASKS) -> str:
         lines.append(f"| {env_name} | {rollouts} | {cells['expert']} | {cells['bc']} | "
                      f"{cells['dagger']} | {summarize(dagger)}{share(dagger, dagger_expert)} | {transitions} | {wall} | "
                      + " | ".join(published) + " |")
-    counts = ", ".join(f"{e} {len(load_runs(results, e, 'bc'))}/{len(load_runs(results, e, 'dagger'))}" for e in tasks)
+    counts = ", ".join(f"{e} {len(load_runs(results, e, 'bc', finished))}/{len(load_runs(results, e, 'dagger', finished))}" for e in tasks)
     lines += ["", f"Mean ± std over seeds; runs (BC/DAgger) per task: {counts}. The headline DAgger number is the last iteration. "
               "The best iteration is picked on the same evaluation episodes that score it, so it is optimistic. "
               "Transitions and wall time are the mean over seeds at the last iteration; wall time adds up the iterations "
@@ -120,15 +134,15 @@ def count_cell(values: list[float]) -> str:
     return f"{np.mean(values):,.0f}" if values else "–"
 
 
-def bco_runs_of(results: Path, tasks: Sequence[str]) -> dict[str, list[dict]]:
+def bco_runs_of(results: Path, tasks: Sequence[str], finished: "set[Path] | None" = None) -> dict[str, list[dict]]:
     """The BCO runs per task that record the reward-free selection and the accounting (bco.py since issue 16)."""
-    found = {task: [run for run in load_runs(results, task, "bco") if "summary" in run] for task in tasks}
+    found = {task: [run for run in load_runs(results, task, "bco", finished) if "summary" in run] for task in tasks}
     return {task: task_runs for task, task_runs in found.items() if task_runs}
 
 
-def bco_table(results: Path, tasks: Sequence[str] = BCO_TASKS) -> str:
+def bco_table(results: Path, tasks: Sequence[str] = BCO_TASKS, finished: "set[Path] | None" = None) -> str:
     """BCO in the paper's accounting: |I_pre|, alpha |I_pre| and the selection episodes apart; normalized scores, then returns."""
-    runs = bco_runs_of(results, tasks)
+    runs = bco_runs_of(results, tasks, finished)
     lines = ["| task | seeds | demo steps | \\|I_pre\\| | α·\\|I_pre\\| | post / pre | selection steps | BCO(0) | BCO(α), kept | BCO(α), last | target |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for task, task_runs in runs.items():
@@ -143,17 +157,17 @@ def bco_table(results: Path, tasks: Sequence[str] = BCO_TASKS) -> str:
               "|---|---|---|---|---|---|---|---|"]
     for task, task_runs in runs.items():
         summary = [run["summary"] for run in task_runs]
-        bc = [run["evaluation"]["mean"] for run in (load_runs(results, task, "bc_bco") or load_runs(results, task, "bc"))]
+        bc = [run["evaluation"]["mean"] for run in (load_runs(results, task, "bc_bco", finished) or load_runs(results, task, "bc", finished))]
         lines.append(f"| {task} | {summarize([s['random'] for s in summary])} | {summarize([s['expert'] for s in summary])} | {summarize(bc)} | "
                      f"{summarize([s['bco0']['return'] for s in summary])} | {summarize([s['kept']['return'] for s in summary])} | "
                      f"{summarize([s['last']['return'] for s in summary])} | {', '.join(str(s['kept']['iteration']) for s in summary)} |")
     return "\n".join(lines) + "\n"
 
 
-def bco_panels(results: Path, tasks: Sequence[str]) -> list[dict]:
+def bco_panels(results: Path, tasks: Sequence[str], finished: "set[Path] | None" = None) -> list[dict]:
     """Per task: the mean over seeds of the interactions and the normalized score at each iteration, and the kept policies' mean score."""
     panels = []
-    for task, task_runs in bco_runs_of(results, tasks).items():
+    for task, task_runs in bco_runs_of(results, tasks, finished).items():
         length = min(len(run["iterations"]) for run in task_runs)
         rows = [[run["iterations"][index] for run in task_runs] for index in range(length)]
         panels.append({"env": task, "interactions": [float(np.mean([r["interactions"] for r in row])) for row in rows],
@@ -181,6 +195,17 @@ class Context:
     outcome: pipeline.Outcome
     video_problem: str | None
     machine: str
+
+    @property
+    def finished(self) -> set[Path]:
+        """The resolved outputs of this plan's steps that finished in this invocation or were found cached: all a table may read."""
+        done = set(self.outcome.ran) | set(self.outcome.cached)
+        return {job.output.resolve() for job in self.jobs if job.name in done}
+
+    def unfinished(self, stages: Sequence[str]) -> list[str]:
+        """The names of this plan's steps of these stages that are neither finished nor cached now (failed, skipped or stale)."""
+        done = set(self.outcome.ran) | set(self.outcome.cached)
+        return [job.name for job in self.jobs if job.stage in stages and job.name not in done]
 
 
 def relative(path: Path, root: Path) -> str:
@@ -252,11 +277,11 @@ def stage_times(context: Context) -> list[str]:
     return lines
 
 
-def dagger_panels(root: Path, tasks: list[str]) -> tuple[list[dict], list[dict]]:
+def dagger_panels(root: Path, tasks: list[str], finished: "set[Path] | None" = None) -> tuple[list[dict], list[dict]]:
     """Return-per-iteration panels (mean over seeds) and validation-loss panels (seed 0) for the tasks with DAgger runs."""
     returns, losses = [], []
     for task in tasks:
-        runs = load_runs(root, task, "dagger")
+        runs = load_runs(root, task, "dagger", finished)
         if not runs:
             continue
         length = min(len(run["iterations"]) for run in runs)
@@ -338,7 +363,8 @@ def build_report(context: Context) -> str:
     root, p = context.root, context.profile_settings
     tasks = list(p["tasks"])
     figures = root / "figures"
-    returns, losses = dagger_panels(root, tasks)
+    finished = context.finished
+    returns, losses = dagger_panels(root, tasks, finished)
     if returns:
         plots.plot_dagger_grid(figures / "dagger_returns.png", returns)
     if losses:
@@ -355,6 +381,7 @@ def build_report(context: Context) -> str:
         "",
         "## Headline",
         "",
+        *unfinished_note(context),
         *headline(context),
         "",
         "## Time per stage",
@@ -366,7 +393,7 @@ def build_report(context: Context) -> str:
         "",
         *settings(context),
         "",
-        table(root, tasks).strip(),
+        table(root, tasks, finished).strip(),
         "",
     ]
     if returns:
@@ -382,7 +409,7 @@ def build_report(context: Context) -> str:
     if p["study_seeds"]:
         lines += ["## Hopper architecture study beside seed 000", "", *section_file(root / "hopper_architectures.md"), ""]
     if p["bco"]:
-        panels = bco_panels(root, list(p["bco"]))
+        panels = bco_panels(root, list(p["bco"]), finished)
         if panels:
             plots.plot_bco_grid(figures / "bco_scores.png", panels)
         lines += ["## Behavioral cloning from observation", "",
@@ -394,7 +421,7 @@ def build_report(context: Context) -> str:
                   "file with its true actions (on the same first N episodes where BCO used only N). bco.py options per task, beside its defaults "
                   "(α 0.5, |I_pre| = the demonstration steps, exploration 0.1, 2 selection episodes, policy mean of 10 networks and inverse "
                   "model of 5, first fits 100 and 30 epochs, warm refits 10 and 10): " + bco_settings(p["bco"], p.get("bco_budget", ())) + ".", "",
-                  bco_table(root, list(p["bco"])).strip(), ""]
+                  bco_table(root, list(p["bco"]), finished).strip(), ""]
         if panels:
             lines += [f"![BCO normalized score against interactions]({relative(figures / 'bco_scores.png', root)})", ""]
         if p.get("label_noise"):

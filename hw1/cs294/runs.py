@@ -20,6 +20,10 @@ from cs294.errors import UserError
 import keras  # noqa: E402  (after cs294, which keeps TensorFlow's start-up banner quiet)
 
 
+# Where runs started by hand go by default: git-ignored, and read by no reproduce.py profile.
+MANUAL_RUNS = Path("runs")
+
+
 def parse_hidden(text: str) -> tuple[int, ...]:
     """'64,64' -> (64, 64)."""
     try:
@@ -60,7 +64,7 @@ def bc_parser(description: str | None = None) -> argparse.ArgumentParser:
     evaluation.add_argument("--num_envs", type=int, default=rollouts.DEFAULT_NUM_ENVS, help="environments stepped side by side in evaluation")
     run = parser.add_argument_group("run")
     run.add_argument("--seed", type=int, default=0, help="seed of initialization, shuffling, the split and the evaluation episodes")
-    run.add_argument("--run_dir", type=Path, default=None, help="output directory (default: results/<env>/bc/seed<S>_<time>)")
+    run.add_argument("--run_dir", type=Path, default=None, help="output directory (default: runs/<env>/bc/seed<S>_<time>)")
     add_overwrite_argument(run)
     return parser
 
@@ -100,9 +104,12 @@ def resolve_data_path(env_name: str, data_path: Path | None) -> Path:
 
 
 def default_run_dir(env_name: str, method: str, seed: int) -> Path:
-    """results/<env>/<method>/seed<S>_<UTC time>: one directory per run."""
+    """runs/<env>/<method>/seed<S>_<UTC time>: one directory per run.
+
+    Not under results/, where the reproduction's runs are: a run made by hand never mixes with them.
+    """
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
-    return Path("results") / env_name / method / f"seed{seed}_{stamp}"
+    return MANUAL_RUNS / env_name / method / f"seed{seed}_{stamp}"
 
 
 def check_finite_weights(model: keras.Model, where: str, hint: str) -> None:
