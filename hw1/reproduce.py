@@ -24,7 +24,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cs294 import cli, data, forecast, models, pipeline, report, studies, sweeps
+from cs294 import cli, data, forecast, locks, models, pipeline, report, studies, sweeps
 from cs294.errors import UserError
 
 SEED_002_TASKS = ("Ant-v1", "HalfCheetah-v1", "Hopper-v1", "Humanoid-v1", "Reacher-v1", "Walker2d-v1")
@@ -341,6 +341,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="local: subprocesses of this machine (default); ray: tasks on a Ray cluster (see --address)")
     where.add_argument("--address", default=None,
         help="with --backend ray: HOST:PORT of a running cluster's head, or auto (default: start a private Ray instance for this run)")
+    where.add_argument("--address_timeout", type=float, default=30.0,
+        help="with --address HOST:PORT: seconds to wait for the Ray head to answer before giving up (default: 30)")
     where.add_argument("--place", action="append", default=[], metavar="STEP_PREFIX=RESOURCE",
         help="with --backend ray: run the steps whose names start with STEP_PREFIX only on nodes that declare the custom resource")
     what.add_argument("--only", default=None, metavar="PREFIXES",
@@ -441,7 +443,9 @@ def run_steps(runner: pipeline.Runner, args: argparse.Namespace, root: Path) -> 
         return runner.run()
     from cs294 import cluster  # imports Ray
 
-    runner.backend = cluster.connect(args.address)
+    if locks.is_locked(runner.state_dir):  # refuse a second runner before it joins the cluster, not after
+        raise UserError(f"{runner.state_dir} is in use by {locks.holder(runner.state_dir)}; wait for that run to end, or use another --root")
+    runner.backend = cluster.connect(args.address, timeout=args.address_timeout)
     try:
         runner.backend.place(placements(args))
         print(f"{len(runner.jobs)} steps on Ray, {runner.backend.workers} at a time; logs in {root / 'reproduce' / 'logs'}")
@@ -454,8 +458,7 @@ def main(args: argparse.Namespace) -> dict:
     """Plan the steps, run those not cached, write the report; returns the outcome."""
     if args.jobs < 1:
         raise UserError(f"--jobs must be at least 1, got {args.jobs}")
-    if args.address and args.backend != "ray":
-        raise UserError("--address needs --backend ray")
+    cli.check_ray_address(args.address, args.backend, args.address_timeout)
     placements(args)
     checkout = Path(__file__).resolve().parents[1]
     for flag in ("root", "data_dir"):  # a relative path means one under the current directory, as for any command

@@ -16,7 +16,7 @@ import os
 import shlex
 from pathlib import Path
 
-from cs294 import cli, files, pipeline, sweeps
+from cs294 import cli, files, locks, pipeline, sweeps
 from cs294.errors import UserError
 
 
@@ -36,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--jobs", type=int, default=1, help="local backend: runs side by side (default: 1)")
     where.add_argument("--backend", choices=("local", "ray"), default="local", help="local (default) or ray (see --address)")
     where.add_argument("--address", default=None, help="with --backend ray: HOST:PORT or auto (default: a private Ray instance)")
+    where.add_argument("--address_timeout", type=float, default=30.0,
+                       help="with --address HOST:PORT: seconds to wait for the Ray head to answer before giving up (default: 30)")
     where.add_argument("--dry_run", action="store_true", help="list the runs and whether each is cached; run nothing")
     return parser
 
@@ -85,6 +87,7 @@ def sweep_command(sweep: sweeps.Sweep, args: argparse.Namespace) -> str:
 def main(args: argparse.Namespace) -> dict:
     """Run (or reuse) every step of the sweep, then write its table and HParams logs."""
     sweep = settings(args)
+    cli.check_ray_address(args.address, args.backend, args.address_timeout)
     if args.jobs < 1:
         raise UserError(f"--jobs must be at least 1, got {args.jobs}")
     # The steps run from the top of the checkout: paths given relative to here are made relative to it.
@@ -101,7 +104,9 @@ def main(args: argparse.Namespace) -> dict:
     if args.backend == "ray":
         from cs294 import cluster  # imports Ray
 
-        runner.backend = cluster.connect(args.address)
+        if locks.is_locked(runner.state_dir):  # refuse a second runner before it joins the cluster, not after
+            raise UserError(f"{runner.state_dir} is in use by {locks.holder(runner.state_dir)}; wait for that run to end, or use another --root")
+        runner.backend = cluster.connect(args.address, timeout=args.address_timeout)
     try:
         outcome = runner.run()
     finally:

@@ -2,6 +2,9 @@
 
 import json
 import pickle
+import socket
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -104,3 +107,46 @@ def test_the_report_counts_only_its_own_finished_steps(hopper_data, tmp_path):
     report = (root / "REPORT.md").read_text()
     assert "bc/Hopper-v1/seed0" in report and "left out" in report
     assert headline_row(root).split(" | ")[2] == "–", headline_row(root)
+
+
+@pytest.fixture
+def silent_port():
+    """A port on this machine that accepts TCP connections and never says a word, as in the issue."""
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted = []
+    thread = threading.Thread(target=lambda: [accepted.append(server.accept()) for _ in iter(int, 1)], daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    server.close()
+
+
+def tiny_ray(tmp_path: Path, *extra: str) -> tuple[str, ...]:
+    return ("--profile", "tiny", "--root", str(tmp_path / "results"), "--data_dir", str(tmp_path / "data"), "--backend", "ray", *extra)
+
+
+def test_an_address_that_answers_tcp_but_not_ray_is_given_up_on_in_bounded_time(silent_port, tmp_path):
+    address = f"127.0.0.1:{silent_port}"
+    started = time.monotonic()
+    result = run_script("reproduce.py", *tiny_ray(tmp_path, "--address", address, "--address_timeout", "3"), timeout=120)
+    one_line_error(result, f"--address {address}", "within 3 s", "--address_timeout")
+    assert time.monotonic() - started < 60
+
+
+def test_address_flags_are_checked_before_any_work(tmp_path):
+    dry = run_script("reproduce.py", *tiny_ray(tmp_path, "--address", "foo", "--dry_run"))
+    one_line_error(dry, "--address 'foo'", "HOST:PORT")
+    local = run_script("sweep.py", "bc", "--tasks", "CartPole-v1", "--seeds", "0", "--root", str(tmp_path / "sweep"), "--address", "auto", "--dry_run")
+    one_line_error(local, "--address auto needs --backend ray")
+
+
+def test_a_second_runner_is_refused_before_it_joins_the_cluster(silent_port, tmp_path):
+    from cs294 import locks
+
+    state = tmp_path / "results" / "reproduce"
+    state.mkdir(parents=True)
+    locks.acquire(state)
+    try:
+        result = run_script("reproduce.py", *tiny_ray(tmp_path, "--address", f"127.0.0.1:{silent_port}", "--address_timeout", "60"), timeout=120)
+    finally:
+        locks.release(state)
+    one_line_error(result, "is in use by")

@@ -78,6 +78,18 @@ def check_utf8(values: dict[str, Any]) -> None:
                                     "rename the file or folder with UTF-8 characters only") from None
 
 
+def check_ray_address(address: str | None, backend: str, timeout: float) -> None:
+    """--address and --address_timeout of reproduce.py and sweep.py, checked before any work (--dry_run included)."""
+    if address is not None and backend != "ray":
+        raise UserError(f"--address {address} needs --backend ray (the local backend runs on this machine alone)")
+    if address not in (None, "auto"):
+        host, colon, port = address.rpartition(":")
+        if not (colon and host and port.isdigit() and 0 < int(port) < 65536):
+            raise UserError(f"--address {address!r}: give HOST:PORT of the Ray head, such as 10.0.0.5:6379, or auto")
+    if not 0 < timeout < math.inf:
+        raise UserError(f"--address_timeout must be a positive number of seconds, got {timeout:g}")
+
+
 def is_file(value: str | Path) -> bool:
     """Whether an argument names an existing file; a path we may not look at is none."""
     try:

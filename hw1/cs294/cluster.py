@@ -40,20 +40,42 @@ STORE_TIMEOUT = 300
 """Seconds a call to the store of commits may take (a snapshot of a large run directory is hundreds of MB)."""
 # What the workers need of the checkout: the code, the experts and the pins. Results and data travel as step inputs.
 SHIPPED = ("hw1", "experts", "requirements.txt")
+ADDRESS_TIMEOUT = 30.0
+"""Seconds to wait for a Ray head at --address to answer before giving up (--address_timeout)."""
+# Asks the head's GCS for the cluster's id, as ray.init does first. Run in a child process because a port that
+# accepts connections but never answers makes Ray retry forever, and a thread stuck in Ray cannot be stopped.
+GCS_PROBE = "import sys; from ray._raylet import GcsClient; GcsClient(address=sys.argv[1]).cluster_id"
 TEXT_SUFFIXES = {".json", ".md", ".txt", ".csv"}
 TEMPORARY = re.compile(r"^\..*\.tmp-\d+")
 """What files.atomic_path names a file while it is being written."""
 
 
-def connect(address: str | None, workers: int | None = None) -> "RayBackend":
-    """Join the cluster at `address` ('HOST:PORT' or 'auto'), or start a private Ray instance when it is None."""
+def wait_for_head(address: str, timeout: float) -> None:
+    """Return once the Ray head at HOST:PORT answers; a UserError naming the address after `timeout` seconds or a refusal."""
+    host, _, port = address.rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=min(5.0, timeout)).close()
+    except (OSError, ValueError) as error:
+        raise UserError(f"--address {address}: no Ray cluster answers there ({error}); start one with `ray start --head` "
+                        "or leave out --address for a private one") from None
+    try:
+        probe = subprocess.run([sys.executable, "-c", GCS_PROBE, address], capture_output=True, text=True, timeout=timeout,
+                               env={**os.environ, "RAY_BACKEND_LOG_LEVEL": "fatal"})
+    except subprocess.TimeoutExpired:
+        raise UserError(f"--address {address}: something accepts connections there, but no Ray head answered within {timeout:g} s; "
+                        "give the port of `ray start --head --port PORT`, or wait longer with --address_timeout") from None
+    if probe.returncode != 0:
+        reason = (probe.stderr.strip().splitlines() or [f"exit {probe.returncode}"])[-1]
+        raise UserError(f"--address {address}: no Ray head answered there ({reason}); give the port of `ray start --head --port PORT`")
+
+
+def connect(address: str | None, workers: int | None = None, timeout: float = ADDRESS_TIMEOUT) -> "RayBackend":
+    """Join the cluster at `address` ('HOST:PORT' or 'auto'), or start a private Ray instance when it is None.
+
+    A HOST:PORT head must answer within `timeout` seconds; Ray itself would retry for ever.
+    """
     if address and address != "auto":
-        host, _, port = address.rpartition(":")
-        try:
-            socket.create_connection((host, int(port)), timeout=5).close()
-        except (OSError, ValueError) as error:
-            raise UserError(f"--address {address}: no Ray cluster answers there ({error}); start one with `ray start --head` "
-                            "or leave out --address for a private one") from None
+        wait_for_head(address, timeout)
     try:
         import ray  # only here: the local backend never imports Ray
     except ImportError:
