@@ -135,6 +135,9 @@ def test_killed_runner_takes_its_step_along_and_a_rerun_matches_a_clean_run(tmp_
     while not is_dead(step):
         assert time.monotonic() < deadline, "the DAgger step outlived its runner"
         time.sleep(0.1)
+    # The portable watch took it (step_guard.py, as on macOS), not only Linux's parent-death signal.
+    logs = "".join(log.read_text() for log in (crashed / "results" / "reproduce" / "logs").glob("dagger*Hopper*"))
+    assert f"the runner (pid {runner.pid}) is gone; stopping the step (pid {step})" in logs
 
     rerun = run_reproduction(crashed)
     assert rerun.returncode == 0, rerun.stderr

@@ -1,8 +1,13 @@
 """Where students work: requirements.txt's markers, the TensorFlow distribution recorded, the refusal on native Windows."""
 
 import importlib.metadata
+import os
 import platform
+import signal
+import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -54,3 +59,66 @@ def test_provenance_records_whichever_tensorflow_is_installed(monkeypatch, insta
     recorded = {name: value for name, value in versions.items() if name.startswith("tensorflow")}
     assert recorded == ({installed[0]: "2.21.0"} if installed else {"tensorflow-cpu": "not installed"})
     assert list(versions)[:3] == ["python", "numpy", installed[0] if installed else "tensorflow-cpu"]
+
+
+def start_runner(tmp_path, step_code: str) -> tuple[subprocess.Popen, int]:
+    """A stand-in runner that starts one guarded step as pipeline.LocalBackend does; returns it and the step's pid."""
+    runner_code = ("import subprocess, sys, time; sys.path.insert(0, 'hw1'); from cs294 import pipeline; "
+                   f"log = open({str(tmp_path / 'step.log')!r}, 'a'); "
+                   f"subprocess.Popen(pipeline.guarded([sys.executable, '-c', {step_code!r}]), stdout=log, stderr=log, start_new_session=True); "
+                   "time.sleep(600)")
+    runner = subprocess.Popen([sys.executable, "-c", runner_code], cwd=REPO_ROOT)
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "step.pid").exists():
+        assert runner.poll() is None and time.monotonic() < deadline, "the step never started"
+        time.sleep(0.05)
+    time.sleep(0.1)  # the pid file is complete
+    return runner, int((tmp_path / "step.pid").read_text())
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/status")
+    return not (status.exists() and "\nState:\tZ" in status.read_text())
+
+
+@pytest.mark.skipif(not hasattr(os, "killpg"), reason="the step guard is POSIX; native Windows is refused (docs/install.md)")
+def test_the_step_guard_takes_its_step_along_when_the_runner_is_killed(tmp_path):
+    """The portable parent watch alone: the runner->guard link has no prctl, so only the guard's poll can act."""
+    child = tmp_path / "grandchild.pid"
+    step_code = (f"import os, subprocess, sys, time; g = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']); "
+                 f"open({str(child)!r}, 'w').write(str(g.pid)); open({str(tmp_path / 'step.pid')!r}, 'w').write(str(os.getpid())); time.sleep(600)")
+    runner, step = start_runner(tmp_path, step_code)
+    grandchild = int(child.read_text())
+    os.kill(runner.pid, signal.SIGKILL)
+    runner.wait()
+    deadline = time.monotonic() + 10
+    while pid_alive(step) or pid_alive(grandchild):
+        assert time.monotonic() < deadline, "the step or what it started outlived its runner"
+        time.sleep(0.05)
+    assert f"the runner (pid {runner.pid}) is gone; stopping the step (pid {step})" in (tmp_path / "step.log").read_text()
+
+
+@pytest.mark.skipif(not hasattr(os, "killpg"), reason="the step guard is POSIX; native Windows is refused (docs/install.md)")
+def test_the_step_guard_ends_as_its_step_does_and_waits_for_a_stopping_step(tmp_path):
+    from cs294 import pipeline
+
+    assert subprocess.run(pipeline.guarded([sys.executable, "-c", "raise SystemExit(3)"])).returncode == 3
+    killed = subprocess.run(pipeline.guarded([sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"]))
+    assert killed.returncode == -signal.SIGKILL
+    # A step stopped with SIGTERM to its group (LocalStep.stop) finishes its handler before the guard exits.
+    done = tmp_path / "cleaned_up"
+    step_code = (f"import os, signal, sys, time\n"
+                 f"def stop(*_):\n    time.sleep(0.5); open({str(done)!r}, 'w').write('yes'); sys.exit(130)\n"
+                 f"signal.signal(signal.SIGTERM, stop); open({str(tmp_path / 'step.pid')!r}, 'w').write(str(os.getpid())); time.sleep(600)")
+    guard = subprocess.Popen(pipeline.guarded([sys.executable, "-c", step_code]), start_new_session=True)
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "step.pid").exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(0.1)
+    pipeline.LocalStep(guard).stop()
+    assert guard.returncode == 130 and done.read_text() == "yes"

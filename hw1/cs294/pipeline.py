@@ -10,9 +10,9 @@ A stamp is written when a job starts and marked done when it ends, so a job inte
 is either resumed (DAgger) or redone from scratch. A done stamp also records the size and
 sha256 of every file the job wrote; a cache hit checks them, so a damaged or deleted output is
 remade, and with it everything downstream. Independent jobs run side by side, longest chain
-first. Each job runs in its own process group and dies with the runner (Linux: a parent-death
-signal), so a killed runner leaves no step writing behind it; one runner at a time may use a
-state directory. Nothing here imports TensorFlow.
+first. Each job runs in its own process group under a guard (step_guard.py) that kills the group
+when the runner dies, on Linux and macOS alike, so a killed runner leaves no step writing behind
+it; one runner at a time may use a state directory. Nothing here imports TensorFlow.
 """
 
 import ast
@@ -289,8 +289,8 @@ class LocalBackend:
     def launch(self, job: "Job", command: list[str], log: Path, env: dict[str, str], reads: list[Path]) -> LocalStep:
         """Start the step's command; it reads its inputs and writes its output in place."""
         with open(log, "a") as handle:
-            process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env={**os.environ, **env}, cwd=HW1_DIR.parent,
-                                       start_new_session=True, preexec_fn=_die_with_parent(os.getpid()))
+            process = subprocess.Popen(guarded(command), stdout=handle, stderr=subprocess.STDOUT, env={**os.environ, **env},
+                                       cwd=HW1_DIR.parent, start_new_session=True)
         return LocalStep(process)
 
     def close(self) -> None:
@@ -502,8 +502,13 @@ def _signal_group(process: subprocess.Popen, signum: int) -> None:
         pass
 
 
+def guarded(command: list[str]) -> list[str]:
+    """The command run under step_guard.py, which kills its process group when this process dies, even by kill -9."""
+    return [sys.executable, "-I", str(PACKAGE_DIR / "step_guard.py"), str(os.getpid()), *command]
+
+
 def _die_with_parent(parent_pid: int) -> Callable[[], None] | None:
-    """A preexec_fn that makes the job get SIGKILL when the runner dies, even by kill -9 (Linux only)."""
+    """A preexec_fn that makes the job get SIGKILL when the Ray worker that started it dies, even by kill -9 (Linux only)."""
     if not sys.platform.startswith("linux"):
         return None
     libc = ctypes.CDLL(None, use_errno=True)

@@ -1,0 +1,61 @@
+"""Run one reproduction step and take it down if the runner dies, kill -9 included, on Linux and macOS alike.
+
+    python -I hw1/cs294/step_guard.py RUNNER_PID COMMAND...
+
+The runner (pipeline.LocalBackend) starts this in a new process group; it starts the step in that
+same group and waits for it. Every POLL_SECONDS it compares its parent's pid with RUNNER_PID: a dead
+runner's children are handed to another parent (init, launchd or a subreaper), so a change means the
+runner is gone, and the guard kills the whole group, the step and whatever it started, itself last.
+That works wherever there is a parent pid to read, unlike Linux's prctl(PR_SET_PDEATHSIG), which the
+step still gets on Linux so that it also dies if the guard itself is killed. The guard exits as the
+step did, with its exit code or by its signal. SIGTERM and SIGINT sent to the group stop the step;
+the guard itself lets them pass and waits for the step to finish stopping, so a runner that stops a
+step and waits for this process knows the step has ended. Only the standard library is used here,
+and `-I` keeps hw1/cs294 off sys.path, since this file runs as a script.
+"""
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+
+POLL_SECONDS = 0.2
+PASSED_ON = (signal.SIGTERM, signal.SIGINT)
+"""Signals the guard outlives, so that it ends only after the step has."""
+
+
+def die_with_guard(guard: int) -> None:
+    """In the step, before exec (Linux only): SIGKILL when the guard dies, however it dies."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != guard:  # the guard died before prctl took effect
+        os._exit(1)
+
+
+def main(argv: list[str]) -> int:
+    runner, command = int(argv[0]), argv[1:]
+    if os.getpgrp() != os.getpid():  # started without a group of its own: make one, so the kill below takes nothing else
+        os.setpgid(0, 0)
+    for signum in PASSED_ON:
+        signal.signal(signum, lambda *_: None)  # the step gets these too; exec resets the handler in the step
+    guard = os.getpid()
+    step = subprocess.Popen(command, preexec_fn=(lambda: die_with_guard(guard)) if sys.platform.startswith("linux") else None)
+    while True:
+        if os.getppid() != runner:
+            print(f"step_guard: the runner (pid {runner}) is gone; stopping the step (pid {step.pid})", flush=True)
+            os.killpg(os.getpgrp(), signal.SIGKILL)
+        try:
+            step.wait(timeout=POLL_SECONDS)  # returns as soon as the step ends
+            break
+        except subprocess.TimeoutExpired:
+            pass
+    if step.returncode < 0:  # end as the step did, so the runner sees the same signal
+        if -step.returncode in PASSED_ON:
+            signal.signal(-step.returncode, signal.SIG_DFL)
+        os.kill(os.getpid(), -step.returncode)
+    return step.returncode
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
