@@ -150,3 +150,12 @@ def test_a_second_runner_is_refused_before_it_joins_the_cluster(silent_port, tmp
     finally:
         locks.release(state)
     one_line_error(result, "is in use by")
+
+
+def test_bco_whose_policy_diverges_writes_no_result(cartpole_demos, tmp_path):
+    run_dir = tmp_path / "bco"
+    result = run_script("bco.py", "CartPole-v1", "--demos", str(cartpole_demos), "--iterations", "0", *DIVERGING, "--ensemble", "1",
+                        "--inverse_ensemble", "1", "--inverse_epochs", "1", "--eval_episodes", "2", "--run_dir", str(run_dir))
+    # BCO's fits hold out data, so the training engine's check on the loss speaks first; the evaluation's check backs it.
+    one_line_error(result, "epoch 1", "--learning_rate")
+    assert not (run_dir / "metrics.json").exists() and not (run_dir / "policy.keras").exists()

@@ -223,9 +223,9 @@ class BcoRun:
         self.interactions.selection += sum(t.length for t in episodes)
         return two_sided_distance(np.concatenate([t.observations for t in episodes]), self.demo_states)
 
-    def evaluate(self, model: keras.Model) -> tuple[rollouts.EpisodeStats, list[data.Trajectory]]:
-        """Score a model on the evaluation episodes; their steps are counted apart, not as interactions."""
-        stats, episodes = rollouts.evaluate(model, self.spec, self.evaluation_seeds, num_envs=self.args.num_envs)
+    def evaluate(self, model: keras.Model, actor: str, where: str, hint: str) -> tuple[rollouts.EpisodeStats, list[data.Trajectory]]:
+        """Score a model on the evaluation episodes (a NaN or infinite action or return ends the run); their steps are counted apart, not as interactions."""
+        stats, episodes = runs.evaluate_finite(model, self.spec, self.evaluation_seeds, self.args.num_envs, actor, where, hint)
         self.interactions.evaluation += sum(t.length for t in episodes)
         return stats, episodes
 
@@ -285,8 +285,10 @@ def run(args: argparse.Namespace) -> dict:
     post_steps = int(round(args.alpha * pre_steps))  # the paper's |I_post| = alpha |I_pre|, per iteration
     if args.iterations and post_steps < 1:
         raise UserError(f"--alpha {args.alpha} x |I_pre| = {pre_steps} rounds to no post-demonstration steps; raise --alpha or --pre_steps")
-    expert_stats, _ = bco.evaluate(experts.load_checked_expert(experts.default_expert_path(args.env), bco.spec))
-    random_stats, _ = bco.evaluate(bco.explorer)
+    expert_path = experts.default_expert_path(args.env)
+    expert_stats, _ = bco.evaluate(experts.load_checked_expert(expert_path, bco.spec), f"the expert {expert_path}",
+                                   "on the evaluation episodes", runs.expert_hint(expert_path))
+    random_stats, _ = bco.evaluate(bco.explorer, "the random policy", "on the evaluation episodes", "report this as a bug")
     if abs(expert_stats.mean - random_stats.mean) < SCORE_SPREAD:
         raise UserError(f"the expert ({expert_stats.mean:.1f}) and a random policy ({random_stats.mean:.1f}) score the same on these "
                         f"{args.eval_episodes} evaluation episodes, so no normalized score exists; use more --eval_episodes")
@@ -320,12 +322,13 @@ def run(args: argparse.Namespace) -> dict:
         lap("inverse_fit")
         policy = bco.fit_policy(policy, inverse, iteration)
         lap("policy_fit")
+        runs.check_finite_weights(policy.model, f"in BCO iteration {iteration}", runs.divergence_hint(args))  # argmax hides NaN logits
         to_demos, from_demos = bco.select(policy.model, iteration) if args.selection_episodes else (None, None)
         selection_distances.append(None if to_demos is None else to_demos + from_demos)
         if args.selection_episodes and select_iteration(selection_distances) == iteration:
             kept_weights = [weights.copy() for weights in policy.model.get_weights()]
         lap("selection")
-        stats, evaluation = bco.evaluate(policy.model)
+        stats, evaluation = bco.evaluate(policy.model, "the policy", f"in the evaluation of BCO iteration {iteration}", runs.divergence_hint(args))
         lap("evaluation")
         record = {"iteration": iteration, "interactions": bco.interactions.total, "pre_interactions": bco.interactions.pre,
                   "post_interactions": bco.interactions.post, "selection_interactions": bco.interactions.selection,
