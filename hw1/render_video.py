@@ -4,9 +4,10 @@
 
 Each FILE is a rollout file (run_expert.py writes them, for experts and for learned policy.keras
 files alike); the chosen episode of each is replayed from its seed and actions and rendered
-offscreen (MUJOCO_GL=egl unless set), and the episodes play side by side, captioned with
---labels. The suffix of --output picks MP4 or GIF; --gif also writes a smaller GIF. This process
-never imports TensorFlow, which crashes alongside OpenGL. --check only tests that rendering works.
+offscreen (MUJOCO_GL=egl unless set; glfw on macOS), and the episodes play side by side,
+captioned with --labels. The suffix of --output picks MP4 or GIF; --gif also writes a smaller
+GIF. This process never imports TensorFlow, which crashes alongside OpenGL. --check only tests
+that rendering works.
 """
 
 import argparse

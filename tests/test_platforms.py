@@ -122,3 +122,16 @@ def test_the_step_guard_ends_as_its_step_does_and_waits_for_a_stopping_step(tmp_
     time.sleep(0.1)
     pipeline.LocalStep(guard).stop()
     assert guard.returncode == 130 and done.read_text() == "yes"
+
+
+def test_a_failed_render_check_says_what_to_set_on_this_platform_and_on_macos():
+    from cs294 import video
+
+    assert "MUJOCO_GL=glfw" in video.rendering_advice("darwin") and "cgl" in video.rendering_advice("darwin")
+    assert "libosmesa6" in video.rendering_advice("linux") and "macOS: MUJOCO_GL=glfw" in video.rendering_advice("linux")
+    # A backend that cannot work here (no X display for GLFW) is refused in one line, with that advice.
+    completed = subprocess.run([sys.executable, str(REPO_ROOT / "hw1" / "render_video.py"), "--check"], capture_output=True, text=True,
+                               timeout=120, env={**os.environ, "MUJOCO_GL": "glfw", "DISPLAY": "", "PYTHONWARNINGS": "ignore"})
+    refusal = [line for line in completed.stderr.splitlines() if line.startswith("render_video.py: error:")]
+    assert completed.returncode == 2 and "Traceback" not in completed.stderr and len(refusal) == 1
+    assert "offscreen rendering with MUJOCO_GL=glfw failed" in refusal[0] and video.rendering_advice() in refusal[0]

@@ -2,11 +2,14 @@
 
 MuJoCo renders without a screen through EGL (or OSMesa) only if MUJOCO_GL is set before the first
 environment is made, so scripts call `select_offscreen_backend` before anything imports
-gymnasium's MuJoCo environments. Episodes are replayed from their reset seed and actions
+gymnasium's MuJoCo environments. macOS has no EGL, and MuJoCo refuses MUJOCO_GL=egl there as soon
+as it is imported; its CGL backend is no help either, since gymnasium's renderer takes only glfw,
+egl or osmesa. There the default is glfw, which needs a desktop session (docs/install.md). Episodes are replayed from their reset seed and actions
 (cs294.replay), because TensorFlow and Mesa's OpenGL crash in one process.
 """
 
 import os
+import sys
 from pathlib import Path
 from typing import Sequence
 
@@ -16,11 +19,13 @@ from cs294.errors import UserError
 from cs294.files import atomic_path
 
 OFFSCREEN_BACKENDS = ("egl", "osmesa")
+MACOS_ADVICE = ("on macOS, use MUJOCO_GL=glfw (the default there) from a logged-in desktop session: macOS has no EGL, "
+                "and gymnasium's renderer takes only glfw, egl or osmesa, not MuJoCo's cgl")
 
 
 def select_offscreen_backend() -> str:
-    """Set MUJOCO_GL to egl unless the user chose a backend; returns the one in use."""
-    return os.environ.setdefault("MUJOCO_GL", OFFSCREEN_BACKENDS[0])
+    """Set MUJOCO_GL to egl (macOS: glfw) unless the user chose a backend; returns the one in use."""
+    return os.environ.setdefault("MUJOCO_GL", "glfw" if sys.platform == "darwin" else OFFSCREEN_BACKENDS[0])
 
 
 def make_fast_renderer(env) -> None:
@@ -93,6 +98,13 @@ def write_video(path: str | Path, frames: Sequence[np.ndarray], fps: float) -> N
             imageio.mimsave(temporary, frames, format="FFMPEG", fps=fps, codec="libx264", quality=4, macro_block_size=8)
 
 
+def rendering_advice(platform: str = sys.platform) -> str:
+    """What to install or set when offscreen rendering fails on this platform."""
+    if platform == "darwin":
+        return MACOS_ADVICE
+    return "install Debian's libegl1 libegl-mesa0 libgl1-mesa-dri libopengl0, or libosmesa6 and set MUJOCO_GL=osmesa (macOS: MUJOCO_GL=glfw)"
+
+
 def check_rendering(env_name: str = "Hopper-v1") -> str:
     """Render one offscreen frame, or raise a UserError that says what is missing."""
     backend = select_offscreen_backend()
@@ -105,7 +117,7 @@ def check_rendering(env_name: str = "Hopper-v1") -> str:
         env.close()
     except Exception as error:  # mujoco raises FatalError, or an ImportError/AttributeError from the GL bindings
         raise UserError(f"offscreen rendering with MUJOCO_GL={backend} failed ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}); "
-                        "install Debian's libegl1 libegl-mesa0 libgl1-mesa-dri libopengl0, or libosmesa6 and set MUJOCO_GL=osmesa") from None
+                        + rendering_advice()) from None
     if frame is None or frame.ndim != 3:
         raise UserError(f"offscreen rendering with MUJOCO_GL={backend} returned no image")
     return backend
