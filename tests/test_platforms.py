@@ -135,3 +135,10 @@ def test_a_failed_render_check_says_what_to_set_on_this_platform_and_on_macos():
     refusal = [line for line in completed.stderr.splitlines() if line.startswith("render_video.py: error:")]
     assert completed.returncode == 2 and "Traceback" not in completed.stderr and len(refusal) == 1
     assert "offscreen rendering with MUJOCO_GL=glfw failed" in refusal[0] and video.rendering_advice() in refusal[0]
+
+
+def test_native_windows_is_refused_in_one_line_that_points_to_wsl2(monkeypatch, tmp_path):
+    monkeypatch.setattr(locks, "fcntl", None)  # as on Windows, where the module does not exist
+    with pytest.raises(UserError, match="native Windows is not supported: run the homework in WSL2") as refusal:
+        locks.claim_run_dir(tmp_path / "run")
+    assert "\n" not in str(refusal.value) and not (tmp_path / "run").exists()

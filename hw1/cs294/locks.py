@@ -5,10 +5,12 @@ clearing the directory for a fresh start never removes a lock another process ho
 drops the lock when its holder dies, however it dies (kill -9 included), so a stale lock file
 from a dead process never blocks anyone: the next writer simply takes it. The file records the
 holder's pid, host and start time, to name it in the refusal a second writer gets.
+
+Native Windows has no flock, and the reproduction's runner needs POSIX process groups as well, so
+there taking a lock is refused in one line that points to WSL2, where the Linux install applies.
 """
 
 import datetime
-import fcntl
 import json
 import os
 import shutil
@@ -16,6 +18,14 @@ import socket
 from pathlib import Path
 
 from cs294.errors import UserError
+
+try:
+    import fcntl
+except ImportError:  # native Windows
+    fcntl = None
+
+NATIVE_WINDOWS = ("native Windows is not supported: run the homework in WSL2 (wsl --install, then the Linux install "
+                  "in its Ubuntu; docs/install.md)")
 
 _HELD: dict[Path, int] = {}
 """Locks this process holds, by locked path; each stays held until release() or the process ends."""
@@ -38,6 +48,8 @@ def holder(path: Path) -> str:
 
 def acquire(path: Path) -> None:
     """Take the exclusive lock of `path` for this process, or raise a UserError naming its holder."""
+    if fcntl is None:
+        raise UserError(NATIVE_WINDOWS)
     path = Path(path).absolute()
     if path in _HELD:
         return
