@@ -159,3 +159,39 @@ def test_bco_whose_policy_diverges_writes_no_result(cartpole_demos, tmp_path):
     # BCO's fits hold out data, so the training engine's check on the loss speaks first; the evaluation's check backs it.
     one_line_error(result, "epoch 1", "--learning_rate")
     assert not (run_dir / "metrics.json").exists() and not (run_dir / "policy.keras").exists()
+
+
+@pytest.fixture
+def small_dagger_run(hopper_data, tmp_path) -> tuple[Path, tuple[str, ...]]:
+    """A finished one-iteration DAgger run on Hopper, and the flags that made it."""
+    run_dir = tmp_path / "dagger"
+    flags = ("Hopper-v1", "--data", str(hopper_data), "--epochs", "1", "--iterations", "1", "--retrain_epochs", "1", "--rollouts_per_iter", "1",
+             "--eval_episodes", "1", "--num_envs", "4", "--run_dir", str(run_dir))
+    result = run_script("dagger.py", *flags)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return run_dir, flags
+
+
+def test_resuming_dagger_with_another_expert_or_num_envs_is_refused(small_dagger_run, tmp_path):
+    run_dir, flags = small_dagger_run
+    config = json.loads((run_dir / "metrics.json").read_text())["config"]
+    assert config["num_envs"] == 4 and len(config["expert_sha256"]) == 64
+    with open(EXPERTS_DIR / "Hopper-v1.pkl", "rb") as handle:
+        raw = pickle.load(handle)  # the committed, trusted file, with one weight nudged: another expert of the same shapes
+    raw["GaussianPolicy"]["out"]["AffineLayer"]["b"] = raw["GaussianPolicy"]["out"]["AffineLayer"]["b"] + 0.01
+    other = tmp_path / "other_expert.pkl"
+    other.write_bytes(pickle.dumps(raw))
+    refused = run_script("dagger.py", *flags, "--resume", "--expert", str(other))
+    one_line_error(refused, "--resume of", "other_expert.pkl", "resume with the run's own --expert")
+    envs = run_script("dagger.py", *flags[:-4], "--num_envs", "2", "--run_dir", str(run_dir), "--resume")
+    one_line_error(envs, "num_envs was 4, now 2")
+    same = run_script("dagger.py", *flags, "--resume", "--expert", str(EXPERTS_DIR / "Hopper-v1.pkl"))  # the same file, spelled out
+    assert same.returncode == 0, same.stderr[-2000:]
+
+
+def test_a_resumed_dagger_run_records_the_iterations_it_was_extended_to(small_dagger_run):
+    run_dir, flags = small_dagger_run
+    extended = run_script("dagger.py", *flags[:flags.index("--iterations") + 1], "2", *flags[flags.index("--iterations") + 2:], "--resume")
+    assert extended.returncode == 0, extended.stderr[-2000:]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["config"]["iterations"] == 2 and [row["iteration"] for row in metrics["iterations"]] == [0, 1, 2] and metrics["complete"]

@@ -88,6 +88,7 @@ class DaggerRun:
         self.retrain_config = training.TrainingConfig(**{**vars(self.training_config), "epochs": args.retrain_epochs})
         self.expert_path = args.expert or experts.default_expert_path(args.env)
         self.expert = experts.load_checked_expert(self.expert_path, self.spec)
+        self.expert_sha256 = provenance.file_sha256(self.expert_path)  # a resume must label with the very same expert
         if not args.resume:  # refuse bad data before claiming the directory
             demonstrations = data.read_rollouts(self.config.data, env_name=args.env)
             training.check_split(sum(t.length for t in demonstrations.trajectories), self.training_config.validation_fraction, self.config.data)
@@ -108,7 +109,7 @@ class DaggerRun:
         demonstrations = data.read_rollouts(self.data_path)
         expert_stats = rollouts.rollout_stats(demonstrations.trajectories)
         evaluation_seeds = self.seeds_for(EVALUATION_STREAM, self.args.eval_episodes, exclude=[t.seed for t in demonstrations.trajectories])
-        config = self.config.record()
+        config = self.record()
         self.logger.text("hyperparameters", reporting.hyperparameter_table(config))
         expert_on_evaluation, _ = runs.evaluate_finite(self.expert, self.spec, evaluation_seeds, self.args.num_envs, f"the expert {self.expert_path}",
                                                        "on the evaluation episodes, before iteration 0", runs.expert_hint(self.expert_path))
@@ -134,6 +135,9 @@ class DaggerRun:
         if state is None or not state.checkpoint:
             raise UserError(f"{self.run_dir} holds no completed iteration to resume from; start the run again with --overwrite")
         self.check_same_run(state.metrics["config"])
+        # --iterations may grow on resume: the record says what the run now aims at, and whether it got there.
+        state.metrics["config"]["iterations"] = self.args.iterations
+        state.metrics["complete"] = state.completed_iterations >= self.args.iterations
         dropped = aggregation.drop_unfinished_episodes(self.data_path, state.episodes)
         policy = models.load_keras_model(self.run_dir / state.checkpoint, "start the run again with --overwrite")  # with its optimizer state
         self.publish(state)
@@ -141,14 +145,29 @@ class DaggerRun:
               + (f"; dropped {dropped} episodes of the unfinished iteration" if dropped else ""))
         return policy, state.metrics, state
 
+    def record(self, data: Path | None = None) -> dict:
+        """The run's settings as metrics.json keeps them: the shared ones, DAgger's own, --num_envs, and the expert's path and sha256."""
+        expert = Path(self.expert_path).resolve()
+        checkout = Path(__file__).resolve().parents[2]  # inside it, the path is recorded as the user and every Ray node spell it
+        shown = expert.relative_to(checkout) if expert.is_relative_to(checkout) else self.expert_path
+        return {**self.config.record(data=data), "num_envs": self.args.num_envs, "expert": str(shown), "expert_sha256": self.expert_sha256}
+
     def check_same_run(self, recorded: dict) -> None:
         """Refuse to resume a run with other settings than it was started with (only --iterations may grow; no --data means the run's own)."""
         source = Path(recorded["data"])
         if self.args.data is not None and cli.resolved("--data", self.args.data) != cli.resolved("the recorded data", source):
             raise UserError(f"--resume of {self.run_dir} with --data {self.args.data}, but the run started from {source}; "
                             "resume without --data (or with the run's own)")
-        expected = self.config.record(data=source)
-        differing = sorted(name for name in expected if name != "iterations" and recorded.get(name) != expected[name])
+        expected = self.record(data=source)
+        if "expert_sha256" not in recorded:
+            raise UserError(f"{self.run_dir} records no hash of its expert (an older dagger.py started it), so its resume cannot be checked; "
+                            "start the run again with --overwrite")
+        if recorded["expert_sha256"] != expected["expert_sha256"]:
+            raise UserError(f"--resume of {self.run_dir} with the expert {self.expert_path}, but the run was labeled by {recorded.get('expert')} "
+                            f"(another file: sha256 {recorded['expert_sha256'][:12]}…, now {expected['expert_sha256'][:12]}…); "
+                            "resume with the run's own --expert")
+        # The expert's path may be spelled another way; its hash, checked above, is what counts.
+        differing = sorted(name for name in expected if name not in ("iterations", "expert", "expert_sha256") and recorded.get(name) != expected[name])
         if differing:
             shown = ", ".join(f"{name} was {recorded.get(name)!r}, now {expected[name]!r}" for name in differing)
             raise UserError(f"--resume of {self.run_dir} with other settings than the run's ({shown}); resume with the run's own flags")
