@@ -86,7 +86,7 @@ def clone(observations: np.ndarray, labels: np.ndarray, size: int, seed: int,
                                                         np.random.default_rng(seed))
     policy = ensembles.build_ensemble(lambda name: models.build_policy(train[0], labels.shape[1], policy_config, name), size, "policy")
     ensembles.compile_ensemble(policy, training_config, discrete=False)
-    ensembles.fit_ensemble(policy, train, validation, training_config)
+    ensembles.fit_ensemble(policy, train, validation, training_config, seed=seed)
     return policy.model
 
 

@@ -21,7 +21,7 @@ def test_saved_policy_loads_with_plain_keras_and_acts_identically(tmp_path, hopp
     observations, actions = data.transitions(data.read_rollouts(hopper_data).trajectories)
     model = models.build_policy(observations, 3, models.PolicyConfig(head=head))
     training.compile_policy(model, training.TrainingConfig(epochs=1), discrete=False)
-    model.fit(observations, actions, epochs=1, verbose=0)
+    training.fit_policy(model, (observations, actions), (observations[:0], actions[:0]), training.TrainingConfig(epochs=1), seed=0)
     reporting.save_policy(model, tmp_path / "policy.keras")
     loaded = keras.saving.load_model(tmp_path / "policy.keras")
     probe = observations[:64] + np.random.default_rng(0).normal(size=(64, 11)).astype(np.float32)
@@ -37,7 +37,7 @@ def test_training_lowers_the_validation_loss(hopper_data):
     model = models.build_policy(train[0], 3, models.PolicyConfig())
     training.compile_policy(model, config, discrete=False)
     before = model.evaluate(*validation, verbose=0)
-    result = training.fit_policy(model, train, validation, config)
+    result = training.fit_policy(model, train, validation, config, seed=0)
     assert result.validation_loss[-1] < 0.5 * before
     assert len(result.train_loss) == 5 and result.samples_per_second > 0
 

@@ -23,8 +23,9 @@ def test_inverse_model_beats_chance_on_held_out_cartpole_transitions():
     assert sum(t.length for t in own) == 3000 and 0.4 < actions.mean() < 0.6  # random pushes, both ways
     train, held_out = split((states, next_states, actions), 0.2, np.random.default_rng(0))
     model = inverse_dynamics.build_inverse_model(train[0], train[1], 2, models.PolicyConfig())
-    training.compile_policy(model, training.TrainingConfig(epochs=5), discrete=True)
-    model.fit([train[0], train[1]], train[2], epochs=5, verbose=0)
+    config = training.TrainingConfig(epochs=5)
+    training.compile_policy(model, config, discrete=True)
+    training.fit_policy(model, ((train[0], train[1]), train[2]), ((held_out[0], held_out[1]), held_out[2]), config, seed=0)
     accuracy = np.mean(model.predict([held_out[0], held_out[1]], verbose=0).argmax(axis=-1) == held_out[2])
     assert accuracy > 0.9  # chance is 0.5
 

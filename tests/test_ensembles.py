@@ -18,7 +18,7 @@ def test_ensemble_averages_members_fit_apart_and_loads_plainly(tmp_path):
     ensemble = ensembles.build_ensemble(lambda name: models.build_policy(observations, 2, models.PolicyConfig(hidden=(16,)), name), 3, "policy")
     config = training.TrainingConfig(epochs=4)
     ensembles.compile_ensemble(ensemble, config, discrete=False)
-    result = ensembles.fit_ensemble(ensemble, (observations, actions), (observations[:64], actions[:64]), config)
+    result = ensembles.fit_ensemble(ensemble, (observations, actions), (observations[:64], actions[:64]), config, seed=0)
 
     members = [layer for layer in ensemble.model.layers if layer.name.startswith("policy_member_")]
     assert len(members) == 3

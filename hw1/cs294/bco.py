@@ -252,7 +252,8 @@ class BcoRun:
             epochs = self.args.inverse_retrain_epochs
         config = dataclasses.replace(self.training_config, epochs=epochs, batch_size=self.args.inverse_batch_size)
         callback = reporting.EpochLogger(self.logger, epochs, f"inverse model {iteration}", tag_prefix="inverse", step_offset=iteration * 1000)
-        ensembles.fit_ensemble(model, ((train[0], train[1]), train[2]), ((held_out[0], held_out[1]), held_out[2]), config, [callback])
+        ensembles.fit_ensemble(model, ((train[0], train[1]), train[2]), ((held_out[0], held_out[1]), held_out[2]), config, [callback],
+                               seed=[self.args.seed, iteration, 3])
         predictions = model.model.predict([held_out[0], held_out[1]], batch_size=8192, verbose=0)
         if self.discrete:
             return model, float(np.mean(predictions.argmax(axis=-1) == held_out[2]))
@@ -272,7 +273,7 @@ class BcoRun:
             config = dataclasses.replace(self.training_config, epochs=self.args.retrain_epochs)
         train, validation = training.split_train_validation(states, actions, config.validation_fraction, np.random.default_rng([self.args.seed, iteration, 2]))
         callback = reporting.EpochLogger(self.logger, config.epochs, f"policy {iteration}", tag_prefix="policy", step_offset=iteration * 1000)
-        ensembles.fit_ensemble(policy, train, validation, config, [callback])
+        ensembles.fit_ensemble(policy, train, validation, config, [callback], seed=[self.args.seed, iteration, 4])
         return policy
 
 
@@ -321,8 +322,8 @@ def run(args: argparse.Namespace) -> dict:
         inverse, inverse_score = bco.fit_inverse(inverse, iteration)
         lap("inverse_fit")
         policy = bco.fit_policy(policy, inverse, iteration)
-        lap("policy_fit")
         runs.check_finite_weights(policy.model, f"in BCO iteration {iteration}", runs.divergence_hint(args))  # argmax hides NaN logits
+        lap("policy_fit")
         to_demos, from_demos = bco.select(policy.model, iteration) if args.selection_episodes else (None, None)
         selection_distances.append(None if to_demos is None else to_demos + from_demos)
         if args.selection_episodes and select_iteration(selection_distances) == iteration:

@@ -46,9 +46,8 @@ def compile_ensemble(ensemble: Ensemble, config: training.TrainingConfig, discre
     if ensemble.size == 1:
         training.compile_policy(ensemble.trainer, config, discrete)
         return
-    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True) if discrete else keras.losses.MeanSquaredError()
-    ensemble.trainer.compile(optimizer=training.make_optimizer(config), loss=[loss] * ensemble.size,
-                             loss_weights=[1 / ensemble.size] * ensemble.size, steps_per_execution=training.STEPS_PER_EXECUTION)
+    ensemble.trainer.compile(optimizer=training.make_optimizer(config), loss=[training.policy_loss(discrete)] * ensemble.size,
+                             loss_weights=[1 / ensemble.size] * ensemble.size)
 
 
 def fit_ensemble(
@@ -57,10 +56,12 @@ def fit_ensemble(
     validation: tuple,
     config: training.TrainingConfig,
     callbacks: Sequence[keras.callbacks.Callback] = (),
+    *,
+    seed: int | Sequence[int],
 ) -> training.TrainingResult:
-    """Fit every member on the same (inputs, labels); all members see the same batches."""
+    """Fit every member on the same (inputs, labels); all members see the same batches, in an order drawn from `seed`."""
     def repeat(labels: np.ndarray):
         return labels if ensemble.size == 1 else [labels] * ensemble.size
 
     return training.fit_policy(ensemble.trainer, (train[0], repeat(train[1])), (validation[0], repeat(validation[1])),
-                               config, list(callbacks))
+                               config, list(callbacks), seed=seed)

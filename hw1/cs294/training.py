@@ -1,19 +1,27 @@
-"""Supervised training of a policy on (observation, action) pairs, with Keras."""
+"""Supervised training of a policy on (observation, action) pairs: the project's one training engine.
+
+Every fit (BC, DAgger, BCO's policy and inverse model, ensembles, label noise) runs here. An
+epoch is one XLA-compiled TensorFlow call: the data stays resident as tensors, the batch order
+is drawn in the graph from a seed, and a loop over batches applies the model's own compiled
+loss and optimizer to the Keras model's own variables. `model.fit` spends most of its time in
+Python between batches of a network this small; this engine measured several times its
+samples/s (docs/speed.md), and the saved model is the same plain Keras model.
+"""
 
 import dataclasses
+import logging
 import math
 import time
+import weakref
+from typing import Any, NamedTuple, Sequence
 
 from cs294 import quiet_tensorflow  # noqa: F401  (first: before keras)
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from cs294.errors import UserError
-
-# Several batches per compiled call: for networks this small, Python overhead per batch costs
-# more than the maths, and this measured 2.7x more samples/s at batch 32 (README, "Speed").
-STEPS_PER_EXECUTION = 100
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,7 +42,7 @@ class TrainingConfig:
 
 @dataclasses.dataclass(frozen=True)
 class TrainingResult:
-    """Losses per epoch and how fast training went."""
+    """Losses per epoch and how fast training went (compilation included)."""
 
     train_loss: list[float]
     validation_loss: list[float]
@@ -73,34 +81,219 @@ def make_optimizer(config: TrainingConfig) -> keras.optimizers.Optimizer:
     raise ValueError(f"optimizer must be adam or sgd, not {config.optimizer!r}")
 
 
-def compile_policy(model: keras.Model, config: TrainingConfig, discrete: bool) -> None:
+def policy_loss(discrete: bool) -> keras.losses.Loss:
     """MSE to the expert's actions, or cross-entropy on logits for discrete actions."""
-    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True) if discrete else keras.losses.MeanSquaredError()
-    model.compile(optimizer=make_optimizer(config), loss=loss, steps_per_execution=STEPS_PER_EXECUTION)
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True) if discrete else keras.losses.MeanSquaredError()
+
+
+def compile_policy(model: keras.Model, config: TrainingConfig, discrete: bool) -> None:
+    """Give the model its optimizer and loss; fit_policy trains with exactly these."""
+    model.compile(optimizer=make_optimizer(config), loss=policy_loss(discrete))
+
+
+class ResidentData(NamedTuple):
+    """Inputs and labels as tensors padded to a power-of-two capacity, so a growing data set (DAgger) recompiles rarely.
+
+    A named tuple, so that tf.function sees its tensors as arguments rather than a Python value.
+    """
+
+    inputs: Any
+    labels: Any
+    count: tf.Tensor
+    """The real rows (int32 scalar); the rest is padding."""
+
+
+def capacity_for(count: int, batch_size: int) -> int:
+    """Rows to hold `count` samples plus one batch of padding (the last, partial batch reads past the end)."""
+    return 1 << max(6, math.ceil(math.log2(count + batch_size)))
+
+
+def make_resident(inputs: Any, labels: Any, batch_size: int) -> ResidentData:
+    """Pad each array of the (nested) inputs and labels to the same capacity; an array given twice is stored once."""
+    count = len(tf.nest.flatten(inputs)[0])
+    capacity = capacity_for(count, batch_size)
+    stored: dict[int, tf.Tensor] = {}
+
+    def resident(array: np.ndarray) -> tf.Tensor:
+        if id(array) not in stored:
+            array = np.asarray(array)
+            padded = np.zeros((capacity, *array.shape[1:]), dtype=np.int32 if array.dtype.kind in "iu" else np.float32)
+            padded[:count] = array
+            stored[id(array)] = tf.constant(padded)
+        return stored[id(array)]
+
+    return ResidentData(tf.nest.map_structure(resident, inputs), tf.nest.map_structure(resident, labels), tf.constant(count, tf.int32))
+
+
+def mean_weights(capacity: int, count: tf.Tensor) -> tf.Tensor:
+    """Sample weights that turn Keras's sum-over-batch-size loss into the mean over the first `count` rows only."""
+    valid = tf.range(capacity) < count
+    return tf.where(valid, tf.cast(capacity, tf.float32) / tf.cast(count, tf.float32), 0.0)
+
+
+def mix32(values: tf.Tensor) -> tf.Tensor:
+    """An integer hash of uint32 values (xor-shift-multiply): the same bits eagerly, under XLA and on any device."""
+    for shift, factor in ((16, 0x7FEB352D), (15, 0x846CA68B)):
+        values = tf.bitwise.bitwise_xor(values, tf.bitwise.right_shift(values, shift)) * tf.constant(factor, tf.uint32)
+    return tf.bitwise.bitwise_xor(values, tf.bitwise.right_shift(values, 16))
+
+
+def batch_order(key: tf.Tensor, count: tf.Tensor, capacity: int) -> tf.Tensor:
+    """The epoch's sample order drawn from `key` (two uint32): a permutation of rows 0..count-1, then the padding rows.
+
+    Rows are sorted by a keyed hash of their index. TensorFlow's stateless random ops give other
+    numbers under XLA than eagerly; integer arithmetic does not, so a test can replay the order.
+    """
+    rows = tf.cast(tf.range(capacity), tf.uint32)
+    scores = tf.cast(mix32(tf.bitwise.bitwise_xor(mix32(rows + key[0]), key[1])), tf.int64)
+    # Padding rows get a score above every real one, so they sort last.
+    scores = tf.where(tf.range(capacity) < count, scores, tf.constant(2**32, tf.int64))
+    return tf.argsort(scores, stable=True)
+
+
+class EpochEngine:
+    """One model's compiled epoch: shuffle in the graph, then every batch's forward pass, loss, gradient and update."""
+
+    def __init__(self, model: keras.Model, batch_size: int) -> None:
+        self.model = model
+        self.batch_size = batch_size
+        self.run_epoch = tf.function(self._epoch, jit_compile=True)
+
+    def _step(self, inputs: Any, labels: Any, weights: tf.Tensor | None) -> tf.Tensor:
+        """One gradient step with the model's compiled loss (its L2 penalties included) and optimizer."""
+        model = self.model
+        with tf.GradientTape() as tape:
+            predictions = model(inputs, training=True)
+            loss = model.compute_loss(inputs, labels, predictions, sample_weight=weights, training=True)
+        gradients = tape.gradient(loss, model.trainable_variables)
+        model.optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+        return loss
+
+    def _epoch(self, key: tf.Tensor, data: ResidentData, held_out: ResidentData | None) -> tuple[tf.Tensor, tf.Tensor]:
+        """One pass over the data in an order drawn from `key`, then the loss on the held-out data (NaN without)."""
+        train_loss = self._train(key, data.inputs, data.labels, data.count)
+        if held_out is None:
+            return train_loss, tf.constant(float("nan"))
+        return train_loss, self._validation_loss(held_out.inputs, held_out.labels, held_out.count)
+
+    def _train(self, key: tf.Tensor, inputs: Any, labels: Any, count: tf.Tensor) -> tf.Tensor:
+        """Every batch of the first `count` rows in an order drawn from `key`; the loss averaged over samples, as Keras reports it."""
+        size = self.batch_size
+        order = batch_order(key, count, tf.nest.flatten(inputs)[0].shape[0])
+
+        def batch(start: tf.Tensor) -> tuple[Any, Any]:
+            rows = tf.slice(order, [start], [size])
+            take = lambda tensor: tf.gather(tensor, rows)  # noqa: E731
+            return tf.nest.map_structure(take, inputs), tf.nest.map_structure(take, labels)
+
+        total = tf.constant(0.0)
+        for start in tf.range(0, count, size):
+            # Keras's last batch is smaller: there the padded rows get weight 0 (elsewhere every weight is 1).
+            rows_in_batch = tf.minimum(size, count - start)
+            total += self._step(*batch(start), mean_weights(size, rows_in_batch)) * tf.cast(rows_in_batch, tf.float32)
+        return total / tf.cast(count, tf.float32)
+
+    def _validation_loss(self, inputs: Any, labels: Any, count: tf.Tensor) -> tf.Tensor:
+        """The loss on the first `count` rows, L2 penalties included, as Keras's val_loss is."""
+        capacity = tf.nest.flatten(inputs)[0].shape[0]
+        predictions = self.model(inputs, training=False)
+        return self.model.compute_loss(inputs, labels, predictions, sample_weight=mean_weights(capacity, count), training=False)
+
+
+class _WithoutRetracingWarnings(logging.Filter):
+    """Drops TensorFlow's warning about retracing: every model, and every data capacity, gets its own trace by design."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+tf.get_logger().addFilter(_WithoutRetracingWarnings())
+
+# Engines by model, then batch size: DAgger's and BCO's refits reuse the traced epoch, which
+# retraces only when the data outgrows its capacity.
+_ENGINES: "weakref.WeakKeyDictionary[keras.Model, dict[int, EpochEngine]]" = weakref.WeakKeyDictionary()
+
+
+def engine_for(model: keras.Model, batch_size: int) -> EpochEngine:
+    """The model's epoch engine for this batch size, made once."""
+    engines = _ENGINES.setdefault(model, {})
+    if batch_size not in engines:
+        engines[batch_size] = EpochEngine(model, batch_size)
+    return engines[batch_size]
+
+
+def check_finite_data(arrays: Any, what: str) -> None:
+    """Refuse NaN or infinite inputs or labels before they turn every weight into NaN."""
+    for array in tf.nest.flatten(arrays):
+        array = np.asarray(array)
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise UserError(f"the {what} hold {int(np.size(array) - np.isfinite(array).sum())} NaN or infinite values; "
+                            "check the data file (hw1/show_data.py shows it)")
+
+
+def prepare(model: keras.Model, inputs: Any, labels: Any) -> None:
+    """Build the optimizer's slots and the compiled loss eagerly, so the traced epoch creates no variables."""
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+    head = lambda array: np.asarray(array)[:1]  # noqa: E731
+    sample_inputs, sample_labels = tf.nest.map_structure(head, inputs), tf.nest.map_structure(head, labels)
+    model.compute_loss(sample_inputs, sample_labels, model(sample_inputs, training=False), training=False)
+
+
+def diverged(epoch: int, epochs: int, name: str, value: float, model: keras.Model) -> UserError:
+    """The one-line error of a fit whose loss stopped being a number."""
+    rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+    return UserError(f"training diverged in epoch {epoch + 1} of {epochs}: the {name} is {value}; nothing was saved. "
+                     f"Try a smaller --learning_rate (this fit used {rate:g}) or check the data for extreme values")
+
+
+def epoch_keys(seed: int | Sequence[int], epochs: int) -> np.ndarray:
+    """One stateless shuffle key per epoch, drawn from `seed`."""
+    return np.random.default_rng(seed).integers(0, 2**32, size=(epochs, 2), dtype=np.uint32)
 
 
 def fit_policy(
     model: keras.Model,
-    train: tuple[np.ndarray, np.ndarray],
-    validation: tuple[np.ndarray, np.ndarray],
+    train: tuple[Any, Any],
+    validation: tuple[Any, Any],
     config: TrainingConfig,
-    callbacks: list[keras.callbacks.Callback] = (),
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    *,
+    seed: int | Sequence[int],
 ) -> TrainingResult:
-    """Fit a compiled model; the losses are the mean loss per epoch (L2 penalty included in train)."""
+    """Fit a compiled model for config.epochs; the losses are the mean loss per epoch, L2 penalty included.
+
+    The batch order of every epoch comes from `seed`. Callbacks see Keras's per-epoch logs
+    ("loss", "val_loss") and may set model.stop_training. A loss that is not finite stops the fit
+    with a UserError.
+    """
+    check_finite_data(train, "training inputs and labels")
     start = time.perf_counter()
-    history = model.fit(
-        *train,
-        validation_data=validation if len(validation[0]) else None,
-        epochs=config.epochs,
-        batch_size=config.batch_size,
-        shuffle=True,
-        callbacks=list(callbacks),
-        verbose=0,
-    )
+    prepare(model, *train)
+    engine = engine_for(model, config.batch_size)
+    data = make_resident(*train, config.batch_size)
+    held_out = make_resident(*validation, config.batch_size) if len(tf.nest.flatten(validation[0])[0]) else None
+    callback_list = keras.callbacks.CallbackList(list(callbacks), model=model)
+    model.stop_training = False
+    train_losses: list[float] = []
+    validation_losses: list[float] = []
+    callback_list.on_train_begin()
+    try:
+        for epoch, key in enumerate(epoch_keys(seed, config.epochs)):
+            callback_list.on_epoch_begin(epoch)
+            train_loss, validation_loss = engine.run_epoch(tf.constant(key), data, held_out)
+            logs = {"loss": float(train_loss)} if held_out is None else {"loss": float(train_loss), "val_loss": float(validation_loss)}
+            for name, value in logs.items():
+                if not math.isfinite(value):
+                    raise diverged(epoch, config.epochs, "training loss" if name == "loss" else "validation loss", value, model)
+            train_losses.append(logs["loss"])
+            if "val_loss" in logs:
+                validation_losses.append(logs["val_loss"])
+            callback_list.on_epoch_end(epoch, logs)
+            if model.stop_training:
+                break
+    finally:
+        callback_list.on_train_end()
     seconds = time.perf_counter() - start
-    return TrainingResult(
-        train_loss=[float(value) for value in history.history["loss"]],
-        validation_loss=[float(value) for value in history.history.get("val_loss", [])],
-        seconds=seconds,
-        samples_per_second=config.epochs * len(train[0]) / seconds,
-    )
+    return TrainingResult(train_loss=train_losses, validation_loss=validation_losses, seconds=seconds,
+                          samples_per_second=len(train_losses) * int(data.count) / seconds)
