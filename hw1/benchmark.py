@@ -1,24 +1,32 @@
-"""Rollout and training speed: the package's loop against a bare loop with a numpy expert.
+"""Training, policy-call and rollout speed: the project's paths against plain ones, measured side by side.
 
     python hw1/benchmark.py --steps 20000
+    python hw1/benchmark.py --sections training,policy --training_shapes hopper
 
-For each environment, one after the other in this process:
-1. bare loop: one environment and a numpy forward pass of the expert per step, nothing recorded;
-   the fastest a single-process loop of the expert goes;
-2. package loop, expert: cs294.rollouts.sample_trajectories with the Keras expert, which records
-   every step and calls the model once per step for all of its environments;
-3. training: a BC policy (bc.py's default network) fit to the episodes of step 2, in samples/s;
-4. package loop, learned: the same loop driven by that learned policy.
-The ratios are package steps/s over bare steps/s.
+Three sections, each a table of rates and of ratios measured in the same process:
+1. training: samples/s of the project's engine (cs294.training.fit_policy), of a plain
+   `model.fit` (steps_per_execution=100, the path before the engine) and of Keras's own best
+   compiled fit (XLA, one whole epoch per execution), on synthetic data of Hopper's shape
+   (10,000 x 11 -> 3) and Humanoid's (250,000 x 376 -> 17); compilation excluded, trials
+   interleaved, the median kept;
+2. policy: microseconds per call of bc.py's network on a batch of 16 observations, compiled
+   TensorFlow against the numpy pass the rollout loop uses, beside 16 bare MuJoCo steps (mj_step) of
+   Hopper, the physical cost of the step it drives;
+3. loops, per environment: a bare loop (one environment, numpy expert, nothing recorded) against
+   cs294.rollouts.sample_trajectories driven by the expert and by a policy trained on its episodes.
 """
 
 import argparse
+import statistics
 import time
 from pathlib import Path
+from typing import Callable, Sequence
 
+import mujoco
 import numpy as np
 
 from cs294 import cli, data, files, environments, experts, models, rollouts, training
+from cs294.errors import UserError
 
 import keras  # noqa: E402  (after cs294, which keeps TensorFlow's start-up banner quiet)
 
@@ -47,7 +55,7 @@ def package_loop(model: keras.Model, spec: environments.EnvSpec, steps: int, see
     environment idles while the others finish, however short the episodes are.
     """
     rng = np.random.default_rng(seed)
-    # Compiles the model's batch policy, which the timed call then reuses.
+    # Warms up: a policy that needs compiling (LSTM, exploration) is compiled here, not in the timed call.
     rollouts.sample_trajectories(model, spec, rollouts.episode_seeds(rng, num_envs), max_episode_steps=5, num_envs=num_envs)
     seeds = rollouts.episode_seeds(rng, steps)  # an episode takes at least one step
     start = time.perf_counter()
@@ -56,52 +64,202 @@ def package_loop(model: keras.Model, spec: environments.EnvSpec, steps: int, see
     return sum(t.length for t in trajectories) / elapsed, trajectories
 
 
-def train_policy(trajectories: list[data.Trajectory], epochs: int) -> tuple[keras.Model, float]:
-    """A BC policy with bc.py's default network fit to the episodes; the model and samples/s."""
+def train_policy(trajectories: list[data.Trajectory], epochs: int) -> keras.Model:
+    """A BC policy with bc.py's default network fit to the episodes."""
     observations, actions = data.transitions(trajectories)
     config = training.TrainingConfig(epochs=epochs)
     model = models.build_policy(observations, actions.shape[1], models.PolicyConfig())
     training.compile_policy(model, config, discrete=False)
-    result = training.fit_policy(model, (observations, actions), (observations[:0], actions[:0]), config)
-    return model, result.samples_per_second
+    training.fit_policy(model, (observations, actions), (observations[:0], actions[:0]), config, seed=0)
+    return model
+
+
+# name: (samples, observations, actions, epochs per timed trial)
+TRAINING_SHAPES = {"hopper": (10_000, 11, 3, 5), "humanoid": (250_000, 376, 17, 1)}
+PLAIN_STEPS_PER_EXECUTION = 100  # what training.py used with model.fit before the engine
+
+
+def synthetic_task(samples: int, observation_dim: int, action_dim: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Observations and smooth labels of a task's shape; the rates depend on the shapes, not on the values."""
+    rng = np.random.default_rng(seed)
+    observations = rng.normal(size=(samples, observation_dim)).astype(np.float32)
+    actions = np.tanh(observations @ rng.normal(scale=observation_dim**-0.5, size=(observation_dim, action_dim))).astype(np.float32)
+    return observations, actions
+
+
+def training_paths(observations: np.ndarray, actions: np.ndarray, seed: int) -> dict[str, Callable[[int], None]]:
+    """Each training path as epochs -> None, on its own copy of bc.py's network, already compiled (one warm-up epoch)."""
+    config = training.TrainingConfig(epochs=1)
+    empty = (observations[:0], actions[:0])
+
+    def network(**compile_options) -> keras.Model:
+        keras.utils.set_random_seed(seed)
+        model = models.build_policy(observations, actions.shape[1], models.PolicyConfig())
+        if compile_options:
+            model.compile(optimizer=training.make_optimizer(config), loss=training.policy_loss(False), **compile_options)
+        else:
+            training.compile_policy(model, config, discrete=False)
+        return model
+
+    engine = network()
+    plain = network(steps_per_execution=PLAIN_STEPS_PER_EXECUTION)
+    whole_epoch = network(jit_compile=True, steps_per_execution=-(-len(observations) // config.batch_size))
+    paths = {
+        "engine": lambda epochs: training.fit_policy(engine, (observations, actions), empty,
+                                                     training.TrainingConfig(epochs=epochs), seed=seed),
+        "plain fit": lambda epochs: plain.fit(observations, actions, batch_size=32, epochs=epochs, shuffle=True, verbose=0),
+        "compiled fit": lambda epochs: whole_epoch.fit(observations, actions, batch_size=32, epochs=epochs, shuffle=True, verbose=0),
+    }
+    for run in paths.values():
+        run(1)
+    return paths
+
+
+def interleaved_rates(paths: dict[str, Callable[[], float]], trials: int) -> dict[str, float]:
+    """The median over `trials` rounds of each path's rate, the paths taking turns so that load on the machine hits all alike."""
+    rates: dict[str, list[float]] = {name: [] for name in paths}
+    for _ in range(trials):
+        for name, measure in paths.items():
+            rates[name].append(measure())
+    return {name: statistics.median(values) for name, values in rates.items()}
+
+
+def training_rows(shapes: list[str], trials: int, seed: int) -> list[dict]:
+    """Samples/s of every training path on each shape, and the engine's ratio to the others."""
+    rows = []
+    for shape in shapes:
+        samples, observation_dim, action_dim, epochs = TRAINING_SHAPES[shape]
+        observations, actions = synthetic_task(samples, observation_dim, action_dim, seed)
+        paths = training_paths(observations, actions, seed)
+
+        def timed(run: Callable[[int], None]) -> Callable[[], float]:
+            def measure() -> float:
+                start = time.perf_counter()
+                run(epochs)
+                return epochs * samples / (time.perf_counter() - start)
+            return measure
+
+        rates = interleaved_rates({name: timed(run) for name, run in paths.items()}, trials)
+        rows.append({"shape": f"{shape} ({samples:,} x {observation_dim} -> {action_dim})", **rates,
+                     "engine / plain fit": rates["engine"] / rates["plain fit"],
+                     "engine / compiled fit": rates["engine"] / rates["compiled fit"]})
+    return rows
+
+
+def policy_call_row(calls: int, trials: int, seed: int) -> dict:
+    """Microseconds per call at batch 16: bc.py's network compiled and in numpy, and 16 bare mj_step calls of Hopper."""
+    spec = environments.resolve("Hopper-v1")
+    env = environments.make_env(spec)
+    observations = np.random.default_rng(seed).normal(size=(rollouts.DEFAULT_NUM_ENVS, 11)).astype(np.float32)
+    keras.utils.set_random_seed(seed)
+    model = models.build_policy(observations, 3, models.PolicyConfig())
+    compiled = rollouts.BatchPolicy(model, rollouts.DEFAULT_NUM_ENVS, env.action_space)
+    fast = rollouts.fast_policy(model, rollouts.DEFAULT_NUM_ENVS, env.action_space)
+    env.reset(seed=seed)
+    physics, state = env.unwrapped.model, env.unwrapped.data
+
+    def per_call(call: Callable[[], object]) -> Callable[[], float]:
+        def measure() -> float:
+            start = time.perf_counter()
+            for _ in range(calls):
+                call()
+            return 1e6 * (time.perf_counter() - start) / calls
+        return measure
+
+    def bare_steps() -> None:
+        for _ in range(rollouts.DEFAULT_NUM_ENVS):
+            mujoco.mj_step(physics, state, nstep=env.unwrapped.frame_skip)
+
+    micros = interleaved_rates({"compiled TensorFlow": per_call(lambda: compiled(observations)), "numpy (rollout loop)": per_call(lambda: fast(observations)),
+                                "16 bare Hopper steps": per_call(bare_steps)}, trials)
+    env.close()
+    difference = float(np.abs(compiled(observations) - fast(observations)).max())
+    return {**micros, "compiled / numpy": micros["compiled TensorFlow"] / micros["numpy (rollout loop)"], "max action difference": difference}
+
+
+def loop_rows(envs: list[str], steps: int, seed: int, num_envs: int, epochs: int) -> list[dict]:
+    """The bare loop against the package loop with the expert and with a learned policy, per environment."""
+    rows = []
+    for name in envs:
+        spec = environments.resolve(name)
+        weights = experts.load_expert_weights(experts.default_expert_path(name))
+        keras.utils.set_random_seed(seed)
+        bare = bare_loop_steps_per_second(weights, spec, steps, seed)
+        expert, trajectories = package_loop(experts.build_expert_model(weights), spec, steps, seed, num_envs)
+        learned, _ = package_loop(train_policy(trajectories, epochs), spec, steps, seed + 1, num_envs)
+        rows.append({"env": name, "bare numpy loop": bare, "Keras expert": expert, "expert / bare": expert / bare,
+                     "learned policy": learned, "learned / bare": learned / bare})
+        print(f"  {name}: bare {bare:,.0f}, expert {expert:,.0f} ({expert / bare:.2f}), learned {learned:,.0f} ({learned / bare:.2f}) steps/s", flush=True)
+    return rows
+
+
+def markdown_table(title: str, rows: list[dict], units: str) -> str:
+    """One section: rates to 3 significant figures with thousands separators, ratios and differences as they need."""
+    def cell(value: object) -> str:
+        if isinstance(value, float):
+            if value >= 100:
+                return f"{value:,.0f}"
+            return f"{value:.2g}" if value < 0.01 else f"{value:.2f}"
+        return str(value)
+
+    columns = list(rows[0])
+    lines = [f"## {title} ({units})", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(row[column]) for column in columns) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+SECTIONS = ("training", "policy", "loops")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = cli.make_parser("benchmark.py", __doc__)
+    what = parser.add_argument_group("what to measure")
     loops = parser.add_argument_group("the loops")
-    training = parser.add_argument_group("training")
     output = parser.add_argument_group("output")
+    what.add_argument("--sections", default=",".join(SECTIONS), help="comma-separated sections: training, policy, loops")
+    what.add_argument("--training_shapes", default=",".join(TRAINING_SHAPES), help="comma-separated data shapes of the training section")
+    what.add_argument("--trials", type=int, default=3, help="interleaved rounds of the training and policy sections; the median is kept")
     loops.add_argument("--envs", default=",".join(EXPERT_ENVS), help="comma-separated published env names (default: all six)")
     loops.add_argument("--steps", type=int, default=20000, help="environment steps per loop and env (default: 20000)")
     loops.add_argument("--num_envs", type=int, default=rollouts.DEFAULT_NUM_ENVS, help="environments in the package loop")
-    loops.add_argument("--seed", type=int, default=0, help="seed of the episodes")
-    training.add_argument("--epochs", type=int, default=5, help="epochs of the learned policy's training (default: 5)")
-    output.add_argument("--output", type=Path, default=None, help="also write the table to this markdown file, and the rows beside it as .json")
+    loops.add_argument("--seed", type=int, default=0, help="seed of the episodes, the networks and the synthetic data")
+    loops.add_argument("--epochs", type=int, default=5, help="epochs of the learned policy's training (default: 5)")
+    output.add_argument("--output", type=Path, default=None, help="also write the tables to this markdown file, and the rows beside it as .json")
     return parser
 
 
-def main(args: argparse.Namespace) -> list[dict]:
-    rows = []
-    lines = ["| env | bare numpy loop (steps/s) | Keras expert (steps/s) | ratio | learned policy (steps/s) | ratio | training (samples/s) |",
-             "|---|---|---|---|---|---|---|"]
-    print("\n".join(lines))
-    for name in args.envs.split(","):
-        spec = environments.resolve(name)
-        weights = experts.load_expert_weights(experts.default_expert_path(name))
-        keras.utils.set_random_seed(args.seed)
-        bare = bare_loop_steps_per_second(weights, spec, args.steps, args.seed)
-        expert, trajectories = package_loop(experts.build_expert_model(weights), spec, args.steps, args.seed, args.num_envs)
-        policy, samples_per_second = train_policy(trajectories, args.epochs)
-        learned, _ = package_loop(policy, spec, args.steps, args.seed + 1, args.num_envs)
-        row = {"env": name, "bare": bare, "expert": expert, "expert_ratio": expert / bare,
-               "learned": learned, "learned_ratio": learned / bare, "training_samples_per_second": samples_per_second}
-        rows.append(row)
-        lines.append(f"| {name} | {bare:,.0f} | {expert:,.0f} | {expert / bare:.2f} | {learned:,.0f} | {learned / bare:.2f} | {samples_per_second:,.0f} |")
-        print(lines[-1], flush=True)
+def chosen(text: str, allowed: Sequence[str], flag: str) -> list[str]:
+    """A comma-separated choice from `allowed`, or a UserError naming the flag."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in allowed]
+    if unknown or not names:
+        raise UserError(f"{flag} takes a comma-separated list of {', '.join(allowed)}; got {text!r}")
+    return names
+
+
+def main(args: argparse.Namespace) -> dict:
+    sections = chosen(args.sections, SECTIONS, "--sections")
+    if args.trials < 1 or args.steps < 1 or args.epochs < 1:
+        raise UserError("--trials, --steps and --epochs must be at least 1")
+    results, tables = {}, []
+    if "training" in sections:
+        results["training"] = training_rows(chosen(args.training_shapes, tuple(TRAINING_SHAPES), "--training_shapes"), args.trials, args.seed)
+        tables.append(markdown_table("Training, batch 32, Adam", results["training"], "samples/s; ratios in the same run"))
+        print(tables[-1] + "\n", flush=True)
+    if "policy" in sections:
+        results["policy"] = [policy_call_row(2000, args.trials, args.seed)]
+        tables.append(markdown_table("Policy call, batch 16, bc.py's network", results["policy"], "microseconds per call"))
+        print(tables[-1] + "\n", flush=True)
+    if "loops" in sections:
+        envs = [name.strip() for name in args.envs.split(",")]
+        results["loops"] = loop_rows(envs, args.steps, args.seed, args.num_envs, args.epochs)
+        tables.append(markdown_table(f"Rollout loops, {args.steps:,} steps, {args.num_envs} environments", results["loops"], "steps/s"))
+        print(tables[-1], flush=True)
     if args.output:
-        files.write_text(args.output, "\n".join(lines) + "\n")
-        files.write_json(args.output.with_suffix(".json"), {"steps": args.steps, "num_envs": args.num_envs, "epochs": args.epochs, "rows": rows})
-    return rows
+        files.write_text(args.output, "\n\n".join(tables) + "\n")
+        files.write_json(args.output.with_suffix(".json"), {"steps": args.steps, "num_envs": args.num_envs, "epochs": args.epochs,
+                                                             "trials": args.trials, **results})
+    return results
 
 
 if __name__ == "__main__":

@@ -62,6 +62,9 @@ class Profile:
     """Noise stds for label_noise.py on Hopper, beside BCO seed 0's inferred labels (none: no such step)."""
     benchmark_steps: int = 0
     benchmark_tasks: tuple[str, ...] = ()
+    benchmark_shapes: tuple[str, ...] = ("hopper", "humanoid")
+    """Data shapes of the benchmark's training section (benchmark.py --training_shapes)."""
+    benchmark_trials: int = 3
     video_tasks: tuple[str, ...] = ()
     data_max_steps: int | None = None
     """Cut expert episodes short (tiny test runs only)."""
@@ -124,7 +127,7 @@ PROFILES = {
         bc_epochs={"Hopper-v1": 30, "CartPole-v1": 30}, dagger={"Hopper-v1": (3, 5)}, eval_episodes=5,
         study_seeds=(0,), study_epochs=20, curves={"Hopper-v1": ((1, 5, 10), (0,), 30)},
         bco={"CartPole-v1": ((0,), ("--iterations", "1"))}, bco_seeds=(0,), benchmark_steps=5000, benchmark_tasks=("Hopper-v1",),
-        video_tasks=("Hopper-v1",), expert_check=(("Hopper-v1", "CartPole-v1"), 10),
+        benchmark_shapes=("hopper",), video_tasks=("Hopper-v1",), expert_check=(("Hopper-v1", "CartPole-v1"), 10),
     ),
     # For the test suite and the backend benchmark: every stage, with tiny budgets and nothing learned, in about a minute.
     "tiny": Profile(
@@ -133,7 +136,7 @@ PROFILES = {
         study_seeds=(0,), study_epochs=1, curves={"Hopper-v1": ((1, 2), (0,), 1)}, bco={"CartPole-v1": ((0,), ("--iterations", "1"))}, bco_seeds=(0,),
         bco_budget=("--epochs", "2", "--inverse_epochs", "1", "--inverse_retrain_epochs", "1", "--retrain_epochs", "1", "--ensemble", "2",
                     "--inverse_ensemble", "1", "--selection_episodes", "1"),
-        benchmark_steps=200, benchmark_tasks=("Hopper-v1",), expert_check=(("CartPole-v1",), 2),
+        benchmark_steps=200, benchmark_tasks=("Hopper-v1",), benchmark_shapes=("hopper",), benchmark_trials=1, expert_check=(("CartPole-v1",), 2),
     ),
 }
 
@@ -270,7 +273,8 @@ class Plan:
 
     def benchmark(self) -> None:
         output = self.root / "benchmark.md"
-        args = ["--envs", ",".join(self.profile.benchmark_tasks), "--steps", str(self.profile.benchmark_steps), "--output", str(output)]
+        args = ["--envs", ",".join(self.profile.benchmark_tasks), "--steps", str(self.profile.benchmark_steps),
+                "--training_shapes", ",".join(self.profile.benchmark_shapes), "--trials", str(self.profile.benchmark_trials), "--output", str(output)]
         self.add(name="benchmark", script="benchmark.py", args=args, output=output, stage="speed benchmark", extra_outputs=(output.with_suffix(".json"),),
                  cost=self.profile.benchmark_steps * len(self.profile.benchmark_tasks) / 1000, exclusive=True)
 

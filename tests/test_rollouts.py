@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from conftest import EXPERTS_DIR
-from cs294 import data, environments, experts, rollouts
+from cs294 import data, ensembles, environments, experts, models, rollouts
 
 
 @pytest.fixture(scope="module")
@@ -105,3 +105,37 @@ def test_a_model_is_compiled_once_and_follows_its_training():
     second = rollouts.sample_trajectories(model, spec, [0, 1])
     assert rollouts.batch_policy(model, 2, environments.make_env(spec).action_space) is compiled
     assert {int(a) for t in first for a in t.actions} == {1} and {int(a) for t in second for a in t.actions} == {0}
+
+
+def policy_networks() -> dict[str, keras.Model]:
+    """Every kind of network the rollout loop drives: cloned MLPs, a clipped one, an ensemble, the expert, an LSTM head."""
+    observations = np.random.default_rng(0).normal(size=(200, 11)).astype(np.float32)
+    observations[:, 4] = 1.5  # a constant feature, as Humanoid's masses are
+    keras.utils.set_random_seed(0)
+    networks = {
+        "relu": models.build_policy(observations, 3, models.PolicyConfig()),
+        "tanh, clipped": models.build_policy(observations, 3, models.PolicyConfig(activation="tanh", observation_clip=2.0)),
+        "ensemble": ensembles.build_ensemble(lambda name: models.build_policy(observations, 3, models.PolicyConfig(), name), 3, "policy").model,
+        "expert": experts.build_expert_model(experts.load_expert_weights(EXPERTS_DIR / "Hopper-v1.pkl")),
+        "lstm": models.build_policy(observations, 3, models.PolicyConfig(head="lstm")),
+    }
+    return networks
+
+
+def test_the_numpy_policy_acts_as_the_keras_model_and_covers_only_what_it_knows():
+    space = environments.make_env(environments.resolve("Hopper-v1")).action_space
+    probe = np.random.default_rng(1).normal(scale=3.0, size=(16, 11)).astype(np.float32)
+    for name, model in policy_networks().items():
+        policy = rollouts.fast_policy(model, 16, space)
+        assert isinstance(policy, rollouts.BatchPolicy if name == "lstm" else rollouts.NumpyPolicy), name
+        np.testing.assert_allclose(policy(probe), rollouts.BatchPolicy(model, 16, space)(probe), rtol=1e-5, atol=1e-5, err_msg=name)
+
+
+def test_the_numpy_policy_reads_the_weights_as_they_are_when_a_rollout_starts():
+    model = policy_networks()["relu"]
+    space = environments.make_env(environments.resolve("Hopper-v1")).action_space
+    probe = np.ones((2, 11), dtype=np.float32)
+    before = rollouts.fast_policy(model, 2, space)(probe)
+    model.get_layer("actions").bias.assign(np.full(3, 5.0, np.float32))  # as training moves the weights
+    after = rollouts.fast_policy(model, 2, space)(probe)
+    np.testing.assert_allclose(after - before, 5.0, rtol=1e-5)

@@ -433,9 +433,10 @@ def build_report(context: Context) -> str:
         lines += ["## Videos", "", *videos(context, tasks), ""]
     if p["benchmark_steps"]:
         lines += ["## Speed", "",
-                  f"`python hw1/benchmark.py` over {p['benchmark_steps']} steps per loop, run alone: steps/s of this project's rollout loop "
-                  "(16 environments, one batched Keras call per step) against a bare single-environment loop with a numpy expert, "
-                  "and training samples/s.", "", *section_file(root / "benchmark.md", drop_title=False), ""]
+                  f"`python hw1/benchmark.py` over {p['benchmark_steps']} steps per loop, run alone: the training engine's samples/s "
+                  "against a plain and a compiled `model.fit`; the policy call in numpy against compiled TensorFlow; this project's "
+                  "rollout loop (16 environments, one batched policy call per step) against a bare single-environment loop with a "
+                  "numpy expert.", "", *section_file(root / "benchmark.md", drop_title=False), ""]
     lines += ["## Saved policies", "", "Every run directory holds its `policy.keras`; it loads with `keras.saving.load_model(path)` and maps raw "
               "observations to actions.", "", *policies(context, tasks), ""]
     return "\n".join(lines)

@@ -46,6 +46,101 @@ class BatchPolicy:
         return outputs.astype(self.action_dtype)
 
 
+class NumpyPolicy:
+    """The same batch policy as a numpy forward pass over the model's current weights, for the plain MLPs that rollouts run.
+
+    At batch 16 the compiled TensorFlow call costs about 9x a numpy pass of the same weights
+    (results/benchmark.md), and the rollout loop calls the policy once per step. Only layers whose
+    maths is spelled out below qualify (numpy_layers); anything else (LSTM, random exploration,
+    DAgger's mixture) stays on the compiled BatchPolicy.
+    """
+
+    def __init__(self, layers: list[Callable[[np.ndarray], np.ndarray]], action_space: gym.Space) -> None:
+        self.layers = layers
+        self.discrete = isinstance(action_space, gym.spaces.Discrete)
+        self.action_dtype = action_space.dtype
+
+    def __call__(self, observations: np.ndarray) -> np.ndarray:
+        """Actions for every row; discrete policies give logits, acted on by argmax."""
+        outputs = np.asarray(observations, dtype=np.float32)
+        for layer in self.layers:
+            outputs = layer(outputs)
+        if self.discrete:
+            return outputs.argmax(axis=-1)
+        return outputs.astype(self.action_dtype)
+
+
+def _activation(name: str) -> Callable[[np.ndarray], np.ndarray] | None:
+    return {"linear": lambda x: x, "relu": lambda x: np.maximum(x, 0), "tanh": np.tanh}.get(name)
+
+
+def _numpy_layer(layer: keras.layers.Layer) -> Callable[[np.ndarray], np.ndarray] | None:
+    """One layer's forward pass in float32 numpy, with Keras's formulas; None for a layer this does not cover."""
+    if isinstance(layer, keras.layers.InputLayer):
+        return lambda x: x
+    if isinstance(layer, keras.layers.Normalization) and not layer.invert:
+        mean = np.asarray(layer.mean, np.float32)
+        scale = np.maximum(np.sqrt(np.asarray(layer.variance, np.float32)), np.float32(keras.backend.epsilon()))
+        return lambda x: (x - mean) / scale
+    if isinstance(layer, keras.layers.Dense) and layer.lora_rank is None:
+        activation = _activation(keras.activations.serialize(layer.activation))
+        kernel = np.asarray(layer.kernel, np.float32)
+        bias = np.asarray(layer.bias, np.float32) if layer.use_bias else np.float32(0)
+        return None if activation is None else (lambda x: activation(x @ kernel + bias))
+    if isinstance(layer, keras.layers.Rescaling):
+        scale, offset = np.float32(layer.scale), np.float32(layer.offset)
+        return lambda x: x * scale + offset
+    if isinstance(layer, keras.layers.ReLU) and layer.negative_slope == 0 and layer.threshold == 0:
+        top = np.float32(np.inf if layer.max_value is None else layer.max_value)
+        return lambda x: np.minimum(np.maximum(x, 0), top)
+    return None
+
+
+def numpy_layers(model: keras.Model) -> list[Callable[[np.ndarray], np.ndarray]] | None:
+    """The model as a chain of numpy layers, or None. Covers a chain of single-input layers and an Average of such chains (ensembles)."""
+    if len(model.inputs) != 1:
+        return None
+    chain: list[Callable[[np.ndarray], np.ndarray]] = []
+    members: list[list[Callable[[np.ndarray], np.ndarray]]] = []
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            member = numpy_layers(layer)
+            if member is None:
+                return None
+            members.append(member)
+        elif isinstance(layer, keras.layers.Average) and members:
+            chains, members = members, []
+            chain.append(lambda x, chains=chains: np.mean([_run(c, x) for c in chains], axis=0))
+        else:
+            step = _numpy_layer(layer)
+            if step is None or members:
+                return None
+            chain.append(step)
+    return None if members else chain
+
+
+def _run(chain: list[Callable[[np.ndarray], np.ndarray]], x: np.ndarray) -> np.ndarray:
+    for layer in chain:
+        x = layer(x)
+    return x
+
+
+# Agreement a numpy pass must show with the model on a probe batch before it replaces it.
+NUMPY_TOLERANCE = 1e-4
+
+
+def fast_policy(model: keras.Model, batch_size: int, action_space: gym.Space) -> "NumpyPolicy | BatchPolicy":
+    """A numpy pass over the model's weights as they are now, if it covers the model and matches it; else the compiled policy."""
+    layers = numpy_layers(model)
+    if layers is not None:
+        policy = NumpyPolicy(layers, action_space)
+        probe = np.random.default_rng(0).normal(size=(4, model.input_shape[-1])).astype(np.float32)
+        expected = np.asarray(model(probe, training=False))
+        if np.allclose(_run(layers, probe), expected, rtol=NUMPY_TOLERANCE, atol=NUMPY_TOLERANCE):
+            return policy
+    return batch_policy(model, batch_size, action_space)
+
+
 # Compiled batch policies by model, then by (batch size, action space): a model that is rolled out
 # again (every DAgger or BCO iteration, an evaluation after training) is not compiled again. The
 # compiled function reads the model's variables, so it follows later training.
@@ -129,7 +224,7 @@ def sample_trajectories(
     """
     num_envs = max(1, min(num_envs, len(seeds)))
     envs = [make_env(env_spec, max_episode_steps=max_episode_steps, render_mode=render_mode) for _ in range(num_envs)]
-    policy = batch_policy(model, num_envs, envs[0].action_space)
+    policy = fast_policy(model, num_envs, envs[0].action_space)  # the weights as they are now: later training does not reach it
     # Row `slot` holds the latest observation of envs[slot]; rows of idle slots are ignored.
     current_observations = np.zeros((num_envs, *envs[0].observation_space.shape), dtype=np.float32)
     pending = iter(enumerate(seeds))
