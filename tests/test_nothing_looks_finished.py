@@ -195,3 +195,19 @@ def test_a_resumed_dagger_run_records_the_iterations_it_was_extended_to(small_da
     assert extended.returncode == 0, extended.stderr[-2000:]
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["config"]["iterations"] == 2 and [row["iteration"] for row in metrics["iterations"]] == [0, 1, 2] and metrics["complete"]
+
+
+def test_a_damaged_entry_of_the_invocation_log_is_dropped(tmp_path):
+    root = tmp_path / "results"
+    reproduce = ("--profile", "tiny", "--root", str(root), "--data_dir", str(tmp_path / "data"), "--only", "data/Hopper-v1", "--jobs", "1")
+    first = run_script("reproduce.py", *reproduce, timeout=600)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
+    log = root / "reproduce" / "invocations.json"
+    history = json.loads(log.read_text())
+    clean = {**history[-1], "cached": 0, "ran": 1}
+    history += [{**clean, "started_utc": "yesterday"}, {**clean, "started_utc": "2026-12-03T10:00:00", "finished_utc": "2026-12-03T11:00:00"}]
+    log.write_text(json.dumps(history))
+    for extra in (("--report_only",), ()):
+        result = run_script("reproduce.py", *reproduce, *extra, timeout=600)
+        assert result.returncode == 0 and "Traceback" not in result.stderr, result.stdout[-2000:] + result.stderr[-3000:]
+    assert f"started {history[0]['started_utc'][:19]}" in (root / "REPORT.md").read_text()  # the damaged entries are not the latest clean run

@@ -486,8 +486,16 @@ def read_invocations(state_dir: Path) -> list[dict]:
         return []
     # Only well-formed entries count; a damaged one is dropped, as a damaged file is.
     fields = {"started_utc": str, "finished_utc": str, "seconds": (int, float)}
-    return [run for run in history if isinstance(run, dict) and all(isinstance(run.get(key), kind) for key, kind in fields.items())] \
-        if isinstance(history, list) else []
+    return [run for run in history if isinstance(run, dict) and all(isinstance(run.get(key), kind) for key, kind in fields.items())
+            and is_utc_time(run["started_utc"]) and is_utc_time(run["finished_utc"])] if isinstance(history, list) else []
+
+
+def is_utc_time(text: str) -> bool:
+    """Whether `text` is an ISO timestamp with a time zone, as now() writes; others cannot be compared with ours."""
+    try:
+        return datetime.datetime.fromisoformat(text).tzinfo is not None
+    except (TypeError, ValueError):
+        return False
 
 
 def _interrupt(signum, frame) -> None:

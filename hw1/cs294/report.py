@@ -214,11 +214,12 @@ def relative(path: Path, root: Path) -> str:
 
 
 def _time(stamp: dict, field: str) -> datetime.datetime | None:
-    """A recorded time, or None where there is none or it is damaged."""
+    """A recorded time, or None where there is none or it is damaged (a time without a zone, too: it compares with none of ours)."""
     try:
-        return datetime.datetime.fromisoformat(stamp[field])
+        time = datetime.datetime.fromisoformat(stamp[field])
     except (KeyError, TypeError, ValueError):
         return None
+    return time if time.tzinfo is not None else None
 
 
 def span_minutes(stamps: list[dict]) -> float:
