@@ -211,3 +211,16 @@ def test_a_damaged_entry_of_the_invocation_log_is_dropped(tmp_path):
         result = run_script("reproduce.py", *reproduce, *extra, timeout=600)
         assert result.returncode == 0 and "Traceback" not in result.stderr, result.stdout[-2000:] + result.stderr[-3000:]
     assert f"started {history[0]['started_utc'][:19]}" in (root / "REPORT.md").read_text()  # the damaged entries are not the latest clean run
+
+
+def test_a_rollout_file_with_a_link_to_another_file_is_refused(hopper_data, tmp_path):
+    import h5py
+
+    other, linked = tmp_path / "other.h5", tmp_path / "linked.h5"
+    other.write_bytes(hopper_data.read_bytes())
+    linked.write_bytes(hopper_data.read_bytes())
+    with h5py.File(linked, "a") as file:  # episode 0 now lives in another (real, valid) rollout file
+        del file["episode_000000"]
+        file["episode_000000"] = h5py.ExternalLink(str(other), "/episode_000000")
+    result = run_script("show_data.py", str(linked))
+    one_line_error(result, "linked.h5 is damaged", "episode_000000 links to /episode_000000 in another file", "other.h5")

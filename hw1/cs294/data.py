@@ -276,6 +276,7 @@ def _check_format(path: Path, file: h5py.File) -> None:
         raise UserError(f"{path} is damaged: its format_version is {file.attrs.get('format_version')!r}, not an integer") from None
     if version != FORMAT_VERSION:
         raise UserError(f"{path} has rollout format version {version}; this code reads version {FORMAT_VERSION}")
+    _check_links(path, file)
     missing = [name for name in REQUIRED_ATTRIBUTES if name not in file.attrs]
     if missing or "episode_lengths" not in file:
         raise UserError(f"{path} is damaged: it lacks {missing or ['episode_lengths']}")
@@ -283,6 +284,22 @@ def _check_format(path: Path, file: h5py.File) -> None:
         raise UserError(f"{path} is damaged: its env_name is not a string")
     if len(file["episode_lengths"]) == 0:
         raise UserError(f"{path} holds no episodes; remake it with run_expert.py")
+
+
+def _check_links(path: Path, file: h5py.File) -> None:
+    """Refuse a file with links to another file (or soft links): its data would not be its own, and rollout files have none."""
+    def first_link(name: str) -> tuple[str, object] | None:  # a value other than None stops the walk
+        link = file.get(name, getlink=True)
+        return (name, link) if isinstance(link, (h5py.ExternalLink, h5py.SoftLink)) else None
+
+    found = file.visit_links(first_link)  # walks the links themselves, so no other file is ever opened
+    if found is None:
+        return
+    name, link = found
+    if isinstance(link, h5py.ExternalLink):
+        raise UserError(f"{path} is damaged: {name} links to {link.path} in another file, {link.filename}; "
+                        "rollout files keep all their data inside; remake it with run_expert.py")
+    raise UserError(f"{path} is damaged: {name} is a link to {link.path}, which rollout files never hold; remake it with run_expert.py")
 
 
 # A rollout file is written uncompressed, so no dataset can hold (much) more than the file's size;
