@@ -12,6 +12,7 @@ view (tensorboard --logdir ROOT/hparams). A sweep file holds the same settings (
 """
 
 import argparse
+import math
 import os
 import shlex
 from pathlib import Path
@@ -53,20 +54,34 @@ def settings(args: argparse.Namespace) -> sweeps.Sweep:
         seeds = tuple(int(seed) for seed in args.seeds.split(",")) if args.seeds else tuple(int(seed) for seed in file.get("seeds", [0, 1, 2]))
     except ValueError:
         raise UserError(f"--seeds {args.seeds!r}: give whole numbers separated by commas") from None
+    if not tasks or not all(tasks):
+        raise UserError("--tasks: give one or more tasks, e.g. --tasks Hopper-v1 (or tasks = [\"Hopper-v1\"] in --config)")
     grid = {name: tuple(sweeps.text(value) for value in values) for name, values in file.get("grid", {}).items()}
-    grid |= sweeps.parse_grid(args.grid)
+    command_grid = sweeps.parse_grid(args.grid)
+    grid |= command_grid
     fixed = {name: sweeps.text(value) for name, value in file.get("fixed", {}).items()}
+    command_set: set[str] = set()
     for word in args.set:
         name, _, value = word.partition("=")
+        name = name.removeprefix("--")
         if not name or not value:
             raise UserError(f"--set {word!r}: write NAME=VALUE, e.g. --set epochs=20")
-        fixed[name.removeprefix("--")] = value
-    if min(seeds, default=0) < 0 or not seeds:
-        raise UserError("--seeds: give one or more seeds of 0 or more")
+        if name in command_set or name in command_grid:  # one would silently replace the other
+            raise UserError(f"--set {name} is given twice, or also in --grid; give each option once")
+        command_set.add(name)
+        fixed[name] = value
+    if min(seeds, default=0) < 0 or not seeds or max(seeds) >= sweeps.SEED_LIMIT:
+        raise UserError(f"--seeds: give one or more seeds from 0 to {sweeps.SEED_LIMIT - 1}")
+    rollouts = args.rollouts if args.rollouts is not None else file.get("rollouts")
+    if rollouts is not None and rollouts < 1:
+        raise UserError(f"--rollouts must be at least 1 (or left out for seed 002's count), got {rollouts}")
+    count = len(tasks) * len(seeds) * math.prod(len(values) for values in grid.values())
+    if count > sweeps.MAX_RUNS:
+        raise UserError(f"the sweep would plan {count:,} runs, more than {sweeps.MAX_RUNS:,}; split it into smaller sweeps")
     repeated = [name for name, values in [("tasks", tasks), ("seeds", seeds), *grid.items()] if len(set(values)) != len(values)]
     if repeated:
         raise UserError(f"{repeated[0]} lists a value twice; give each once (a value holding commas goes between ';', e.g. hidden=64,64;32,32)")
-    return sweeps.Sweep(script=script, tasks=tasks, seeds=seeds, grid=grid, fixed=fixed, rollouts=args.rollouts or file.get("rollouts"))
+    return sweeps.Sweep(script=script, tasks=tasks, seeds=seeds, grid=grid, fixed=fixed, rollouts=rollouts)
 
 
 def sweep_command(sweep: sweeps.Sweep, args: argparse.Namespace) -> str:

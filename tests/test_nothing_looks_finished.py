@@ -224,3 +224,66 @@ def test_a_rollout_file_with_a_link_to_another_file_is_refused(hopper_data, tmp_
         file["episode_000000"] = h5py.ExternalLink(str(other), "/episode_000000")
     result = run_script("show_data.py", str(linked))
     one_line_error(result, "linked.h5 is damaged", "episode_000000 links to /episode_000000 in another file", "other.h5")
+
+
+def sweep_settings(*words: str):
+    """sweep.py's plan of a command line, as its main makes it: the Sweep and its steps (nothing runs)."""
+    import sweep
+    from cs294 import sweeps
+
+    args = sweep.build_parser().parse_args(list(words))
+    plan = sweep.settings(args)
+    return plan, sweeps.jobs(plan, args.root, args.data_dir)
+
+
+def test_sweep_grid_values_never_make_a_directory_outside_the_root(tmp_path):
+    root = tmp_path / "sweep"
+    plan, steps = sweep_settings("dagger", "--tasks", "Hopper-v1", "--seeds", "0", "--root", str(root),
+                                 "--grid", "expert=../../../../elsewhere/x.pkl;experts/Hopper-v1.pkl;./experts/Hopper-v1.pkl")
+    outputs = [step.output for step in steps if step.script == "dagger.py"]
+    assert len(set(outputs)) == 3
+    for output in outputs:
+        assert output.resolve().is_relative_to(root.resolve()) and output.parent.parent.parent == root / "Hopper-v1", output
+    from cs294 import sweeps
+    from cs294.errors import UserError
+
+    with pytest.raises(UserError, match="would share the directory"):
+        sweeps.check_cells(sweeps.Sweep(script="bc", tasks=("Hopper-v1",), seeds=(0,), grid={"hidden": ("64,64", "64-64")}))
+
+
+def test_a_sweep_naming_a_missing_file_is_refused_before_anything_runs(tmp_path):
+    result = run_script("sweep.py", "dagger", "--tasks", "Hopper-v1", "--seeds", "0", "--root", str(tmp_path / "sweep"),
+                        "--grid", "expert=experts/Hopper-v1.pkl,experts/nowhere.pkl", "--dry_run")
+    one_line_error(result, "--expert experts/nowhere.pkl: no such file")
+    assert not (tmp_path / "sweep").exists()
+
+
+@pytest.mark.parametrize("config, words, message", [
+    ("rollouts = true", (), "rollouts must be a whole number"),
+    ("rollouts = -3", (), "--rollouts must be at least 1"),
+    ("rollouts = 0", (), "--rollouts must be at least 1"),
+    ("", ("--rollouts", "-2"), "--rollouts must be at least 1"),
+    ("tasks = []", (), "--tasks: give one or more tasks"),
+    ("seeds = [true, false]", (), "seeds whole numbers"),
+    ("seeds = [4294967296]", (), "from 0 to 4294967295"),
+    ("", ("--grid", "learning_rate=0.1", "--grid", "learning_rate=0.2"), "--grid names learning_rate twice"),
+    ("", ("--set", "epochs=1", "--set", "epochs=2"), "--set epochs is given twice"),
+    ("", ("--grid", "epochs=" + ",".join(map(str, range(1, 1001))), "--grid", "batch_size=" + ",".join(map(str, range(1, 1001)))),
+     "would plan 3,000,000 runs"),
+])
+def test_sweep_settings_are_refused_before_any_step_is_planned(tmp_path, config, words, message):
+    import sweep
+    from cs294.errors import UserError
+
+    file = tmp_path / "sweep.toml"
+    file.write_text('script = "bc"\n' + config + "\n")
+    args = sweep.build_parser().parse_args(["--config", str(file), "--root", str(tmp_path / "sweep"), "--dry_run", *words])
+    started = time.monotonic()
+    with pytest.raises(UserError, match=message):
+        sweep.main(args)
+    assert time.monotonic() - started < 10
+
+
+def test_sweep_config_that_is_a_directory_is_one_line(tmp_path):
+    result = run_script("sweep.py", "--config", str(tmp_path), "--dry_run")
+    one_line_error(result, "is a directory")

@@ -7,8 +7,11 @@ cell, the mean, std, n and a 95% bootstrap confidence interval of the final retu
 """
 
 import dataclasses
+import hashlib
 import itertools
 import json
+import math
+import re
 import tomllib
 from pathlib import Path
 
@@ -19,6 +22,10 @@ from cs294.errors import UserError
 
 SCRIPTS = {"bc": "bc.py", "dagger": "dagger.py", "bco": "bco.py"}
 BOOTSTRAP_SAMPLES = 10_000
+MAX_RUNS = 10_000
+"""The most runs (tasks x cells x seeds) a sweep may plan: more would only exhaust memory while planning."""
+# Seeds go to numpy and Keras, whose seeds are 32-bit.
+SEED_LIMIT = 2**32
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,7 +57,10 @@ def parse_grid(words: list[str]) -> dict[str, tuple[str, ...]]:
         split = tuple(value.strip() for value in values.split(separator) if value.strip())
         if not name or not split:
             raise UserError(f"--grid {word!r}: write NAME=VALUE1,VALUE2, e.g. --grid learning_rate=0.001,0.0003")
-        grid[name.strip().removeprefix("--")] = split
+        name = name.strip().removeprefix("--")
+        if name in grid:  # a later --grid would silently replace the earlier one
+            raise UserError(f"--grid names {name} twice; give all its values in one --grid {name}=V1,V2")
+        grid[name] = split
     return grid
 
 
@@ -61,6 +71,10 @@ def read_toml(path: Path) -> dict:
             settings = tomllib.load(handle)
     except FileNotFoundError:
         raise UserError(f"{path}: no such sweep file") from None
+    except IsADirectoryError:
+        raise UserError(f"--config {path} is a directory; name a TOML sweep file") from None
+    except OSError as error:
+        raise UserError(f"--config {path} cannot be read ({error.strerror})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise UserError(f"{path}: not a valid TOML sweep file ({error})") from None
     unknown = set(settings) - {"script", "tasks", "seeds", "grid", "fixed", "rollouts"}
@@ -68,15 +82,18 @@ def read_toml(path: Path) -> dict:
         raise UserError(f"{path}: unknown keys {sorted(unknown)}; a sweep file holds script, tasks, seeds, rollouts, [grid] and [fixed]")
     kinds = {"script": str, "tasks": list, "seeds": list, "grid": dict, "fixed": dict, "rollouts": int}
     for key, kind in kinds.items():
-        if key in settings and not isinstance(settings[key], kind):
-            raise UserError(f"{path}: {key} must be a {'table' if kind is dict else kind.__name__}, e.g. {EXAMPLES[key]}")
-    if not all(isinstance(task, str) for task in settings.get("tasks", [])) or not all(isinstance(seed, int) for seed in settings.get("seeds", [])):
+        # TOML's true and false are Python bools, which isinstance counts as ints.
+        if key in settings and (not isinstance(settings[key], kind) or isinstance(settings[key], bool)):
+            raise UserError(f"{path}: {key} must be {KIND_NAMES[kind]}, e.g. {EXAMPLES[key]}")
+    if not all(isinstance(task, str) for task in settings.get("tasks", [])) or not all(
+            isinstance(seed, int) and not isinstance(seed, bool) for seed in settings.get("seeds", [])):
         raise UserError(f"{path}: tasks are strings and seeds whole numbers, e.g. {EXAMPLES['tasks']} and {EXAMPLES['seeds']}")
     if not all(isinstance(values, list) and values for values in settings.get("grid", {}).values()):
         raise UserError(f"{path}: each [grid] entry is a list of values, e.g. {EXAMPLES['grid']}")
     return settings
 
 
+KIND_NAMES = {str: "a string", list: "a list", dict: "a table", int: "a whole number"}
 EXAMPLES = {"script": 'script = "bc"', "tasks": 'tasks = ["Hopper-v1"]', "seeds": "seeds = [0, 1, 2]",
             "grid": "learning_rate = [0.001, 0.0003] under [grid]", "fixed": "epochs = 20 under [fixed]", "rollouts": "rollouts = 10"}
 
@@ -96,9 +113,27 @@ def data_job(task: str, rollouts: int, data_dir: Path, max_steps: int | None = N
                         inputs=(Path("experts") / f"{task}.pkl",), cost=rollouts * (0.4 if task in ("Ant-v1", "Humanoid-v1") else 0.15))
 
 
+def value_slug(value: str) -> str:
+    """A value as a safe piece of a directory name: itself if plain (64,64 as 64-64), else a hash (a path, or anything with / or spaces)."""
+    plain = value.replace(",", "-")
+    if re.fullmatch(r"[A-Za-z0-9.+-]+", plain) and plain.strip(".") and len(plain) <= 40:
+        return plain
+    return "h" + hashlib.sha256(value.encode()).hexdigest()[:12]
+
+
 def cell_slug(cell: dict[str, str]) -> str:
-    """A directory name for one cell of the grid, e.g. learning_rate-0.001_hidden-64-64."""
-    return "_".join(f"{name}-{value.replace(',', '-')}" for name, value in cell.items()) or "default"
+    """A directory name for one cell of the grid, e.g. learning_rate-0.001_hidden-64-64; never a path out of the sweep's root."""
+    return "_".join(f"{name}-{value_slug(value)}" for name, value in cell.items()) or "default"
+
+
+def check_cells(sweep: Sweep) -> None:
+    """Refuse a grid whose cells would share a directory (64,64 and 64-64 both read 64-64): one run would overwrite another."""
+    seen: dict[str, dict[str, str]] = {}
+    for cell in sweep.cells():
+        slug = cell_slug(cell)
+        if slug in seen:
+            raise UserError(f"the grid's cells {seen[slug]} and {cell} would share the directory {slug}; give each value one spelling")
+        seen[slug] = cell
 
 
 def run_dir(root: Path, sweep: Sweep, task: str, cell: dict[str, str], seed: int) -> Path:
@@ -107,6 +142,7 @@ def run_dir(root: Path, sweep: Sweep, task: str, cell: dict[str, str], seed: int
 
 def jobs(sweep: Sweep, root: Path, data_dir: Path) -> list[pipeline.Job]:
     """The data steps and one step per task x cell x seed."""
+    check_cells(sweep)
     steps = []
     for task in sweep.tasks:
         rollouts = sweep.rollouts or data.DEMONSTRATION_ROLLOUTS.get(task, 10)
@@ -150,6 +186,12 @@ def check_runs(sweep: Sweep, steps: list[pipeline.Job]) -> None:
             raise UserError(f"--{name} {RESERVED[name]}")
         if f"--{name}" not in known:
             raise UserError(f"{script} has no option --{name}; see python hw1/{script} --help")
+    for name, values in {**{name: (value,) for name, value in sweep.fixed.items()}, **sweep.grid}.items():
+        if known[f"--{name}"].type is Path:  # a file option, such as dagger.py's --expert: all must exist before any run starts
+            missing = [value for value in values if not Path(value).is_file()]
+            if missing:
+                raise UserError(f"--{name} {missing[0]}: no such file (the runs start from {pipeline.HW1_DIR.parent}); "
+                                "every file a sweep names must exist before it runs")
     sources = {step.name: step.output for step in steps if step.script == "run_expert.py"}
     for step in steps:
         if step.script != script:
