@@ -287,3 +287,27 @@ def test_sweep_settings_are_refused_before_any_step_is_planned(tmp_path, config,
 def test_sweep_config_that_is_a_directory_is_one_line(tmp_path):
     result = run_script("sweep.py", "--config", str(tmp_path), "--dry_run")
     one_line_error(result, "is a directory")
+
+
+def test_an_expert_file_too_large_to_be_one_is_refused_before_it_is_read(tmp_path):
+    huge = tmp_path / "Hopper-v1.pkl"
+    huge.write_bytes((EXPERTS_DIR / "Hopper-v1.pkl").read_bytes())
+    with open(huge, "r+b") as handle:
+        handle.truncate(2 * 2**30)  # a valid expert followed by 2 GiB of (sparse) zeros, which the unpickler would never reach
+    result = run_script("check_experts.py", "--tasks", "Hopper-v1", "--episodes", "1", "--experts_dir", str(tmp_path))
+    one_line_error(result, "2,147,483,648 bytes", "not an expert file")
+
+
+def test_integer_actions_on_a_continuous_task_are_refused(hopper_data, tmp_path):
+    import h5py
+
+    integers = tmp_path / "integers.h5"
+    integers.write_bytes(hopper_data.read_bytes())
+    with h5py.File(integers, "a") as file:
+        for name in [name for name in file if name.startswith("episode_") and isinstance(file[name], h5py.Group)]:
+            actions = np.rint(file[name]["actions"][()]).astype(np.int64)
+            del file[name]["actions"]
+            file[name]["actions"] = actions
+    result = run_script("bc.py", "Hopper-v1", "--data", str(integers), "--epochs", "1", "--run_dir", str(tmp_path / "bc"))
+    one_line_error(result, "holds actions of type int64", "continuous")
+    assert not (tmp_path / "bc").exists()

@@ -254,6 +254,10 @@ def _check_env_shapes(path: Path, trajectories: Sequence[Trajectory], env_name: 
     if found != expected:
         raise UserError(f"{path} holds observations of shape {found[0]} and actions of shape {found[1]}, but {env_name} has "
                         f"{expected[0]} and {expected[1]}; use a rollout file recorded on {env_name} (hw1/run_expert.py makes one)")
+    kind = trajectories[0].actions.dtype
+    if expected[1] != () and kind.kind != "f":  # a continuous task's actions are real numbers; integers mean another task's data
+        raise UserError(f"{path} holds actions of type {kind}, but {env_name} takes continuous (floating-point) actions; "
+                        f"use a rollout file recorded on {env_name} (hw1/run_expert.py makes one)")
 
 
 def _check_dynamics(path: Path, file: h5py.File, env_name: str) -> None:

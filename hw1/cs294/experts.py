@@ -41,6 +41,8 @@ PUBLISHED_EXPERT_SHA256 = {
 }
 
 NORMALIZER_EPSILON = 1e-6
+MAX_EXPERT_BYTES = 16 * 2**20
+"""The largest expert pickle accepted: 40 times the largest published one, so no file can make the loader hold gigabytes."""
 
 
 class ForbiddenGlobalError(pickle.UnpicklingError):
@@ -92,6 +94,10 @@ def load_expert_weights(path: str | Path) -> ExpertWeights:
     path = Path(path)
     if not path.is_file():
         raise UserError(f"expert file {path} does not exist; the six experts are in experts/, e.g. experts/Hopper-v1.pkl")
+    size = path.stat().st_size
+    if size > MAX_EXPERT_BYTES:  # checked before reading: a huge file would be held several times over while unpickled
+        raise UserError(f"{path} is {size:,} bytes, far more than any expert pickle (the largest, Humanoid's, is 375 kB); "
+                        "it is not an expert file")
     try:
         raw = _RestrictedUnpickler(io.BytesIO(path.read_bytes())).load()
     except ForbiddenGlobalError as error:
