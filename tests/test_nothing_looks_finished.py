@@ -311,3 +311,27 @@ def test_integer_actions_on_a_continuous_task_are_refused(hopper_data, tmp_path)
     result = run_script("bc.py", "Hopper-v1", "--data", str(integers), "--epochs", "1", "--run_dir", str(tmp_path / "bc"))
     one_line_error(result, "holds actions of type int64", "continuous")
     assert not (tmp_path / "bc").exists()
+
+
+def test_bc_interrupted_by_ctrl_c_is_refused_as_unfinished_and_never_offered_a_resume(hopper_data, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import REPO_ROOT
+
+    run_dir = tmp_path / "bc"
+    command = [sys.executable, str(REPO_ROOT / "hw1" / "bc.py"), "Hopper-v1", "--data", str(hopper_data), "--epochs", "100000", "--run_dir", str(run_dir)]
+    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (run_dir / "tensorboard").exists() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)
+    time.sleep(1.0)  # into training
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=60) == 130, process.stderr.read()[-2000:]
+    assert not (run_dir / "metrics.json").exists()
+    rerun = run_script("bc.py", "Hopper-v1", "--data", str(hopper_data), "--epochs", "1", "--eval_episodes", "1", "--run_dir", str(run_dir))
+    line = one_line_error(rerun, "an unfinished (interrupted or failed) run", "--overwrite")
+    assert "--resume" not in line
+    assert os.path.isdir(run_dir / "tensorboard")  # refused: nothing of the old run was touched

@@ -22,7 +22,7 @@ import gymnasium as gym
 import keras
 import numpy as np
 
-from cs294 import cli, data, ensembles, environments, experts, files, inverse_dynamics, locks, models, provenance, reporting, rollouts, runs, training
+from cs294 import cli, data, ensembles, environments, experts, files, inverse_dynamics, models, provenance, reporting, rollouts, runs, training
 from cs294.errors import UserError
 
 EVALUATION_STREAM = 1_000_000
@@ -190,7 +190,7 @@ class BcoRun:
         self.explorer = inverse_dynamics.exploration_policy(self.observation_dim, self.action_space, seed=args.seed)
         self.own: list[data.Trajectory] = []
         self.interactions = Interactions()
-        locks.claim_run_dir(self.run_dir, overwrite=args.overwrite)
+        runs.claim_fresh_run_dir(self.run_dir, args.overwrite, "bco.py")
         self.logger = reporting.TensorBoardLogger(self.run_dir / "tensorboard")
 
     def fresh_seeds(self, count: int, stream: int) -> list[int]:

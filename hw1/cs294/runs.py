@@ -148,6 +148,15 @@ def expert_hint(path: Path) -> str:
     return f"nothing was marked complete; {path} is no usable expert: use the task's published one (experts/<task>.pkl)"
 
 
+def claim_fresh_run_dir(run_dir: Path, overwrite: bool, script: str) -> Path:
+    """locks.claim_run_dir for a script that cannot resume (bc.py, bco.py), whose refusal of a non-empty directory says what it holds."""
+    if not overwrite and run_dir.is_dir() and any(run_dir.iterdir()) and not locks.is_locked(run_dir):
+        finished = (run_dir / "metrics.json").exists()  # written last: without it the run was interrupted or failed
+        raise UserError(f"--run_dir {run_dir} already holds {'a finished' if finished else 'an unfinished (interrupted or failed)'} run; "
+                        f"{script} cannot resume one: pass --overwrite to {'replace' if finished else 'start'} it again, or choose another directory")
+    return locks.claim_run_dir(run_dir, overwrite=overwrite)
+
+
 def output_dim(env_spec: environments.EnvSpec, actions: np.ndarray) -> tuple[int, bool]:
     """Size of the policy's output and whether actions are discrete (then the outputs are logits)."""
     env = environments.make_env(env_spec)
@@ -209,7 +218,7 @@ def behavioral_cloning(args: argparse.Namespace) -> dict:
             raise UserError(f"--num_demos must be between 1 and the {len(demonstrations.trajectories)} episodes in {data_path}, got {run.num_demos}")
         demonstrations = data.Rollouts(demonstrations.trajectories[:run.num_demos], demonstrations.attributes)
     training.check_split(sum(t.length for t in demonstrations.trajectories), training_config.validation_fraction, data_path)
-    run_dir = locks.claim_run_dir(args.run_dir or default_run_dir(run.env, "bc", run.seed), overwrite=args.overwrite)
+    run_dir = claim_fresh_run_dir(args.run_dir or default_run_dir(run.env, "bc", run.seed), args.overwrite, "bc.py")
 
     keras.utils.set_random_seed(run.seed)
     rng = np.random.default_rng(run.seed)
