@@ -335,3 +335,37 @@ def test_bc_interrupted_by_ctrl_c_is_refused_as_unfinished_and_never_offered_a_r
     line = one_line_error(rerun, "an unfinished (interrupted or failed) run", "--overwrite")
     assert "--resume" not in line
     assert os.path.isdir(run_dir / "tensorboard")  # refused: nothing of the old run was touched
+
+
+@pytest.fixture
+def mount(tmp_path):
+    """mount(options) -> a fresh tmpfs folder mounted with those options (e.g. size=256k, or ro); skipped where mounting is not allowed."""
+    import subprocess
+
+    mounted = []
+
+    def make(options: str) -> Path:
+        point = tmp_path / f"mount{len(mounted)}"
+        point.mkdir()
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(point)], capture_output=True).returncode != 0:
+            pytest.skip("mounting a tmpfs needs root and CAP_SYS_ADMIN")
+        mounted.append(point)
+        return point
+
+    yield make
+    for point in mounted:
+        subprocess.run(["umount", str(point)], capture_output=True)
+
+
+def test_a_full_disk_ends_dagger_in_one_line(hopper_data, mount, tmp_path):
+    full = mount("size=256k")
+    flags = ("Hopper-v1", "--data", str(hopper_data), "--epochs", "1", "--iterations", "2", "--retrain_epochs", "1", "--rollouts_per_iter", "1",
+             "--eval_episodes", "1", "--run_dir", str(full / "dagger"))
+    one_line_error(run_script("dagger.py", *flags), "the disk is full", "run the same command again with --resume")
+
+
+def test_a_root_on_a_read_only_mount_is_refused_before_any_step(mount, tmp_path):
+    read_only = mount("ro")
+    result = run_script("reproduce.py", "--profile", "tiny", "--root", str(read_only / "results"), "--data_dir", str(tmp_path / "data"))
+    one_line_error(result, "--root", "cannot be written")
+    assert not (tmp_path / "data").exists()

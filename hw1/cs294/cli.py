@@ -1,6 +1,7 @@
 """Running a script's main() so that user mistakes end in one clear line, not a traceback."""
 
 import argparse
+import errno
 import math
 import os
 import re
@@ -43,7 +44,7 @@ def comma_integers(text: str, flag: str) -> list[int]:
 
 
 # The flags through which scripts write; every other path-valued argument is something they read.
-OUTPUT_FLAGS = ("output", "output_dir", "run_dir")
+OUTPUT_FLAGS = ("output", "output_dir", "run_dir", "root", "data_dir")
 
 
 def check_common_arguments(args: argparse.Namespace) -> None:
@@ -147,4 +148,24 @@ def run(
         # The reader of our stdout (e.g. `| head`) went away; that is not an error of ours.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as error:
+        message = write_failure(error, parser.prog)
+        if message is None:
+            raise
+        print(f"{parser.prog}: error: {message}", file=sys.stderr)
+        return USER_ERROR_EXIT_CODE
     return 0
+
+
+# A full disk, a quota or a read-only mount met mid-run: the user's to fix, not a bug to show as a traceback.
+WRITE_ERRNOS = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up", errno.EROFS: "the file system is read-only"}
+
+
+def write_failure(error: OSError, prog: str) -> str | None:
+    """One line for an OSError that a full or read-only disk causes (h5py reports ENOSPC only in its message), else None."""
+    reason = WRITE_ERRNOS.get(error.errno) or ("the disk is full" if "No space left on device" in str(error) else None)
+    if reason is None:
+        return None
+    where = f" writing {error.filename}" if error.filename else ""
+    return (f"{reason}{where}; files are written whole or not at all, so what was finished is intact: make room (or choose another "
+            "place) and run the same command again" + (" with --resume" if prog == "dagger.py" else ""))
