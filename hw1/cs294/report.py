@@ -326,7 +326,8 @@ def policies(context: Context, tasks: list[str]) -> list[str]:
         cells = []
         for method in ("bc", "dagger", "bco"):
             path = context.root / task / method / "seed0" / "policy.keras"
-            cells.append(f"[{method}/seed0/policy.keras]({relative(path, context.root)})" if path.exists() else "–")
+            ours = path.exists() and path.parent.resolve() in context.finished  # as in the tables: only this plan's finished steps
+            cells.append(f"[{method}/seed0/policy.keras]({relative(path, context.root)})" if ours else "–")
         lines.append(f"| {task} | " + " | ".join(cells) + " |")
     return lines
 
