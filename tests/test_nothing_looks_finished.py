@@ -2,6 +2,7 @@
 
 import json
 import pickle
+import shutil
 import socket
 import threading
 import time
@@ -91,10 +92,9 @@ def test_the_report_counts_only_its_own_finished_steps(hopper_data, tmp_path):
     row = headline_row(root)
     assert "(n = 1)" in row, row
 
-    # A run made by hand under the profile's root, with another learning rate: the issue's stray run.
-    stray = run_script("bc.py", "Hopper-v1", "--data", str(hopper_data), "--epochs", "1", "--eval_episodes", "1", "--learning_rate", "0.05",
-                       "--run_dir", str(root / "Hopper-v1" / "bc" / "seed0_20261203-190000"))
-    assert stray.returncode == 0, stray.stderr[-2000:]
+    # A run made by hand under the profile's root, as in the issue (there with another learning rate): here a real
+    # bc.py run directory of the same kind, so on the old code the cell read "… ± 0.0" over two runs.
+    shutil.copytree(root / "Hopper-v1" / "bc" / "seed0", root / "Hopper-v1" / "bc" / "seed0_20261203-190000")
     again = run_script("reproduce.py", *reproduce, timeout=600)
     assert again.returncode == 0 and "0 steps ran" in again.stdout, again.stdout[-3000:]
     assert headline_row(root) == row
@@ -161,37 +161,27 @@ def test_bco_whose_policy_diverges_writes_no_result(cartpole_demos, tmp_path):
     assert not (run_dir / "metrics.json").exists() and not (run_dir / "policy.keras").exists()
 
 
-@pytest.fixture
-def small_dagger_run(hopper_data, tmp_path) -> tuple[Path, tuple[str, ...]]:
-    """A finished one-iteration DAgger run on Hopper, and the flags that made it."""
+def test_dagger_resume_checks_the_expert_and_num_envs_and_records_extended_iterations(hopper_data, tmp_path):
     run_dir = tmp_path / "dagger"
-    flags = ("Hopper-v1", "--data", str(hopper_data), "--epochs", "1", "--iterations", "1", "--retrain_epochs", "1", "--rollouts_per_iter", "1",
-             "--eval_episodes", "1", "--num_envs", "4", "--run_dir", str(run_dir))
-    result = run_script("dagger.py", *flags)
-    assert result.returncode == 0, result.stderr[-2000:]
-    return run_dir, flags
-
-
-def test_resuming_dagger_with_another_expert_or_num_envs_is_refused(small_dagger_run, tmp_path):
-    run_dir, flags = small_dagger_run
+    flags = ("Hopper-v1", "--data", str(hopper_data), "--epochs", "1", "--retrain_epochs", "1", "--rollouts_per_iter", "1",
+             "--eval_episodes", "1", "--run_dir", str(run_dir))
+    first = run_script("dagger.py", *flags, "--iterations", "1", "--num_envs", "4")
+    assert first.returncode == 0, first.stderr[-2000:]
     config = json.loads((run_dir / "metrics.json").read_text())["config"]
-    assert config["num_envs"] == 4 and len(config["expert_sha256"]) == 64
+    assert config["num_envs"] == 4 and len(config["expert_sha256"]) == 64 and config["expert"] == "experts/Hopper-v1.pkl"
+
     with open(EXPERTS_DIR / "Hopper-v1.pkl", "rb") as handle:
         raw = pickle.load(handle)  # the committed, trusted file, with one weight nudged: another expert of the same shapes
     raw["GaussianPolicy"]["out"]["AffineLayer"]["b"] = raw["GaussianPolicy"]["out"]["AffineLayer"]["b"] + 0.01
     other = tmp_path / "other_expert.pkl"
     other.write_bytes(pickle.dumps(raw))
-    refused = run_script("dagger.py", *flags, "--resume", "--expert", str(other))
+    refused = run_script("dagger.py", *flags, "--iterations", "1", "--num_envs", "4", "--resume", "--expert", str(other))
     one_line_error(refused, "--resume of", "other_expert.pkl", "resume with the run's own --expert")
-    envs = run_script("dagger.py", *flags[:-4], "--num_envs", "2", "--run_dir", str(run_dir), "--resume")
+    envs = run_script("dagger.py", *flags, "--iterations", "1", "--num_envs", "2", "--resume")
     one_line_error(envs, "num_envs was 4, now 2")
-    same = run_script("dagger.py", *flags, "--resume", "--expert", str(EXPERTS_DIR / "Hopper-v1.pkl"))  # the same file, spelled out
-    assert same.returncode == 0, same.stderr[-2000:]
 
-
-def test_a_resumed_dagger_run_records_the_iterations_it_was_extended_to(small_dagger_run):
-    run_dir, flags = small_dagger_run
-    extended = run_script("dagger.py", *flags[:flags.index("--iterations") + 1], "2", *flags[flags.index("--iterations") + 2:], "--resume")
+    # The same expert spelled out in full is the run's own; --iterations may grow, and the record follows.
+    extended = run_script("dagger.py", *flags, "--iterations", "2", "--num_envs", "4", "--resume", "--expert", str(EXPERTS_DIR / "Hopper-v1.pkl"))
     assert extended.returncode == 0, extended.stderr[-2000:]
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["config"]["iterations"] == 2 and [row["iteration"] for row in metrics["iterations"]] == [0, 1, 2] and metrics["complete"]
