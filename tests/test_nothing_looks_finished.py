@@ -359,3 +359,12 @@ def test_a_root_on_a_read_only_mount_is_refused_before_any_step(mount, tmp_path)
     result = run_script("reproduce.py", "--profile", "tiny", "--root", str(read_only / "results"), "--data_dir", str(tmp_path / "data"))
     one_line_error(result, "--root", "cannot be written")
     assert not (tmp_path / "data").exists()
+
+
+def test_a_sweep_of_a_diverging_run_fails_and_writes_no_nan_row(tmp_path):
+    root = tmp_path / "sweep"
+    settings = [f"--set={flag.removeprefix('--')}={value}" for flag, value in zip(DIVERGING[::2], DIVERGING[1::2])]
+    result = run_script("sweep.py", "bc", "--tasks", "Hopper-v1", "--seeds", "0", "--rollouts", "2", *settings, "--set", "eval_episodes=1",
+                        "--root", str(root), "--data_dir", str(tmp_path / "data"), timeout=600)
+    one_line_error(result, "1 runs failed")
+    assert "nan" not in (root / "sweep.md").read_text()

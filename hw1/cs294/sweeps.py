@@ -241,7 +241,8 @@ def finished_runs(sweep: Sweep, root: Path, done: set[Path]) -> dict[tuple[str, 
             for seed in sweep.seeds:
                 directory = run_dir(root, sweep, task, cell, seed)
                 metrics = json.loads((directory / "metrics.json").read_text()) if directory in done else None
-                if metrics and metrics.get("complete", True):
+                # A run whose score is not finite (one written before bc.py refused them) would make a row of nan.
+                if metrics and metrics.get("complete", True) and all(map(np.isfinite, final_return(metrics))):
                     found[task, cell_slug(cell), seed] = metrics
     return found
 
