@@ -25,22 +25,31 @@ PASSED_ON = (signal.SIGTERM, signal.SIGINT)
 """Signals the guard outlives, so that it ends only after the step has."""
 
 
-def die_with_guard(guard: int) -> None:
-    """In the step, before exec (Linux only): SIGKILL when the guard dies, however it dies."""
+def die_with_guard():
+    """A preexec_fn (Linux only) that gives the step SIGKILL when the guard dies, however it dies; None elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc, guard = ctypes.CDLL(None, use_errno=True), os.getpid()  # loaded here, not between fork and exec
     PR_SET_PDEATHSIG = 1
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != guard:  # the guard died before prctl took effect
-        os._exit(1)
+
+    def arrange() -> None:
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != guard:  # the guard died before prctl took effect
+            os._exit(1)
+
+    return arrange
 
 
 def main(argv: list[str]) -> int:
     runner, command = int(argv[0]), argv[1:]
     if os.getpgrp() != os.getpid():  # started without a group of its own: make one, so the kill below takes nothing else
         os.setpgid(0, 0)
-    for signum in PASSED_ON:
-        signal.signal(signum, lambda *_: None)  # the step gets these too; exec resets the handler in the step
-    guard = os.getpid()
-    step = subprocess.Popen(command, preexec_fn=(lambda: die_with_guard(guard)) if sys.platform.startswith("linux") else None)
+    stops = []
+    for signum in PASSED_ON:  # the step gets these too, through the group; exec resets the handler in the step
+        signal.signal(signum, lambda signum, frame: stops.append(signum))
+    step = subprocess.Popen(command, preexec_fn=die_with_guard())
+    if stops:  # a stop that came before the step had started: pass it on now
+        os.killpg(os.getpgrp(), stops[0])
     while True:
         if os.getppid() != runner:
             print(f"step_guard: the runner (pid {runner}) is gone; stopping the step (pid {step.pid})", flush=True)
