@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import bc
-from cs294 import cli, data, environments, models, reporting, rollouts, training
+from cs294 import cli, data, environments, models, reporting, rollouts, runs, training
 
 
 def run_bc(argv, capsys):
@@ -128,6 +128,23 @@ def test_hopper_study_runs_all_seven_configurations_and_reuses_them(tmp_path, ho
     capsys.readouterr()
     assert cli.run(hopper_study.main, hopper_study.build_parser(), argv) == 0  # second time: nothing retrained
     assert capsys.readouterr().out.count("reusing the finished run") == 7
+
+
+def test_a_finished_run_is_reused_only_on_the_same_data(tmp_path, hopper_data, capsys):
+    """A data file regenerated at the same path is new data: the run trains again (issue 29, bc_curve.py)."""
+    import shutil
+
+    from conftest import write_expert_rollouts
+    data_path = tmp_path / "Hopper-v1.h5"
+    shutil.copyfile(hopper_data, data_path)
+    argv = ["Hopper-v1", "--data", str(data_path), "--epochs", "1", "--eval_episodes", "1", "--run_dir", str(tmp_path / "run")]
+    first = runs.run_or_reuse(bc.build_parser().parse_args(argv))
+    runs.run_or_reuse(bc.build_parser().parse_args(argv))
+    assert "reusing the finished run" in capsys.readouterr().out
+    write_expert_rollouts(tmp_path / "other", "Hopper-v1", 2, 120).replace(data_path)  # other episodes, same path
+    again = runs.run_or_reuse(bc.build_parser().parse_args(argv))
+    assert "reusing the finished run" not in capsys.readouterr().out
+    assert again["data"]["sha256"] != first["data"]["sha256"] and again["data"]["episodes"] == 2
 
 
 def test_bc_curve_writes_table_and_plot(tmp_path, hopper_data):

@@ -292,11 +292,14 @@ def run_or_reuse(args: argparse.Namespace, reuse_only: bool = False) -> dict:
     metrics_path = args.run_dir / "metrics.json"
     if metrics_path.exists():
         metrics = json.loads(metrics_path.read_text())
-        expected = RunConfig.from_args(args).record()
-        if metrics.get("config") == expected:
+        run = RunConfig.from_args(args)
+        # The same settings on other data (a file regenerated at the same path) are another run.
+        same_data = metrics.get("data", {}).get("sha256") == provenance.file_sha256(run.data)
+        if metrics.get("config") == run.record() and same_data:
             print(f"reusing the finished run in {args.run_dir}")
             return metrics
     if reuse_only:
-        raise UserError(f"{args.run_dir} holds no finished bc.py run with these settings, and --reuse_only forbids training it here")
+        raise UserError(f"{args.run_dir} holds no finished bc.py run with these settings and this data, "
+                        "and --reuse_only forbids training it here")
     args.overwrite = True  # what the directory holds is another run's, or an unfinished one
     return behavioral_cloning(args)
