@@ -163,3 +163,21 @@ def test_resuming_dagger_with_other_data_is_refused_and_without_data_uses_the_ru
 
     (run_dir / "checkpoints" / "iteration_000.keras").write_bytes(b"truncated")
     assert "is not a Keras model this project can load" in refusal(dagger, resume, capsys)
+
+
+def test_a_model_file_keras_cannot_load_is_named_for_what_it_holds(tmp_path):
+    """Issue 25: the refusal says what was found (a Lambda layer, an HDF5 file without a model), not '(TypeError)' or 'KeyError: 72'."""
+    import keras
+
+    from cs294 import models
+    from cs294.errors import UserError
+
+    inputs = keras.Input((11,))
+    keras.Model(inputs, keras.layers.Lambda(lambda x: x[:, :3] * 2)(inputs)).save(tmp_path / "lambda.keras")
+    with h5py.File(tmp_path / "data.h5", "w") as file:
+        file["observations"] = np.zeros((2, 11))
+    (tmp_path / "text.keras").write_text("not a model")
+    for name, words in (("lambda.keras", "a Lambda layer"), ("data.h5", "an HDF5 file with no Keras model"), ("text.keras", "not a .keras archive")):
+        with pytest.raises(UserError, match=words) as refusal:
+            models.load_policy(tmp_path / name, 11, 3)
+        assert "\n" not in str(refusal.value) and "Error" not in str(refusal.value)

@@ -1,6 +1,7 @@
 """Policy networks: Keras functional MLPs that map raw observations to actions (or logits)."""
 
 import dataclasses
+import zipfile
 from pathlib import Path
 
 from cs294 import quiet_tensorflow  # noqa: F401  (first: before keras)
@@ -92,7 +93,20 @@ def load_keras_model(path: str | Path, hint: str) -> keras.Model:
     try:
         return keras.saving.load_model(path)
     except Exception as error:  # Keras raises ValueError, OSError or zipfile errors for a file it cannot read
-        raise UserError(f"{path} is not a Keras model this project can load ({type(error).__name__}); {hint}") from None
+        raise UserError(f"{path} is not a Keras model this project can load: {load_failure(error)}; {hint}") from None
+
+
+def load_failure(error: Exception) -> str:
+    """What Keras found wrong with a model file, in a few words: its own first sentence, or what it means here."""
+    message = str(error)
+    if "Lambda" in message:
+        return "it holds a Lambda layer, Python code that this project never runs"
+    if "No model config" in message:
+        return "it is an HDF5 file with no Keras model in it"
+    if "zip file" in message or isinstance(error, zipfile.BadZipFile):
+        return "it is not a .keras archive"
+    first = message.strip().splitlines()[0].split(". ")[0] if message.strip() else ""
+    return f"{type(error).__name__}: {first[:160]}" if first else type(error).__name__
 
 
 def load_policy(path: str | Path, observation_dim: int, action_dim: int) -> keras.Model:
