@@ -31,7 +31,7 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
-from cs294 import pipeline, provenance
+from cs294 import pipeline, provenance, step_guard
 from cs294.errors import UserError
 
 CHECKOUT = pipeline.HW1_DIR.parent
@@ -437,7 +437,7 @@ def run_step(name: str, script: str, arguments: list[str], references: dict[str,
         process_log = scratch / ".step.log"
         with process_log.open("wb") as handle:
             process = subprocess.Popen([sys.executable, str(scratch / "hw1" / script), *words], cwd=scratch, stdout=handle, stderr=subprocess.STDOUT,
-                                       env={**os.environ, **env}, preexec_fn=pipeline._die_with_parent(os.getpid()))
+                                       env={**os.environ, **env}, preexec_fn=step_guard.die_with_parent(os.getpid()))
             try:
                 watch.follow(process) if watch else process.wait()
             finally:  # whatever went wrong here, the step must not run on without its scratch directory

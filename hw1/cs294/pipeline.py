@@ -16,7 +16,6 @@ it; one runner at a time may use a state directory. Nothing here imports TensorF
 """
 
 import ast
-import ctypes
 import dataclasses
 import datetime
 import hashlib
@@ -513,21 +512,6 @@ def _signal_group(process: subprocess.Popen, signum: int) -> None:
 def guarded(command: list[str]) -> list[str]:
     """The command run under step_guard.py, which kills its process group when this process dies, even by kill -9."""
     return [sys.executable, "-I", str(PACKAGE_DIR / "step_guard.py"), str(os.getpid()), *command]
-
-
-def _die_with_parent(parent_pid: int) -> Callable[[], None] | None:
-    """A preexec_fn that makes the job get SIGKILL when the Ray worker that started it dies, even by kill -9 (Linux only)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    libc = ctypes.CDLL(None, use_errno=True)
-    PR_SET_PDEATHSIG = 1
-
-    def arrange() -> None:
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        if os.getppid() != parent_pid:  # the runner died before prctl took effect
-            os._exit(1)
-
-    return arrange
 
 
 def command_text(job: Job, resuming: bool = False) -> str:

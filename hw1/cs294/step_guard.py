@@ -25,16 +25,16 @@ PASSED_ON = (signal.SIGTERM, signal.SIGINT)
 """Signals the guard outlives, so that it ends only after the step has."""
 
 
-def die_with_guard():
-    """A preexec_fn (Linux only) that gives the step SIGKILL when the guard dies, however it dies; None elsewhere."""
+def die_with_parent(parent_pid: int):
+    """A preexec_fn (Linux only) that gives the child SIGKILL when `parent_pid`, its parent, dies, however it dies; None elsewhere."""
     if not sys.platform.startswith("linux"):
         return None
-    libc, guard = ctypes.CDLL(None, use_errno=True), os.getpid()  # loaded here, not between fork and exec
+    libc = ctypes.CDLL(None, use_errno=True)  # loaded here, not between fork and exec
     PR_SET_PDEATHSIG = 1
 
     def arrange() -> None:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        if os.getppid() != guard:  # the guard died before prctl took effect
+        if os.getppid() != parent_pid:  # the parent died before prctl took effect
             os._exit(1)
 
     return arrange
@@ -47,7 +47,7 @@ def main(argv: list[str]) -> int:
     stops = []
     for signum in PASSED_ON:  # the step gets these too, through the group; exec resets the handler in the step
         signal.signal(signum, lambda signum, frame: stops.append(signum))
-    step = subprocess.Popen(command, preexec_fn=die_with_guard())
+    step = subprocess.Popen(command, preexec_fn=die_with_parent(os.getpid()))
     if stops:  # a stop that came before the step had started: pass it on now
         os.killpg(os.getpgrp(), stops[0])
     while True:
