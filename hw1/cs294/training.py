@@ -186,11 +186,15 @@ class EpochEngine:
             take = lambda tensor: tf.gather(tensor, rows)  # noqa: E731
             return tf.nest.map_structure(take, inputs), tf.nest.map_structure(take, labels)
 
-        total = tf.constant(0.0)
-        for start in tf.range(0, count, size):
+        def step(start: tf.Tensor, total: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
             # Keras's last batch is smaller: there the padded rows get weight 0 (elsewhere every weight is 1).
             rows_in_batch = tf.minimum(size, count - start)
-            total += self._step(*batch(start), mean_weights(size, rows_in_batch)) * tf.cast(rows_in_batch, tf.float32)
+            loss = self._step(*batch(start), mean_weights(size, rows_in_batch))
+            return start + size, total + loss * tf.cast(rows_in_batch, tf.float32)
+
+        # A plain while loop: `for start in tf.range(0, count, size)` made XLA treat `count` as a compile-time constant,
+        # so every new data size recompiled the epoch, even inside one padded capacity.
+        _, total = tf.while_loop(lambda start, total: start < count, step, (tf.constant(0), tf.constant(0.0)))
         return total / tf.cast(count, tf.float32)
 
     def _validation_loss(self, inputs: Any, labels: Any, count: tf.Tensor) -> tf.Tensor:
