@@ -32,7 +32,7 @@ def resolve(platform: str, python: str, requirements: str = str(REQUIREMENTS), s
     """uv's resolution of requirements.txt (or of `stdin`, with requirements "-") for one cell, wheels only."""
     return subprocess.run([sys.executable, "-m", "uv", "pip", "compile", "--quiet", "--no-header", "--no-annotate", "--only-binary", ":all:",
                            "--python-platform", PLATFORMS[platform], "--python-version", python, requirements],
-                          input=stdin, capture_output=True, text=True, timeout=300,
+                          input=stdin, capture_output=True, text=True, timeout=300, cwd=REQUIREMENTS.parent,  # `-e .` is the checkout
                           env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"})  # resolve for the version; never fetch an interpreter
 
 
