@@ -2,4 +2,11 @@
 
 Modules that need TensorFlow import `cs294.quiet_tensorflow` first. `environments`, `data` and
 `replay` do not import TensorFlow at all, which matters for rendering (see replay.py).
+
+Importing the package registers the 2017 tasks as gymnasium ids, `CS294/Hopper-v1` and the
+others (cs294.gym_ids); that imports gymnasium only.
 """
+
+from cs294 import gym_ids
+
+gym_ids.register()
