@@ -42,7 +42,7 @@ def build_parser(doc: str = "") -> argparse.ArgumentParser:
     parser = cli.make_parser("bco.py", doc)
     parser.add_argument("env", help="CartPole-v1, MountainCar-v0, Hopper-v1, or another task with an expert and a rollout file")
     demonstrations = parser.add_argument_group("demonstrations")
-    demonstrations.add_argument("--demos", type=Path, default=None, help="rollout file whose observations are the demonstrations (default: bc.py's data file)")
+    demonstrations.add_argument("--demos", type=Path, default=None, help="rollout file (or minari:DATASET_ID) whose observations are the demonstrations (default: bc.py's data file)")
     demonstrations.add_argument("--demo_episodes", type=int, default=None, help="use only the first N episodes of the file (default: all)")
     interaction = parser.add_argument_group("interaction")
     interaction.add_argument("--pre_steps", type=int, default=None, help="|I_pre|: random-action steps before the demonstrations are used (default: as many as the demonstrations have)")

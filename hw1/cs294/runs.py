@@ -56,7 +56,7 @@ def bc_parser(description: str | None = None) -> argparse.ArgumentParser:
     parser = cli.make_parser("bc.py", description or "")
     parser.add_argument("env", help="Ant-v1, HalfCheetah-v1, Hopper-v1, Humanoid-v1, Reacher-v1, Walker2d-v1, or a gymnasium id")
     demonstrations = parser.add_argument_group("demonstrations")
-    demonstrations.add_argument("--data", type=Path, default=None, help="rollout file (default: data/<env>_<N>_rollouts.h5 with seed 002's N)")
+    demonstrations.add_argument("--data", type=Path, default=None, help="rollout file, or minari:DATASET_ID for a local Minari dataset (default: data/<env>_<N>_rollouts.h5 with seed 002's N)")
     demonstrations.add_argument("--num_demos", type=int, default=None, help="use only the first N episodes of the file (default: all)")
     add_model_arguments(parser)
     evaluation = parser.add_argument_group("evaluation")
@@ -94,6 +94,9 @@ def configs_from_args(args: argparse.Namespace) -> tuple[models.PolicyConfig, tr
 
 def resolve_data_path(env_name: str, data_path: Path | None) -> Path:
     """The rollout file to read; a missing one is a UserError that says how to make it."""
+    if data_path is not None and str(data_path).startswith("minari:"):  # a Minari dataset, converted once (cs294.minari_io)
+        from cs294 import minari_io  # here: the normal path never loads the converter
+        return minari_io.cached_rollouts(str(data_path), env_name)
     num_rollouts = data.DEMONSTRATION_ROLLOUTS.get(env_name, 20)
     path = data_path or data.default_rollouts_path(env_name, num_rollouts)
     if not path.exists():

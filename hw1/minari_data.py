@@ -1,0 +1,57 @@
+"""Convert between rollout files and Minari datasets (the successor of D4RL), both ways.
+
+    python hw1/minari_data.py export data/Hopper-v1_10_rollouts.h5 cs294/hopper/expert-v0
+    python hw1/minari_data.py import cs294/hopper/expert-v0 data/Hopper-v1_from_minari.h5
+
+`export` writes a Minari dataset under MINARI_DATASETS_PATH (default ~/.minari/datasets): its env
+spec builds the file's task again (CS294/Hopper-v1 for the 2017 Hopper-v1, once `import cs294`
+has run), and its ref_min_score and ref_max_score are the mean returns of a random policy and
+of the expert on --ref_episodes evaluation episodes. `import` writes a rollout file from any
+local Minari dataset whose task this project builds; bc.py, dagger.py and bco.py also read one
+directly with --data minari:ID (bco.py: --demos). docs/data-format.md has the details.
+"""
+
+import argparse
+from pathlib import Path
+
+from cs294 import cli, minari_io
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = cli.make_parser("minari_data.py", __doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{export,import}")
+    export = commands.add_parser("export", help="rollout file -> Minari dataset", formatter_class=cli.HelpFormatter)
+    export.add_argument("rollouts", type=Path, help="rollout file written by run_expert.py (or dagger.py's aggregated.h5)")
+    export.add_argument("dataset_id", help="Minari id of the new dataset, (namespace/)name-vN, e.g. cs294/hopper/expert-v0")
+    export.add_argument("--ref_episodes", type=int, default=minari_io.DEFAULT_REF_EPISODES,
+                        help=f"evaluation episodes behind ref_min_score (random policy) and ref_max_score (expert); 0 leaves both out "
+                             f"(default: {minari_io.DEFAULT_REF_EPISODES})")
+    export.add_argument("--expert", type=Path, default=None, help="expert pickle for ref_max_score (default: experts/<env>.pkl)")
+    export.add_argument("--seed", type=int, default=0, help="seed of the reference episodes' reset seeds and of the random policy (default: 0)")
+    export.add_argument("--author", default=minari_io.DEFAULT_AUTHOR, help="the dataset's author field")
+    export.add_argument("--author_email", default=None, help="the dataset's author_email field (default: none)")
+    imported = commands.add_parser("import", help="Minari dataset -> rollout file", formatter_class=cli.HelpFormatter)
+    imported.add_argument("dataset_id", help="id of a local Minari dataset, e.g. cs294/hopper/expert-v0 or mujoco/hopper/expert-v0")
+    imported.add_argument("output", type=Path, help="rollout file to write")
+    return parser
+
+
+def main(args: argparse.Namespace) -> minari_io.Exported | object:
+    """Run the subcommand; returns what export_dataset or import_dataset returned."""
+    if args.command == "export":
+        exported = minari_io.export_dataset(args.rollouts, args.dataset_id, expert_path=args.expert, ref_episodes=args.ref_episodes,
+                                            seed=args.seed, author=args.author, author_email=args.author_email)
+        scores = ("" if exported.ref_min_score is None else
+                  f"; ref_min_score {exported.ref_min_score:.1f} (random policy), ref_max_score {exported.ref_max_score:.1f} (expert), "
+                  f"{args.ref_episodes} episodes each")
+        print(f"wrote Minari dataset {exported.dataset_id} ({exported.episodes} episodes, {exported.steps} steps, env {exported.env_id}) "
+              f"to {exported.folder}{scores}")
+        return exported
+    rollouts = minari_io.import_dataset(args.dataset_id, args.output)
+    print(f"wrote {len(rollouts.trajectories)} episodes of {rollouts.attributes['env_name']} "
+          f"({rollouts.attributes['dynamics']}), {sum(t.length for t in rollouts.trajectories)} steps, to {args.output}")
+    return rollouts
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli.run(main, build_parser()))

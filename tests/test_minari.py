@@ -1,0 +1,265 @@
+"""Minari both ways (hw1/minari_data.py, cs294.minari_io) on real episodes, real files and Minari's own reader.
+
+No dataset can be downloaded here, so each test builds its datasets in a temporary
+MINARI_DATASETS_PATH: exported from real expert rollouts, or recorded on gymnasium's own tasks
+the way Minari's collection scripts do (float64 observations, infos, only the first reset seeded).
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import gymnasium as gym
+import h5py
+import numpy as np
+import pytest
+
+import bc
+import minari_data
+from conftest import REPO_ROOT
+from cs294 import bco as bco_library
+from cs294 import cli, dagger as dagger_library, data, environments, minari_io, provenance, runs
+from cs294.errors import UserError
+
+minari = pytest.importorskip("minari", reason="minari[hdf5] is pinned in requirements.txt")
+
+
+@pytest.fixture(autouse=True)
+def minari_root(tmp_path, monkeypatch):
+    """A Minari datasets folder of this test's own, and the test's folder as the working directory (data/minari/ lands there)."""
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "minari"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path / "minari"
+
+
+def export(path, dataset_id, *options):
+    return minari_data.main(minari_data.build_parser().parse_args(["export", str(path), dataset_id, *map(str, options)]))
+
+
+def run_script_main(module, argv, capsys):
+    code = cli.run(module.main, module.build_parser(), [str(a) for a in argv])
+    return code, capsys.readouterr()
+
+
+def gymnasium_dataset(dataset_id, env_id, episodes=3, steps=40, **make_options):
+    """Random-action episodes of gymnasium's task as registered, stored as Minari's own collection scripts store them."""
+    env = gym.make(env_id, max_episode_steps=steps, **make_options)
+    env.action_space.seed(0)
+    buffers = []
+    for index in range(episodes):
+        seed = 100 if index == 0 else None  # the collection scripts seed the first reset only
+        observation, _ = env.reset(seed=seed)
+        observations, actions, rewards, terminations, truncations, infos = [observation], [], [], [], [], []
+        while not (terminations and (terminations[-1] or truncations[-1])):
+            action = env.action_space.sample()
+            observation, reward, terminated, truncated, info = env.step(action)
+            for values, value in zip((observations, actions, rewards, terminations, truncations, infos),
+                                     (observation, action, reward, terminated, truncated, float(info.get("x_position", 0.0)))):
+                values.append(value)
+        buffers.append(minari.data_collector.EpisodeBuffer(
+            seed=seed, observations=np.array(observations), actions=np.array(actions), rewards=np.array(rewards),
+            terminations=np.array(terminations), truncations=np.array(truncations), infos={"x_position": np.array(infos)}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Minari's advice to name an evaluation env
+        return minari.create_dataset_from_buffers(dataset_id, buffers, env=env, algorithm_name="uniform random actions",
+                                                  author="tests/test_minari.py", author_email="nobody@example.org",
+                                                  code_permalink="tests/test_minari.py", description="a test dataset"), buffers
+
+
+def assert_same_episodes(found: list[data.Trajectory], expected: list[data.Trajectory]) -> None:
+    assert len(found) == len(expected) > 0
+    for trajectory, reference in zip(found, expected):
+        assert trajectory.seed == reference.seed
+        for field in data.EPISODE_FIELDS:
+            value, wanted = getattr(trajectory, field), getattr(reference, field)
+            assert value.dtype == wanted.dtype and np.array_equal(value, wanted), field
+
+
+def test_round_trip_is_exact(tmp_path, hopper_data, minari_root):
+    """File -> Minari -> file, with the original deleted in between: every array, dtype, seed and attribute comes back."""
+    original_path = tmp_path / "hopper.h5"
+    shutil.copyfile(hopper_data, original_path)
+    original = data.read_rollouts(original_path, env_name="Hopper-v1")
+    exported = export(original_path, "cs294/hopper/expert-v0", "--ref_episodes", 2)
+    original_path.unlink()
+    assert exported.folder == minari_root / "cs294" / "hopper" / "expert-v0" and exported.env_id == "CS294/Hopper-v1"
+    assert (exported.episodes, exported.steps) == (4, 1000)
+    assert sorted(path.name for path in (exported.folder / "data").iterdir()) == ["main_data.hdf5", "metadata.json"]
+    assert not [path for path in minari_root.iterdir() if path.name.startswith(".")]  # the staging folder is gone
+
+    back = minari_data.main(minari_data.build_parser().parse_args(["import", "cs294/hopper/expert-v0", str(tmp_path / "back.h5")]))
+    reread = data.read_rollouts(tmp_path / "back.h5", env_name="Hopper-v1")  # the project's reader, with its dynamics check
+    assert_same_episodes(reread.trajectories, original.trajectories)
+    assert reread.episode_attributes == original.episode_attributes
+    assert {name: reread.attributes[name] for name in original.attributes} == original.attributes
+    assert set(reread.attributes) - set(original.attributes) == set(minari_io.IMPORTED_ATTRIBUTES)
+    assert reread.attributes["minari_dataset_id"] == "cs294/hopper/expert-v0" and len(back.trajectories) == 4
+
+
+def test_minari_reads_the_export_as_its_own(tmp_path, hopper_data):
+    """Minari's loader sees Minari's layout, the same numbers, and fields that say what made the dataset."""
+    original = data.read_rollouts(hopper_data, env_name="Hopper-v1")
+    export(hopper_data, "cs294/hopper/expert-v0", "--ref_episodes", 2)
+    dataset = minari.load_dataset("cs294/hopper/expert-v0")
+    seeds = [episode["seed"] for episode in dataset.storage.get_episode_metadata(dataset.episode_indices)]
+    assert seeds == [t.seed for t in original.trajectories]
+    for episode, trajectory in zip(dataset.iterate_episodes(), original.trajectories, strict=True):
+        assert episode.observations.dtype == np.float64 and np.array_equal(episode.observations, trajectory.observations)
+        for field in ("actions", "rewards", "terminations", "truncations"):
+            assert np.array_equal(getattr(episode, field), getattr(trajectory, field)), field
+    with h5py.File(dataset.storage.data_path / "main_data.hdf5") as file:
+        assert sorted(file) == ["episode_0", "episode_1", "episode_2", "episode_3"]
+    metadata = dataset.storage.metadata
+    assert metadata["author"] == {minari_io.DEFAULT_AUTHOR}
+    assert "Hopper-v1.pkl" in metadata["algorithm_name"] and "run_expert.py" in metadata["algorithm_name"]
+    assert metadata["code_permalink"].startswith("hw1/minari_data.py of cs294-hw1")
+    assert "cs294-hw1" in metadata["requirements"] and metadata["num_episodes_average_score"] == 2
+    # Reference scores from the project's rollout loop: a random policy falls at once, the expert hops as in the data.
+    data_mean = np.mean([t.episode_return for t in original.trajectories])
+    assert metadata["ref_min_score"] < 0.1 * data_mean and abs(metadata["ref_max_score"] - data_mean) < 0.02 * data_mean
+    assert minari.get_normalized_score(dataset, np.array([metadata["ref_max_score"]]))[0] == pytest.approx(1.0)
+
+
+def test_recovered_environment_is_the_2017_task_and_replays_the_data(hopper_data):
+    original = data.read_rollouts(hopper_data, env_name="Hopper-v1").trajectories[0]
+    export(hopper_data, "cs294/hopper/expert-v0", "--ref_episodes", 0)
+    dataset = minari.load_dataset("cs294/hopper/expert-v0")
+    assert "ref_max_score" not in dataset.storage.metadata  # --ref_episodes 0 leaves both scores out
+    env = dataset.recover_environment()
+    assert env.spec.id == "CS294/Hopper-v1" and env.spec.max_episode_steps == 250  # the file's --max_timesteps
+    assert dataset.recover_environment(eval_env=True).spec.id == "CS294/Hopper-v1"
+    reference = environments.make_env(environments.resolve("Hopper-v1"))
+    assert np.array_equal(env.unwrapped.model.body_mass, reference.unwrapped.model.body_mass)
+    observation, _ = env.reset(seed=original.seed)
+    observations, rewards, truncated = [observation], [], False
+    for action in original.actions:
+        observation, reward, _, truncated, _ = env.step(action)
+        observations.append(observation)
+        rewards.append(reward)
+    assert np.array_equal(np.asarray(observations, np.float32), original.observations)
+    assert np.array_equal(rewards, original.rewards) and truncated  # cut by the recovered time limit, as the data was
+
+
+def test_recovered_from_another_folder_in_a_fresh_process(tmp_path, hopper_data, minari_root):
+    """What a user of Minari elsewhere does: load_dataset and recover_environment, with no import of cs294 and no PYTHONPATH."""
+    export(hopper_data, "cs294/hopper/expert-v0", "--ref_episodes", 0)
+    code = ("import minari\n"
+            "env = minari.load_dataset('cs294/hopper/expert-v0').recover_environment()\n"
+            "print(env.spec.id, type(env.unwrapped).__name__, env.unwrapped.model.body_mass[1])\n")
+    environment = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
+    completed = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                               env={**environment, "MINARI_DATASETS_PATH": str(minari_root), "PYTHONWARNINGS": "ignore"})
+    assert completed.returncode == 0, completed.stderr
+    gym_id, name, torso_mass = completed.stdout.split()
+    reference = environments.make_env(environments.resolve("Hopper-v1")).unwrapped.model.body_mass[1]
+    assert (gym_id, name, float(torso_mass)) == ("CS294/Hopper-v1", "HopperEnv", float(reference))
+
+
+def test_discrete_cartpole_round_trip(tmp_path, cartpole_demos):
+    original = data.read_rollouts(cartpole_demos, env_name="CartPole-v1")
+    exported = export(cartpole_demos, "cs294/cartpole/expert-v0", "--ref_episodes", 0)
+    assert exported.env_id == "CartPole-v1"
+    dataset = minari.load_dataset("cs294/cartpole/expert-v0")
+    assert dataset.action_space == gym.spaces.Discrete(2) and dataset.recover_environment().spec.id == "CartPole-v1"
+    minari_io.import_dataset("cs294/cartpole/expert-v0", tmp_path / "back.h5")
+    reread = data.read_rollouts(tmp_path / "back.h5", env_name="CartPole-v1")
+    assert_same_episodes(reread.trajectories, original.trajectories)
+    assert reread.trajectories[0].actions.dtype == np.int64
+
+
+def test_a_v5_dataset_maps_to_gymnasiums_task_and_is_refused_for_the_2017_one(tmp_path, capsys):
+    """As the public mujoco/* datasets are: Hopper-v5 as registered. It imports as Hopper-v5 and never mixes with Hopper-v1."""
+    dataset, buffers = gymnasium_dataset("mujoco/hopper/expert-v0", "Hopper-v5")
+    rollouts = minari_io.import_dataset("mujoco/hopper/expert-v0", tmp_path / "v5.h5")
+    imported = data.read_rollouts(tmp_path / "v5.h5", env_name="Hopper-v5")
+    assert (imported.attributes["env_name"], imported.attributes["gym_id"], imported.attributes["dynamics"]) == ("Hopper-v5", "Hopper-v5", "as registered")
+    assert [t.seed for t in imported.trajectories] == [100, -1, -1]  # unseeded resets have no seed to give back
+    for trajectory, buffer in zip(imported.trajectories, buffers, strict=True):
+        assert np.array_equal(trajectory.observations, buffer.observations.astype(np.float32))
+        assert np.array_equal(trajectory.actions, buffer.actions) and np.array_equal(trajectory.rewards, buffer.rewards)
+        assert trajectory.truncations[-1] == buffer.truncations[-1] and trajectory.terminations[-1] == buffer.terminations[-1]
+    assert imported.attributes["policy"] == "uniform random actions" and len(rollouts.trajectories) == 3
+
+    with pytest.raises(UserError, match="holds rollouts of Hopper-v5, not Hopper-v1"):
+        data.read_rollouts(tmp_path / "v5.h5", env_name="Hopper-v1")
+    code, output = run_script_main(bc, ["Hopper-v1", "--data", "minari:mujoco/hopper/expert-v0", "--epochs", 1], capsys)
+    assert code == cli.USER_ERROR_EXIT_CODE and len(output.err.strip().splitlines()) == 1
+    assert ("minari:mujoco/hopper/expert-v0 was recorded on Hopper-v5 as registered, but Hopper-v1 (gymnasium's Hopper-v4 with "
+            "2017 inertials) is another task") in output.err
+    assert not (tmp_path / "data").exists()  # refused before anything was converted
+
+
+def test_minari_data_flag_is_converted_once_and_again_when_the_dataset_changes(tmp_path):
+    dataset, buffers = gymnasium_dataset("mujoco/hopper/expert-v0", "Hopper-v5")
+    path = runs.resolve_data_path("Hopper-v5", minari_io.PREFIX + "mujoco/hopper/expert-v0")
+    assert path.parent == Path("data/minari/mujoco/hopper/expert-v0") and path.name.startswith("Hopper-v5-")  # in the working folder
+    stamp = path.stat().st_mtime_ns
+    assert runs.resolve_data_path("Hopper-v5", "minari:mujoco/hopper/expert-v0") == path and path.stat().st_mtime_ns == stamp
+    dataset.update_dataset_from_buffer(buffers[:1])  # the dataset grows: its conversion must follow
+    grown = runs.resolve_data_path("Hopper-v5", "minari:mujoco/hopper/expert-v0")
+    assert grown != path and not path.exists() and len(data.read_rollouts(grown, env_name="Hopper-v5").trajectories) == 4
+
+
+def test_bc_dagger_and_bco_take_minari_data(tmp_path, hopper_data, capsys):
+    export(hopper_data, "cs294/hopper/expert-v0", "--ref_episodes", 0)
+    code, output = run_script_main(bc, ["Hopper-v1", "--data", "minari:cs294/hopper/expert-v0", "--epochs", 1, "--eval_episodes", 1,
+                                        "--run_dir", tmp_path / "bc"], capsys)
+    assert code == 0, output.err
+    assert "converted minari:cs294/hopper/expert-v0 to data/minari/cs294/hopper/expert-v0/Hopper-v1-" in output.out
+    metrics = json.loads((tmp_path / "bc" / "metrics.json").read_text())
+    cached = runs.resolve_data_path("Hopper-v1", "minari:cs294/hopper/expert-v0")
+    assert metrics["data"]["path"] == str(cached) and metrics["data"]["sha256"] != provenance.file_sha256(hopper_data)
+    assert_same_episodes(data.read_rollouts(cached).trajectories, data.read_rollouts(hopper_data).trajectories)
+    # dagger.py (--data) and bco.py (--demos) resolve their data through the same function.
+    dagger_args = dagger_library.build_parser().parse_args(["Hopper-v1", "--data", "minari:cs294/hopper/expert-v0"])
+    assert runs.RunConfig.from_args(dagger_args, dagger_library.OPTIONS).data == cached
+    bco_args = bco_library.build_parser().parse_args(["Hopper-v1", "--demos", "minari:cs294/hopper/expert-v0"])
+    assert runs.RunConfig.from_args(bco_args, bco_library.OPTIONS).data == cached
+
+
+@pytest.mark.parametrize("case", ["missing", "malformed", "discrete observations", "multi-discrete actions", "no env spec", "exists",
+                                  "no expert"])
+def test_bad_input_is_one_line(tmp_path, hopper_data, capsys, case):
+    if case == "discrete observations":
+        gymnasium_dataset("toy/frozenlake/random-v0", "FrozenLake-v1", steps=10)
+    if case in ("no env spec", "multi-discrete actions"):  # datasets that record spaces but no environment
+        box = gym.spaces.Box(-1, 1, (2,), np.float32)
+        actions = gym.spaces.MultiDiscrete([3, 3]) if case == "multi-discrete actions" else box
+        buffer = minari.data_collector.EpisodeBuffer(observations=np.zeros((3, 2), np.float32), actions=np.zeros((2, 2), actions.dtype),
+                                                     rewards=np.zeros(2), terminations=np.zeros(2, bool), truncations=np.zeros(2, bool))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            minari.create_dataset_from_buffers(f"toy/{case.replace(' ', '-')}-v0", [buffer], observation_space=box, action_space=actions)
+    if case == "exists":
+        export(hopper_data, "cs294/hopper/expert-v0", "--ref_episodes", 0)
+    if case == "no expert":
+        gymnasium_dataset("mujoco/hopper/expert-v0", "Hopper-v5")
+        minari_io.import_dataset("mujoco/hopper/expert-v0", tmp_path / "v5.h5")
+    argv, expected = {
+        "missing": (["import", "cs294/hopper/expert-v7", tmp_path / "x.h5"], "no Minari dataset cs294/hopper/expert-v7 in MINARI_DATASETS_PATH="),
+        "malformed": (["import", "hopper expert", tmp_path / "x.h5"], "is not a Minari dataset id"),
+        "discrete observations": (["import", "toy/frozenlake/random-v0", tmp_path / "x.h5"], "has observations Discrete(16); this project learns from flat vectors"),
+        "multi-discrete actions": (["import", "toy/multi-discrete-actions-v0", tmp_path / "x.h5"],
+                                   "has actions MultiDiscrete([3 3]); this project takes a 1-D Box of real numbers or a Discrete(n)"),
+        "no env spec": (["import", "toy/no-env-spec-v0", tmp_path / "x.h5"], "records no environment"),
+        "exists": (["export", hopper_data, "cs294/hopper/expert-v0"], "already exists"),
+        "no expert": (["export", tmp_path / "v5.h5", "cs294/hopper/v5-v0"], "no expert for Hopper-v5"),
+    }[case]
+    code, output = run_script_main(minari_data, argv, capsys)
+    assert code == cli.USER_ERROR_EXIT_CODE and expected in output.err and len(output.err.strip().splitlines()) == 1, output.err
+    assert not (tmp_path / "x.h5").exists()
+
+
+def test_minari_is_never_imported_on_the_normal_path(tmp_path):
+    code = ("import sys\n"
+            "import bc, dagger, bco\n"
+            "from cs294 import minari_io, runs\n"
+            "print('minari' in sys.modules)\n")
+    completed = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+                               env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "hw1"), "PYTHONWARNINGS": "ignore"})
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip().splitlines()[-1] == "False"
