@@ -156,6 +156,26 @@ def test_offscreen_render_modes_pass_the_checker(tmp_path):
     assert all("rgb_array" in line for line in completed.stdout.splitlines())
 
 
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_vectorized_environments_step_the_same_task(mode):
+    """gym.make_vec builds the ids too; async mode rebuilds them in worker processes from the entry point alone."""
+    actions = np.random.default_rng(1).uniform(-1, 1, size=(20, 2, 3)).astype(np.float32)
+    vector = gym.make_vec("CS294/Hopper-v1", num_envs=2, vectorization_mode=mode)
+    try:
+        observations, _ = vector.reset(seed=[3, 4])
+        steps = [vector.step(action)[:2] for action in actions]
+    finally:
+        vector.close()
+    for slot, seed in enumerate([3, 4]):
+        single = environments.make_env(environments.resolve("Hopper-v1"))
+        assert np.array_equal(single.reset(seed=seed)[0], observations[slot])
+        for action, (vector_observation, vector_reward) in zip(actions, steps):
+            observation, reward, terminated, truncated, _ = single.step(action[slot])
+            assert np.array_equal(observation, vector_observation[slot]) and reward == vector_reward[slot]
+            if terminated or truncated:
+                break
+
+
 def test_registration_is_idempotent():
     before = {name: gym.spec(name) for name in gym.registry if name.startswith("CS294/")}
     with warnings.catch_warnings():

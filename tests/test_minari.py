@@ -45,8 +45,8 @@ def run_script_main(module, argv, capsys):
     return code, capsys.readouterr()
 
 
-def gymnasium_dataset(dataset_id, env_id, episodes=3, steps=40, **make_options):
-    """Random-action episodes of gymnasium's task as registered, stored as Minari's own collection scripts store them."""
+def gymnasium_dataset(dataset_id, env_id, episodes=3, steps=40, nan=False, **make_options):
+    """Random-action episodes of gymnasium's task as registered, stored as Minari's own collection scripts store them (nan: one NaN observation)."""
     env = gym.make(env_id, max_episode_steps=steps, **make_options)
     env.action_space.seed(0)
     buffers = []
@@ -60,6 +60,8 @@ def gymnasium_dataset(dataset_id, env_id, episodes=3, steps=40, **make_options):
             for values, value in zip((observations, actions, rewards, terminations, truncations, infos),
                                      (observation, action, reward, terminated, truncated, float(info.get("x_position", 0.0)))):
                 values.append(value)
+        if nan and index == 1:
+            observations[-1] = np.full_like(observations[-1], np.nan)
         buffers.append(minari.data_collector.EpisodeBuffer(
             seed=seed, observations=np.array(observations), actions=np.array(actions), rewards=np.array(rewards),
             terminations=np.array(terminations), truncations=np.array(truncations), infos={"x_position": np.array(infos)}))
@@ -221,8 +223,8 @@ def test_bc_dagger_and_bco_take_minari_data(tmp_path, hopper_data, capsys):
     assert runs.RunConfig.from_args(bco_args, bco_library.OPTIONS).data == cached
 
 
-@pytest.mark.parametrize("case", ["missing", "malformed", "discrete observations", "multi-discrete actions", "no env spec", "exists",
-                                  "no expert"])
+@pytest.mark.parametrize("case", ["missing", "malformed", "discrete observations", "multi-discrete actions", "no env spec",
+                                  "unregistered env", "other options", "not finite", "exists", "no expert"])
 def test_bad_input_is_one_line(tmp_path, hopper_data, capsys, case):
     if case == "discrete observations":
         gymnasium_dataset("toy/frozenlake/random-v0", "FrozenLake-v1", steps=10)
@@ -234,6 +236,16 @@ def test_bad_input_is_one_line(tmp_path, hopper_data, capsys, case):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             minari.create_dataset_from_buffers(f"toy/{case.replace(' ', '-')}-v0", [buffer], observation_space=box, action_space=actions)
+    if case == "unregistered env":  # recorded where some package registered the task, read where none did
+        gym.register("Toy/Hopper-v0", entry_point=gym.spec("Hopper-v5").entry_point, max_episode_steps=20)
+        try:
+            gymnasium_dataset("toy/unregistered-v0", "Toy/Hopper-v0")
+        finally:
+            del gym.registry["Toy/Hopper-v0"]
+    if case == "other options":
+        gymnasium_dataset("toy/heavy-v0", "Hopper-v5", forward_reward_weight=2.0)
+    if case == "not finite":
+        gymnasium_dataset("toy/nan-v0", "Hopper-v5", nan=True)
     if case == "exists":
         export(hopper_data, "cs294/hopper/expert-v0", "--ref_episodes", 0)
     if case == "no expert":
@@ -246,6 +258,10 @@ def test_bad_input_is_one_line(tmp_path, hopper_data, capsys, case):
         "multi-discrete actions": (["import", "toy/multi-discrete-actions-v0", tmp_path / "x.h5"],
                                    "has actions MultiDiscrete([3 3]); this project takes a 1-D Box of real numbers or a Discrete(n)"),
         "no env spec": (["import", "toy/no-env-spec-v0", tmp_path / "x.h5"], "records no environment"),
+        "unregistered env": (["import", "toy/unregistered-v0", tmp_path / "x.h5"], "was recorded on Toy/Hopper-v0, which is not registered here"),
+        "other options": (["import", "toy/heavy-v0", tmp_path / "x.h5"],
+                          "was recorded on Hopper-v5 with options {'forward_reward_weight': 2.0}, but this project builds Hopper-v5 with {}"),
+        "not finite": (["import", "toy/nan-v0", tmp_path / "x.h5"], "minari:toy/nan-v0: episode 1 holds NaN or infinite values"),
         "exists": (["export", hopper_data, "cs294/hopper/expert-v0"], "already exists"),
         "no expert": (["export", tmp_path / "v5.h5", "cs294/hopper/v5-v0"], "no expert for Hopper-v5"),
     }[case]
