@@ -23,13 +23,15 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="rollout file -> Minari dataset", formatter_class=cli.HelpFormatter)
     export.add_argument("rollouts", type=Path, help="rollout file written by run_expert.py (or dagger.py's aggregated.h5)")
     export.add_argument("dataset_id", help="Minari id of the new dataset, (namespace/)name-vN, e.g. cs294/hopper/expert-v0")
-    export.add_argument("--ref_episodes", type=int, default=minari_io.DEFAULT_REF_EPISODES,
+    scores = export.add_argument_group("reference scores")
+    fields = export.add_argument_group("who made the dataset")
+    scores.add_argument("--ref_episodes", type=int, default=minari_io.DEFAULT_REF_EPISODES,
                         help=f"evaluation episodes behind ref_min_score (random policy) and ref_max_score (expert); 0 leaves both out "
                              f"(default: {minari_io.DEFAULT_REF_EPISODES})")
-    export.add_argument("--expert", type=Path, default=None, help="expert pickle for ref_max_score (default: experts/<env>.pkl)")
-    export.add_argument("--seed", type=int, default=0, help="seed of the reference episodes' reset seeds and of the random policy (default: 0)")
-    export.add_argument("--author", default=minari_io.DEFAULT_AUTHOR, help="the dataset's author field")
-    export.add_argument("--author_email", default=None, help="the dataset's author_email field (default: none)")
+    scores.add_argument("--expert", type=Path, default=None, help="expert pickle for ref_max_score (default: experts/<env>.pkl)")
+    scores.add_argument("--seed", type=int, default=0, help="seed of the reference episodes' reset seeds and of the random policy (default: 0)")
+    fields.add_argument("--author", default=minari_io.DEFAULT_AUTHOR, help="the dataset's author field")
+    fields.add_argument("--author_email", default=None, help="the dataset's author_email field (default: none)")
     imported = commands.add_parser("import", help="Minari dataset -> rollout file", formatter_class=cli.HelpFormatter)
     imported.add_argument("dataset_id", help="id of a local Minari dataset, e.g. cs294/hopper/expert-v0 or mujoco/hopper/expert-v0")
     imported.add_argument("output", type=Path, help="rollout file to write")
