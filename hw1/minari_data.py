@@ -6,7 +6,7 @@
 `export` writes a Minari dataset under MINARI_DATASETS_PATH (default ~/.minari/datasets): its env
 spec builds the file's task again (CS294/Hopper-v1 for the 2017 Hopper-v1, once `import cs294`
 has run), and its ref_min_score and ref_max_score are the mean returns of a random policy and
-of the expert on --ref_episodes evaluation episodes. `import` writes a rollout file from any
+of the expert on --ref_episodes episodes whose seeds the data does not use. `import` writes a rollout file from any
 local Minari dataset whose task this project builds; bc.py, dagger.py and bco.py also read one
 directly with --data minari:ID (bco.py: --demos). docs/data-format.md has the details.
 """

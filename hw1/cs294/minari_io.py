@@ -35,6 +35,8 @@ CACHE_DIR = Path("data") / "minari"
 METADATA_KEY = "cs294_rollouts"
 """The metadata.json entry holding a rollout file's own attributes, so that an exported file comes back exactly."""
 DEFAULT_REF_EPISODES = 10
+REFERENCE_STREAM = 2_000_000
+"""The reference episodes' seeds come from the generator (seed, REFERENCE_STREAM), apart from the streams runs draw from."""
 REQUIREMENT = "minari[hdf5]==0.5.4"
 DEFAULT_AUTHOR = "cs294-hw1, Berkeley CS294-112 HW1 in Keras 3 (hw1/minari_data.py)"
 IMPORTED_ATTRIBUTES = ("minari_dataset_id", "minari_sha256")
@@ -189,7 +191,7 @@ def reference_scores(env_name: str, expert_path: Path, episodes: int, seed: int,
     from cs294 import experts, inverse_dynamics, rollouts  # TensorFlow: only when the scores are computed
 
     spec = environments.resolve(env_name)
-    seeds = rollouts.evaluation_seeds(seed, episodes, exclude=exclude)
+    seeds = rollouts.episode_seeds(np.random.default_rng([seed, REFERENCE_STREAM]), episodes, exclude=exclude)
     env = environments.make_env(spec)
     random_policy = inverse_dynamics.exploration_policy(env.observation_space.shape[0], env.action_space, seed=seed)
     env.close()
