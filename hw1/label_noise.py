@@ -109,7 +109,7 @@ def main(args: argparse.Namespace) -> dict:
     expert_model = experts.load_checked_expert(experts.default_expert_path(args.env), spec)
     results = {"env": args.env, "data": str(data_path), "seeds": args.seeds, "ensemble": args.ensemble, "rows": [], "experts": []}
     for seed in args.seeds:
-        episodes = rollouts.episode_seeds(np.random.default_rng([seed, 1]), args.eval_episodes, exclude=[t.seed for t in trajectories])
+        episodes = rollouts.evaluation_seeds(seed, args.eval_episodes, exclude=[t.seed for t in trajectories])
         expert = rollouts.evaluate(expert_model, spec, episodes, num_envs=args.num_envs)[0]
         results["experts"].append({"seed": seed, "evaluation_seeds": episodes, **vars(expert)})
         for index, (name, labels) in enumerate(label_sets(args, seed, trajectories, space, inverse)):

@@ -72,6 +72,11 @@ class Profile:
     """bc.py's --clip_observations per task, for BC, DAgger and the curve (default: off)."""
     expert_check: tuple[tuple[str, ...], int] = ((), 0)
     """check_experts.py: the tasks and the episodes per expert (none: no such step)."""
+    efficiency: tuple[int, ...] = ()
+    """The data-efficiency study: BC and DAgger from the first N rollouts of each task's file, for these N below its published
+    count (the published count's point is the main table's runs); the profile's seeds, DAgger schedules and evaluation."""
+    efficiency_epochs: int = 100
+    """Epochs of BC, and of DAgger's first fit, on the study's few rollouts."""
 
 
 # BCO on the paper's tasks (CartPole, MountainCar, Reacher, Ant) and on Hopper and HalfCheetah: (seeds, bco.py options).
@@ -95,9 +100,12 @@ def _full() -> Profile:
         bc_epochs={task: 10 if task in large else 100 for task in rollouts},
         # DAgger retrains warm, so a few epochs per iteration suffice; Reacher's 500 transitions need more passes.
         dagger={task: (5, 2) if task in large else (10, 10) if task == "Reacher-v1" else (10, 5) for task in SEED_002_TASKS},
-        eval_episodes=10,
+        # 50 episodes per run show the falls that 10 hid (issue 27); the expert check plays 100.
+        eval_episodes=50,
         study_seeds=(0, 1, 2), study_epochs=100,
-        curves={"Hopper-v1": ((1, 2, 5, 10), (0, 1, 2), 100), "Humanoid-v1": ((10, 25, 50, 100, 250), (0,), 20)},
+        # Hopper's BC curve over 1, 2, 5 and 10 rollouts is the data-efficiency study's BC line.
+        curves={"Humanoid-v1": ((10, 25, 50, 100, 250), (0,), 20)},
+        efficiency=(1, 2, 5),
         bco=FULL_BCO, bco_seeds=(0, 1, 2), label_noise=(0.1,),
         benchmark_steps=20000, benchmark_tasks=SEED_002_TASKS,
         video_tasks=SEED_002_TASKS,
@@ -128,6 +136,7 @@ PROFILES = {
         study_seeds=(0,), study_epochs=20, curves={"Hopper-v1": ((1, 5, 10), (0,), 30)},
         bco={"CartPole-v1": ((0,), ("--iterations", "1"))}, bco_seeds=(0,), benchmark_steps=5000, benchmark_tasks=("Hopper-v1",),
         benchmark_shapes=("hopper",), video_tasks=("Hopper-v1",), expert_check=(("Hopper-v1", "CartPole-v1"), 10),
+        efficiency=(1,), efficiency_epochs=30,
     ),
     # For the test suite and the backend benchmark: every stage, with tiny budgets and nothing learned, in about a minute.
     "tiny": Profile(
@@ -137,6 +146,7 @@ PROFILES = {
         bco_budget=("--epochs", "2", "--inverse_epochs", "1", "--inverse_retrain_epochs", "1", "--retrain_epochs", "1", "--ensemble", "2",
                     "--inverse_ensemble", "1", "--selection_episodes", "1"),
         benchmark_steps=200, benchmark_tasks=("Hopper-v1",), benchmark_shapes=("hopper",), benchmark_trials=1, expert_check=(("CartPole-v1",), 2),
+        efficiency=(1,), efficiency_epochs=2,
     ),
 }
 
@@ -195,18 +205,36 @@ class Plan:
 
     def dagger(self, task: str, seed: int) -> str:
         p = self.profile
-        iterations, retrain_epochs = p.dagger[task]
+        iterations = p.dagger[task][0]
         run_dir = self.run_dir(task, "dagger", seed)
-        first_epochs = p.dagger_first_epochs or p.bc_epochs[task]
-        args = [task, "--data", str(self.data_path(task)), "--epochs", str(first_epochs), "--iterations", str(iterations),
-                "--retrain_epochs", str(retrain_epochs), "--seed", str(seed), "--eval_episodes", str(p.eval_episodes), "--run_dir", str(run_dir)]
-        args += self.clip_args(task)
-        if p.dagger_rollouts != 5:
-            args += ["--rollouts_per_iter", str(p.dagger_rollouts)]
+        args = [task, "--data", str(self.data_path(task)), *self.dagger_schedule(task, p.dagger_first_epochs or p.bc_epochs[task]),
+                "--seed", str(seed), "--eval_episodes", str(p.eval_episodes), "--run_dir", str(run_dir), *self.clip_args(task)]
         return self.add(name=f"dagger/{task}/seed{seed}", script="dagger.py", args=args, output=run_dir, stage="DAgger",
                         deps=(self.expert_data(task),), inputs=(self.data_path(task), Path("experts") / f"{task}.pkl"),
                         cost=60 + iterations * (15 if task in ("Ant-v1", "Humanoid-v1", "Walker2d-v1") else 6),
                         resume_args=("--resume",), resume_marker="state.json")
+
+    def dagger_schedule(self, task: str, first_epochs: int) -> list[str]:
+        """dagger.py's schedule flags of this profile for one task."""
+        iterations, retrain_epochs = self.profile.dagger[task]
+        args = ["--epochs", str(first_epochs), "--iterations", str(iterations), "--retrain_epochs", str(retrain_epochs)]
+        return args + (["--rollouts_per_iter", str(self.profile.dagger_rollouts)] if self.profile.dagger_rollouts != 5 else [])
+
+    def efficiency(self, task: str) -> None:
+        """BC and DAgger from the first N expert rollouts, each seed, for the study's N below the published count."""
+        p = self.profile
+        for count in (n for n in p.efficiency if n < p.rollouts[task]):
+            for seed in p.seeds:
+                for method, script in (("bc", "bc.py"), ("dagger", "dagger.py")):
+                    run_dir = studies.efficiency_run_dir(self.root, task, method, count, seed)
+                    args = [task, "--data", str(self.data_path(task)), "--num_demos", str(count), "--seed", str(seed),
+                            "--eval_episodes", str(p.eval_episodes), "--run_dir", str(run_dir), *self.clip_args(task)]
+                    args += self.dagger_schedule(task, p.efficiency_epochs) if method == "dagger" else ["--epochs", str(p.efficiency_epochs)]
+                    inputs = (self.data_path(task),) + ((Path("experts") / f"{task}.pkl",) if method == "dagger" else ())
+                    self.add(name=f"efficiency/{task}/{method}/demos{count}_seed{seed}", script=script, args=args, output=run_dir,
+                             stage="data efficiency", deps=(self.expert_data(task),), inputs=inputs,
+                             cost=20 + p.efficiency_epochs * count * 0.05 + (p.dagger[task][0] * 10 if method == "dagger" else 0),
+                             **({"resume_args": ("--resume",), "resume_marker": "state.json"} if method == "dagger" else {}))
 
     def study(self) -> None:
         p, task = self.profile, "Hopper-v1"
@@ -308,6 +336,8 @@ class Plan:
             for seed in p.seeds:
                 self.bc(task, seed)
                 self.dagger(task, seed)
+        for task in p.tasks if p.efficiency else ():
+            self.efficiency(task)
         if p.study_seeds:
             self.study()
         for task in p.curves:

@@ -83,8 +83,8 @@ def test_dagger_killed_around_its_commit_resumes_to_the_uninterrupted_result(tmp
     assert [a.get("dagger_iteration", 0) for a in data.read_rollouts(run_dir / "aggregated.h5").episode_attributes] == [0] * 4 + [1] * 2 + [2] * 2
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["complete"]
-    # Only the last and the best iteration's checkpoints are kept.
-    assert {path.name for path in (run_dir / "checkpoints").iterdir()} <= {"iteration_001.keras", "iteration_002.keras"}
+    # Only the last iteration's checkpoint is kept.
+    assert {path.name for path in (run_dir / "checkpoints").iterdir()} == {"iteration_002.keras"}
 
 
 def test_a_second_writer_is_refused_and_a_dead_holder_does_not_block(tmp_path, hopper_data):

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 
+import bc
 import dagger
 from conftest import EXPERTS_DIR
 from cs294 import aggregation, cli, data, environments, experts, rollouts
@@ -63,9 +64,39 @@ def test_short_real_run_aggregates_exactly_the_visited_steps(tmp_path, hopper_da
     for row in metrics["iterations"]:  # each iteration grew the file by exactly the episodes it visited
         assert row["transitions"] == sum(t.length for t, i in zip(aggregated.trajectories, iterations) if i <= row["iteration"])
     assert [row["iteration"] for row in metrics["iterations"]] == [0, 1, 2]
-    for name in ("policy.keras", "policy_last.keras", "returns.png", "validation_loss.png", "state.json"):
+    # The expert labelled the initial rollouts and then every state the learner visited, each exactly once.
+    visited = [sum(t.length for t, i in zip(aggregated.trajectories, iterations) if i == k) for k in (0, 1, 2)]
+    assert [row["expert_labels"] for row in metrics["iterations"]] == [visited[0], visited[0] + visited[1], sum(visited)]
+    assert metrics["iterations"][-1]["expert_labels"] == sum(t.length for t in aggregated.trajectories)
+    for name in ("policy.keras", "returns.png", "validation_loss.png", "state.json"):
         assert (run_dir / name).exists(), name
+    assert not (run_dir / "policy_last.keras").exists()  # policy.keras is the last iteration: no best chosen on the test episodes
     assert keras.saving.load_model(run_dir / "policy.keras")(np.zeros((1, 11), np.float32)).shape == (1, 3)
+
+
+def test_dagger_and_bc_of_one_seed_play_the_same_evaluation_episodes_and_count_falls(tmp_path, hopper_data, capsys):
+    dagger_dir, bc_dir = tmp_path / "dagger", tmp_path / "bc"
+    argv = tiny_run(hopper_data, dagger_dir, 1)
+    argv[argv.index("--eval_episodes") + 1] = 4
+    code, output = run_dagger(argv + ["--curve_episodes", 2, "--num_demos", 1], capsys)
+    assert code == 0, output.err
+    assert cli.run(bc.main, bc.build_parser(), ["Hopper-v1", "--data", str(hopper_data), "--num_demos", "1", "--epochs", "2",
+                                                "--eval_episodes", "4", "--run_dir", str(bc_dir)]) == 0
+    dagger_metrics, bc_metrics = (json.loads((d / "metrics.json").read_text()) for d in (dagger_dir, bc_dir))
+    assert dagger_metrics["evaluation"]["seeds"] == bc_metrics["evaluation"]["seeds"] == dagger_metrics["evaluation_seeds"]
+    assert dagger_metrics["expert"]["mean"] == bc_metrics["expert"]["mean"]  # one expert column for both
+    # --num_demos: DAgger started from the file's first episode only, as bc.py did.
+    first = data.read_rollouts(hopper_data).trajectories[0]
+    assert data.read_rollouts(dagger_dir / "aggregated.h5").trajectories[0].seed == first.seed
+    assert dagger_metrics["iterations"][0]["expert_labels"] == bc_metrics["data"]["transitions"] == first.length
+    # Iteration 0 is scored on the first --curve_episodes episodes, the last iteration on all of them.
+    assert [row["episodes_scored"] for row in dagger_metrics["iterations"]] == [2, 4]
+    for metrics in (dagger_metrics, bc_metrics):
+        evaluation = metrics["evaluation"]
+        assert evaluation["episodes"] == len(evaluation["returns"]) == 4
+        assert 0 <= evaluation["falls"] <= 4
+    # Two epochs of cloning from one rollout fall: the count says so (a hopper that stands 1000 steps is not cloned that fast).
+    assert bc_metrics["evaluation"]["falls"] == 4 and bc_metrics["evaluation"]["mean_length"] < 1000
 
 
 def test_resume_after_a_crash_continues_with_the_same_data(tmp_path, hopper_data, capsys):

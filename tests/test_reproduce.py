@@ -70,7 +70,7 @@ def tiny_args(tmp_path: Path) -> list[str]:
 
 TINY_STEPS = ["bc/CartPole-v1/seed0", "bc/Hopper-v1/seed0", "benchmark", "bco/CartPole-v1/seed0", "curve/Hopper-v1/demos1_seed0",
               "curve/Hopper-v1/demos2_seed0", "curve/Hopper-v1/table", "dagger/Hopper-v1/seed0", "data/CartPole-v1", "data/Hopper-v1",
-              "expert_check", *sorted(f"study/{config.slug}/seed0" for config in studies.CONFIGS), "study/table"]
+              "efficiency/Hopper-v1/bc/demos1_seed0", "efficiency/Hopper-v1/dagger/demos1_seed0", "expert_check", *sorted(f"study/{config.slug}/seed0" for config in studies.CONFIGS), "study/table"]
 
 
 def test_tiny_reproduction_covers_every_stage_then_skips_or_resumes(tiny_reproduction):
@@ -79,7 +79,8 @@ def test_tiny_reproduction_covers_every_stage_then_skips_or_resumes(tiny_reprodu
     assert sorted(first["ran"]) == sorted(TINY_STEPS)
     report = (tmp_path / "results" / "REPORT.md").read_text()
     for section in ("## The experts in the 2017 tasks", "## Expert, BC and DAgger beside seed 002", "## BC against the number of demonstrations",
-                    "## Hopper architecture study", "## Behavioral cloning from observation", "## Speed", "Time per stage"):
+                    "## Hopper architecture study", "## Behavioral cloning from observation", "## Speed", "Time per stage",
+                    "## Data efficiency: BC against DAgger per expert label"):
         assert section in report
     assert "| CartPole-v1 | as registered | 2 | 500.0 ± 0.0 |" in report
     assert "| Hopper-v1 |" in report and "seed 002" in report
@@ -87,6 +88,10 @@ def test_tiny_reproduction_covers_every_stage_then_skips_or_resumes(tiny_reprodu
     row = next(line for line in report.splitlines() if line.startswith("| Hopper-v1 | 10 |"))
     assert "(n = 1)" in row and "± 0.0" not in row  # one seed: no std over seeds is made up
     assert (tmp_path / "results" / "figures" / "dagger_returns.png").stat().st_size > 1000
+    assert (tmp_path / "results" / "figures" / "data_efficiency.png").stat().st_size > 1000
+    # The study's rows: 1 rollout from its own runs, the published count (2 here) from the main table's runs.
+    assert [line.split(" | ")[1] for line in report.splitlines() if line.startswith("| Hopper-v1 | ") and "falls" in line
+            and line.count(" | ") == 5] == ["1", "2"]
     bc_run = tmp_path / "results" / "Hopper-v1" / "bc" / "seed0"
     assert (bc_run / "policy.keras").exists()
     for run_dir in (bc_run, tmp_path / "results" / "Hopper-v1" / "dagger" / "seed0"):
@@ -143,6 +148,7 @@ def test_dry_run_lists_every_stage_of_the_full_reproduction(tmp_path, capsys):
     assert reproduce.main(args)["jobs"] > 100
     listed = capsys.readouterr().out
     for step in ("benchmark", "expert_check", "data/Humanoid-v1", "bc/Ant-v1/seed2", "dagger/Walker2d-v1/seed2", "study/table",
+                 "efficiency/Walker2d-v1/dagger/demos5_seed2", "efficiency/Reacher-v1/bc/demos1_seed0",
                  "curve/Humanoid-v1/table", "bco/Hopper-v1/seed2", "video/Walker2d-v1"):
         assert f" {step}:" in listed
     assert "to run  data/Hopper-v1: python hw1/run_expert.py experts/Hopper-v1.pkl Hopper-v1 --num_rollouts 10" in listed

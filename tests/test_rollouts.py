@@ -75,15 +75,25 @@ def test_episode_seeds_come_from_the_generator():
     assert rollouts.episode_seeds(np.random.default_rng(1), 4) != rollouts.episode_seeds(np.random.default_rng(2), 4)
 
 
+def test_evaluation_seeds_are_one_stream_whose_first_k_do_not_depend_on_the_count():
+    assert rollouts.evaluation_seeds(3, 50)[:10] == rollouts.evaluation_seeds(3, 10)
+    assert rollouts.evaluation_seeds(3, 10) != rollouts.evaluation_seeds(4, 10)
+    taken = rollouts.evaluation_seeds(3, 10)[:2]
+    assert not set(taken) & set(rollouts.evaluation_seeds(3, 10, exclude=taken))
+
+
 def test_rollout_stats():
-    def episode(rewards):
+    def episode(rewards, fell=True):
         steps = len(rewards)
+        last = np.arange(steps) == steps - 1
         return data.make_trajectory(observations=np.zeros((steps + 1, 1)), actions=np.zeros((steps, 1)), rewards=rewards,
-                                    terminations=np.arange(steps) == steps - 1, truncations=np.zeros(steps, bool), seed=0)
-    stats = rollouts.rollout_stats([episode([1.0, 2.0]), episode([5.0]), episode([0.0, 0.0, 0.0])])
+                                    terminations=last & fell, truncations=last & (not fell), seed=0)
+    stats = rollouts.rollout_stats([episode([1.0, 2.0]), episode([5.0], fell=False), episode([0.0, 0.0, 0.0])])
     assert (stats.mean, stats.min, stats.max, stats.episodes) == (8 / 3, 0.0, 5.0, 3)
     assert stats.std == pytest.approx(np.std([3.0, 5.0, 0.0]))
     assert stats.mean_length == 2.0
+    assert stats.falls == 2  # the truncated episode reached the time limit: not a fall
+    assert "falls 2/3" in str(stats)
 
 
 @pytest.mark.parametrize("budget", [1, 37, 450])

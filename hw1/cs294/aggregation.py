@@ -68,12 +68,8 @@ class DaggerState:
     """Iterations finished; 0 means the initial behavioral cloning is done."""
     episodes: int
     """Episodes in the aggregated file once that iteration was done; any beyond are dropped on resume."""
-    best_iteration: int
-    best_return: float
     checkpoint: str = ""
     """The policy after the last completed iteration (with its optimizer state), relative to the run directory."""
-    best_checkpoint: str = ""
-    """The policy of the best iteration, relative to the run directory."""
     metrics: dict = dataclasses.field(default_factory=dict)
     """metrics.json as of the last completed iteration; metrics.json is rewritten from it."""
 
@@ -86,8 +82,10 @@ class DaggerState:
         if not path.exists():
             return None
         try:
-            return cls(**json.loads(path.read_text()))
-        except (ValueError, TypeError) as error:
+            recorded = json.loads(path.read_text())
+            # Older runs also recorded a "best iteration", chosen on the episodes that scored it; it is no longer kept.
+            return cls(**{name: value for name, value in recorded.items() if not name.startswith("best_")})
+        except (ValueError, TypeError, AttributeError) as error:
             raise UserError(f"{path} is damaged ({error}); start the run again with --overwrite") from None
 
 

@@ -25,7 +25,7 @@ import numpy as np
 from cs294 import cli, data, ensembles, environments, experts, files, inverse_dynamics, models, provenance, reporting, rollouts, runs, training
 from cs294.errors import UserError
 
-EVALUATION_STREAM = 1_000_000
+# rollouts.EVALUATION_STREAM (1_000_000) draws the evaluation seeds; selection draws from its own streams.
 SELECTION_STREAM = 2_000_000
 HELD_OUT_TRANSITIONS = 0.1  # of the agent's own transitions, to score the inverse model
 CONSTANT_SPREAD = 1e-6  # a demonstration dimension with a smaller std counts as constant
@@ -185,7 +185,7 @@ class BcoRun:
         env.close()
         self.discrete = isinstance(self.action_space, gym.spaces.Discrete)
         self.output_dim = int(self.action_space.n) if self.discrete else self.action_space.shape[0]
-        self.evaluation_seeds = rollouts.episode_seeds(np.random.default_rng([args.seed, EVALUATION_STREAM]), args.eval_episodes, exclude=demo_seeds)
+        self.evaluation_seeds = rollouts.evaluation_seeds(args.seed, args.eval_episodes, exclude=demo_seeds)
         self.used_seeds = set(demo_seeds) | set(self.evaluation_seeds)
         self.explorer = inverse_dynamics.exploration_policy(self.observation_dim, self.action_space, seed=args.seed)
         self.own: list[data.Trajectory] = []
@@ -295,6 +295,7 @@ def run(args: argparse.Namespace) -> dict:
                         f"{args.eval_episodes} evaluation episodes, so no normalized score exists; use more --eval_episodes")
     config = {**bco.config.record(), "pre_steps": pre_steps, "post_steps_per_iteration": post_steps}
     bco.logger.text("hyperparameters", reporting.hyperparameter_table(config))
+    bco.logger.hparams(config)
     metrics = {"config": config, "demonstrations": {"path": str(bco.demo_path), "sha256": provenance.file_sha256(bco.demo_path),
                                                     "episodes": len(bco.demos), "steps": bco.demo_steps},
                "expert": vars(expert_stats), "random": vars(random_stats), "evaluation_seeds": bco.evaluation_seeds, "iterations": [],

@@ -21,12 +21,9 @@ from cs294.errors import UserError
 import keras  # noqa: E402  (after cs294, which keeps TensorFlow's start-up banner quiet)
 
 AGGREGATED_FILE = "aggregated.h5"
-# The generator of the evaluation seeds: (seed, EVALUATION_STREAM), apart from every iteration's (seed, i).
-EVALUATION_STREAM = 1_000_000
-
 
 # The settings of DAgger's own that decide a run's result; metrics.json records them beside the shared ones.
-OPTIONS = ("iterations", "rollouts_per_iter", "retrain_epochs", "beta")
+OPTIONS = ("iterations", "rollouts_per_iter", "retrain_epochs", "beta", "curve_episodes")
 
 
 def build_parser(doc: str = "") -> argparse.ArgumentParser:
@@ -35,6 +32,7 @@ def build_parser(doc: str = "") -> argparse.ArgumentParser:
     parser.add_argument("env", help="Ant-v1, HalfCheetah-v1, Hopper-v1, Humanoid-v1, Reacher-v1 or Walker2d-v1")
     sources = parser.add_argument_group("data and expert")
     sources.add_argument("--data", type=Path, default=None, help="expert rollout file to start from (default: bc.py's)")
+    sources.add_argument("--num_demos", type=int, default=None, help="start from only the first N episodes of the file, as bc.py's --num_demos (default: all)")
     sources.add_argument("--expert", type=Path, default=None, help="expert that labels the states (default: experts/<env>.pkl)")
     dagger = parser.add_argument_group("DAgger")
     dagger.add_argument("--iterations", type=int, default=10, help="DAgger iterations after the initial cloning (default: 10)")
@@ -43,7 +41,9 @@ def build_parser(doc: str = "") -> argparse.ArgumentParser:
     dagger.add_argument("--beta", type=float, default=0.0, help="iteration i lets the expert act at each step with probability beta**i (default: 0, the learner always drives)")
     runs.add_model_arguments(parser)
     evaluation = parser.add_argument_group("evaluation")
-    evaluation.add_argument("--eval_episodes", type=int, default=10, help="evaluation episodes per iteration (default: 10)")
+    evaluation.add_argument("--eval_episodes", type=int, default=10, help="episodes that score the last iteration, the same as bc.py's of this seed (default: 10)")
+    evaluation.add_argument("--curve_episodes", type=int, default=10,
+                            help="episodes that score each earlier iteration: the first K of the evaluation episodes (default: 10)")
     evaluation.add_argument("--num_envs", type=int, default=rollouts.DEFAULT_NUM_ENVS, help="environments stepped side by side")
     run = parser.add_argument_group("run")
     run.add_argument("--seed", type=int, default=0, help="seed of everything random in the run (default: 0)")
@@ -55,7 +55,7 @@ def build_parser(doc: str = "") -> argparse.ArgumentParser:
 
 def check_args(args: argparse.Namespace) -> None:
     """DAgger's own flags, checked (the shared ones are checked by runs.RunConfig)."""
-    for name in ("iterations", "rollouts_per_iter", "retrain_epochs"):
+    for name in ("iterations", "rollouts_per_iter", "retrain_epochs", "curve_episodes"):
         if getattr(args, name) < (0 if name == "iterations" else 1):
             raise UserError(f"--{name} is too small: {getattr(args, name)}")
     if not 0 <= args.beta <= 1:
@@ -104,18 +104,22 @@ class DaggerRun:
         if self.args.resume:
             return self.resume()
         source = self.config.data
-        with data.atomic_path(self.data_path) as temporary:
-            shutil.copyfile(source, temporary)
-        demonstrations = data.read_rollouts(self.data_path)
+        whole_file = data.read_rollouts(source, env_name=self.args.env)
+        demonstrations = runs.first_demonstrations(whole_file, self.args.num_demos, source)
+        data.write_rollouts(self.data_path, demonstrations.trajectories, demonstrations.attributes, demonstrations.episode_attributes)
         expert_stats = rollouts.rollout_stats(demonstrations.trajectories)
-        evaluation_seeds = self.seeds_for(EVALUATION_STREAM, self.args.eval_episodes, exclude=[t.seed for t in demonstrations.trajectories])
+        # bc.py's run of this seed is scored on these very episodes: the expert column and the % agree across the two.
+        evaluation_seeds = rollouts.evaluation_seeds(self.args.seed, self.args.eval_episodes, exclude=[t.seed for t in whole_file.trajectories])
         config = self.record()
         self.logger.text("hyperparameters", reporting.hyperparameter_table(config))
-        expert_on_evaluation, _ = runs.evaluate_finite(self.expert, self.spec, evaluation_seeds, self.args.num_envs, f"the expert {self.expert_path}",
-                                                       "on the evaluation episodes, before iteration 0", runs.expert_hint(self.expert_path))
-        metrics = {"config": config, "source_data": {"path": str(source), "sha256": provenance.file_sha256(source)},
-                   "expert": vars(expert_on_evaluation), "expert_in_data": vars(expert_stats),
-                   "evaluation_seeds": evaluation_seeds, "iterations": [],
+        self.logger.hparams(config)
+        expert_on_evaluation, expert_episodes = runs.evaluate_finite(
+            self.expert, self.spec, evaluation_seeds, self.args.num_envs, f"the expert {self.expert_path}",
+            "on the evaluation episodes, before iteration 0", runs.expert_hint(self.expert_path))
+        metrics = {"config": config, "source_data": {"path": str(source), "sha256": provenance.file_sha256(source),
+                                                     "episodes": len(demonstrations.trajectories)},
+                   "expert": {**vars(expert_on_evaluation), "returns": [t.episode_return for t in expert_episodes]},
+                   "expert_in_data": vars(expert_stats), "evaluation_seeds": evaluation_seeds, "iterations": [],
                    "validation_loss_per_epoch": [], "package_versions": provenance.package_versions()}
 
         keras.utils.set_random_seed(self.args.seed)
@@ -125,8 +129,9 @@ class DaggerRun:
         training.compile_policy(policy, self.training_config, discrete)
         started = time.perf_counter()
         result = fit(policy, demonstrations.trajectories, self.training_config, self.args.seed, self.logger, f"{self.args.env} BC (iteration 0)", 0)
-        state = aggregation.DaggerState(completed_iterations=-1, episodes=len(demonstrations.trajectories), best_iteration=-1, best_return=float("-inf"))
-        self.finish_iteration(0, policy, result, metrics, state, demonstrations.trajectories, time.perf_counter() - started)
+        state = aggregation.DaggerState(completed_iterations=-1, episodes=len(demonstrations.trajectories))
+        self.finish_iteration(0, policy, result, metrics, state, demonstrations.trajectories, time.perf_counter() - started,
+                              expert_labels=sum(t.length for t in demonstrations.trajectories))
         return policy, metrics, state
 
     def resume(self) -> tuple[keras.Model, dict, aggregation.DaggerState]:
@@ -194,49 +199,55 @@ class DaggerRun:
         result = fit(policy, all_episodes, self.retrain_config, self.args.seed * 1000 + iteration, self.logger,
                      f"{self.args.env} DAgger {iteration}/{self.args.iterations}", epoch_offset)
         self.finish_iteration(iteration, policy, result, metrics, state, all_episodes, time.perf_counter() - started,
+                              expert_labels=metrics["iterations"][-1]["expert_labels"] + sum(t.length for t in labeled),
                               visited_return=rollouts.rollout_stats(visited).mean)
 
     def finish_iteration(self, iteration: int, policy: keras.Model, result: training.TrainingResult, metrics: dict,
-                         state: aggregation.DaggerState, episodes: list[data.Trajectory], seconds: float,
+                         state: aggregation.DaggerState, episodes: list[data.Trajectory], seconds: float, expert_labels: int,
                          visited_return: float | None = None) -> None:
         """Evaluate, save a checkpoint, commit the iteration in state.json, then publish the files derived from it."""
         # Nothing of a diverged iteration is committed: the last commit stays the run's state, with "complete": false.
         runs.check_finite_weights(policy, f"in DAgger iteration {iteration}", runs.divergence_hint(self.args))
-        stats, _ = runs.evaluate_finite(policy, self.spec, metrics["evaluation_seeds"], self.args.num_envs, "the policy",
-                                        f"in the evaluation of DAgger iteration {iteration}", runs.divergence_hint(self.args))
+        last = iteration >= self.args.iterations
+        # The last iteration is the run's result, scored on every evaluation episode; the earlier ones draw the curve, on the first K.
+        scored = metrics["evaluation_seeds"] if last else metrics["evaluation_seeds"][:self.args.curve_episodes]
+        stats, evaluated = runs.evaluate_finite(policy, self.spec, scored, self.args.num_envs, "the policy",
+                                                f"in the evaluation of DAgger iteration {iteration}", runs.divergence_hint(self.args))
         transitions = sum(t.length for t in episodes)
-        row = {"iteration": iteration, "episodes": len(episodes), "transitions": transitions,
+        row = {"iteration": iteration, "episodes": len(episodes), "transitions": transitions, "expert_labels": expert_labels,
                "train_loss": result.train_loss[-1], "validation_loss": result.validation_loss[-1] if result.validation_loss else None,
                "return_mean": stats.mean, "return_std": stats.std, "return_min": stats.min, "return_max": stats.max,
+               "episodes_scored": stats.episodes, "falls": stats.falls,
+               "expert_return_mean": float(np.mean(metrics["expert"]["returns"][:stats.episodes])),
                "driving_policy_return": visited_return, "seconds": seconds}
         metrics["iterations"].append(row)
         metrics["validation_loss_per_epoch"].append(result.validation_loss)
-        self.logger.scalars({"eval/return_mean": stats.mean, "eval/return_std": stats.std, "eval/expert_return_mean": metrics["expert"]["mean"],
-                             "eval/bc_return_mean": metrics["iterations"][0]["return_mean"], "data/transitions": transitions}, step=iteration)
+        # Step = expert labels so far, as bc.py logs its score: BC and DAgger share one axis in one chart.
+        self.logger.scalars({"eval/return_mean": stats.mean, "eval/return_std": stats.std, "eval/expert_return_mean": row["expert_return_mean"],
+                             "eval/bc_return_mean": metrics["iterations"][0]["return_mean"], "eval/falls": stats.falls,
+                             "dagger/iteration": iteration, "data/transitions": transitions}, step=expert_labels)
         state.checkpoint = f"checkpoints/iteration_{iteration:03d}.keras"
         reporting.save_policy(policy, self.run_dir / state.checkpoint)
-        if stats.mean > state.best_return:
-            state.best_iteration, state.best_return, state.best_checkpoint = iteration, stats.mean, state.checkpoint
-        metrics["best_iteration"], metrics["best_return"] = state.best_iteration, state.best_return
-        metrics["complete"] = iteration >= self.args.iterations
+        if last:  # the run's score, laid out as bc.py's, on the same episodes as bc.py's run of this seed
+            metrics["evaluation"] = {**vars(stats), "returns": [t.episode_return for t in evaluated], "seeds": scored, "iteration": iteration}
+        metrics["complete"] = last
         state.completed_iterations, state.episodes, state.metrics = iteration, len(episodes), metrics
         crashpoints.reach(f"dagger:before_commit:{iteration}")
         state.save(self.run_dir)  # the commit: one atomic write that names everything the iteration produced
         crashpoints.reach(f"dagger:after_commit:{iteration}")
         self.publish(state)
-        share = f" ({100 * stats.mean / metrics['expert']['mean']:.1f}% of the expert)" if metrics["expert"]["mean"] > 0 else ""
+        share = f"{100 * stats.mean / row['expert_return_mean']:.1f}% of the expert, " if row["expert_return_mean"] > 0 else ""
         print(f"iteration {iteration}: {len(episodes)} episodes, {transitions} transitions, "
-              f"return {stats.mean:.1f} ± {stats.std:.1f}{share}, {seconds:.1f} s")
+              f"return {stats.mean:.1f} ± {stats.std:.1f} ({share}falls {stats.falls}/{stats.episodes}), {seconds:.1f} s")
 
     def publish(self, state: aggregation.DaggerState) -> None:
-        """Rewrite the files derived from the commit record: metrics.json, the two policies, the plots; drop stale checkpoints."""
-        for name, checkpoint in (("policy_last.keras", state.checkpoint), ("policy.keras", state.best_checkpoint)):
-            with files.atomic_path(self.run_dir / name) as temporary:
-                shutil.copyfile(self.run_dir / checkpoint, temporary)
+        """Rewrite the files derived from the commit record: metrics.json, the policy, the plots; drop stale checkpoints."""
+        with files.atomic_path(self.run_dir / "policy.keras") as temporary:
+            shutil.copyfile(self.run_dir / state.checkpoint, temporary)
         files.write_json(self.run_dir / "metrics.json", state.metrics)
         self.plot(state.metrics)
         for path in (self.run_dir / "checkpoints").glob("*.keras"):
-            if path.relative_to(self.run_dir).as_posix() not in (state.checkpoint, state.best_checkpoint):
+            if path.relative_to(self.run_dir).as_posix() != state.checkpoint:
                 path.unlink()
 
     def plot(self, metrics: dict) -> None:
@@ -258,8 +269,9 @@ def run(args: argparse.Namespace) -> dict:
     for iteration in range(state.completed_iterations + 1, args.iterations + 1):
         run.iterate(iteration, policy, metrics, state)
     run.logger.close()
-    best = next(row for row in metrics["iterations"] if row["iteration"] == state.best_iteration)
-    print(f"best iteration {state.best_iteration}: return {best['return_mean']:.1f} ± {best['return_std']:.1f} "
-          f"with {best['transitions']} transitions; expert {metrics['expert']['mean']:.1f}, BC {metrics['iterations'][0]['return_mean']:.1f}")
+    last = metrics["iterations"][-1]
+    print(f"last iteration {last['iteration']}: return {last['return_mean']:.1f} ± {last['return_std']:.1f} over {last['episodes_scored']} episodes "
+          f"(falls {last['falls']}/{last['episodes_scored']}) with {last['expert_labels']} expert labels; "
+          f"expert {metrics['expert']['mean']:.1f}, BC (iteration 0) {metrics['iterations'][0]['return_mean']:.1f}")
     print(f"wrote {run.run_dir}")
     return metrics

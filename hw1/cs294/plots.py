@@ -135,3 +135,23 @@ def plot_validation_loss_grid(path: str | Path, panels: list[dict]) -> None:
     axes[0].legend(fontsize="small")
     figure.tight_layout()
     save_figure(figure, path)
+
+
+def plot_efficiency_grid(path: str | Path, panels: list[dict]) -> None:
+    """One panel per task: return against expert-labelled transitions (log scale) for BC and DAgger, a 95% CI band over seeds.
+
+    Each panel dict has env, expert and methods: {name: {"labels", "mean", "low", "high"}}, one point per number of demonstrations.
+    """
+    figure, axes = _grid(len(panels))
+    for axis, panel in zip(axes, panels):
+        for (name, curve), color in zip(panel["methods"].items(), ("tab:red", "tab:blue")):
+            axis.plot(curve["labels"], curve["mean"], marker="o", markersize=3, color=color, label=name)
+            axis.fill_between(curve["labels"], curve["low"], curve["high"], color=color, alpha=0.2)
+        axis.axhline(panel["expert"], color="black", linestyle="--", label="expert")
+        axis.set_xscale("log")
+        axis.set_title(panel["env"])
+        axis.set_xlabel("expert-labelled transitions")
+        axis.set_ylabel("evaluation return")
+    axes[0].legend(fontsize="small")
+    figure.tight_layout()
+    save_figure(figure, path)

@@ -16,12 +16,12 @@ import numpy as np
 from cs294 import files, pipeline, plots, provenance, published
 from cs294.errors import UserError
 
-STAGE_ORDER = ("speed benchmark", "expert check", "expert data", "BC", "DAgger", "Hopper study", "BC curves", "BCO", "videos")
+STAGE_ORDER = ("speed benchmark", "expert check", "expert data", "BC", "DAgger", "data efficiency", "Hopper study", "BC curves", "BCO", "videos")
 
 TASKS, SEED_002 = published.TASKS, published.SEED_002
 
 
-def load_runs(results: Path, env_name: str, method: str, finished: "set[Path] | None" = None) -> list[dict]:
+def load_runs(results: Path, env_name: str, method: str, finished: "set[Path] | None" = None, pattern: str = "seed*") -> list[dict]:
     """The metrics.json of every finished seed<S> run of one method on one task; a damaged one is a UserError naming it.
 
     A DAgger run stopped mid-way (killed, or failed after a commit) keeps its committed iterations
@@ -30,7 +30,7 @@ def load_runs(results: Path, env_name: str, method: str, finished: "set[Path] | 
     finished steps, never a run someone else left under its root.
     """
     runs = []
-    for path in sorted((results / env_name / method).glob("seed*/metrics.json")):
+    for path in sorted((results / env_name / method).glob(f"{pattern}/metrics.json")):
         if finished is not None and path.parent.resolve() not in finished:
             continue
         try:
@@ -59,17 +59,49 @@ def share(value: list[float], expert: list[float], digits: int = 0) -> str:
     return f" ({100 * np.mean(value) / np.mean(expert):.{digits}f}%)"
 
 
+def bootstrap_interval(values: list[float], level: float = 0.95, resamples: int = 10_000) -> tuple[float, float]:
+    """The percentile bootstrap interval of the mean over seeds; a fixed generator, so the report rewrites to the same text."""
+    values = np.asarray(values, dtype=float)
+    means = values[np.random.default_rng(0).integers(0, len(values), size=(resamples, len(values)))].mean(axis=1)
+    low, high = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return float(low), float(high)
+
+
+def falls_text(evaluations: list[dict]) -> str:
+    """Episodes that ended before the time limit, over all the runs' evaluation episodes: 'falls k/n'."""
+    return f"falls {sum(e['falls'] for e in evaluations)}/{sum(e['episodes'] for e in evaluations)}"
+
+
+def evaluation_cell(evaluations: list[dict], expert: list[float]) -> str:
+    """Mean ± std over seeds, the 95% bootstrap interval of that mean, the share of the expert, and the falls."""
+    if not evaluations:
+        return "–"
+    means = [e["mean"] for e in evaluations]
+    interval = " [{:.0f}, {:.0f}]".format(*bootstrap_interval(means)) if len(means) > 1 else ""
+    return f"{summarize(means)}{interval}{share(means, expert)}, {falls_text(evaluations)}"
+
+
 HEADLINE_START, HEADLINE_END = "<!-- headline:start -->", "<!-- headline:end -->"
 
 
 def main_cells(results: Path, env_name: str, finished: "set[Path] | None" = None) -> dict[str, str]:
-    """The expert, BC and DAgger-last-iteration cells of one task, shared by the headline and the full table."""
+    """The expert, BC and DAgger (last iteration) cells of one task, shared by the headline and the full table.
+
+    bc.py and dagger.py score a seed's runs, and the expert beside them, on the same episodes, so one expert column serves both.
+    """
     bc_runs, dagger_runs = load_runs(results, env_name, "bc", finished), load_runs(results, env_name, "dagger", finished)
-    expert = [run["expert"]["mean"] for run in bc_runs] or [run["expert"]["mean"] for run in dagger_runs]
-    bc = [run["evaluation"]["mean"] for run in bc_runs]
-    last = [run["iterations"][-1]["return_mean"] for run in dagger_runs]
-    dagger_expert = [run["expert"]["mean"] for run in dagger_runs]
-    return {"expert": summarize(expert), "bc": f"{summarize(bc)}{share(bc, expert)}", "dagger": f"{summarize(last)}{share(last, dagger_expert)}"}
+    experts = [run["expert"] for run in bc_runs] or [run["expert"] for run in dagger_runs]
+    expert = [e["mean"] for e in experts]
+    return {"expert": evaluation_cell(experts, []), "bc": evaluation_cell([run["evaluation"] for run in bc_runs], expert),
+            "dagger": evaluation_cell([run["evaluation"] for run in dagger_runs], [run["expert"]["mean"] for run in dagger_runs]),
+            "runs": f"{len(bc_runs)}/{len(dagger_runs)}"}
+
+
+def episodes_note(settings: dict) -> str:
+    """What every cell of the headline and the main table is: the statistics, the episodes and the falls."""
+    return (f"Mean ± std over seeds {', '.join(map(str, settings['seeds']))}, each run scored on {settings['eval_episodes']} episodes, "
+            "[the 95% bootstrap interval of that mean], (% of the expert); the expert, BC and DAgger of one seed play the same episodes. "
+            "Falls: episodes that ended before the time limit, out of all the runs' episodes. DAgger is its last iteration")
 
 
 def headline(context: "Context") -> list[str]:
@@ -81,9 +113,8 @@ def headline(context: "Context") -> list[str]:
         _, *published = SEED_002[env_name]
         lines.append(f"| {env_name} | {cells['expert']} | {cells['bc']} | {cells['dagger']} | " + " | ".join(published) + " |")
     run = latest_clean_run(context)
-    seeds = ", ".join(map(str, context.profile_settings["seeds"]))
     timing = f"the latest clean start took {run['seconds'] / 60:.1f} min" if run else partial_run_text(context)
-    return [HEADLINE_START, *lines, "", f"Mean ± std over seeds {seeds}; DAgger is its last iteration; {timing}.", HEADLINE_END]
+    return [HEADLINE_START, *lines, "", f"{episodes_note(context.profile_settings)}; {timing}.", HEADLINE_END]
 
 
 def unfinished_note(context: "Context") -> list[str]:
@@ -97,26 +128,63 @@ def unfinished_note(context: "Context") -> list[str]:
 
 
 def table(results: Path, tasks: Sequence[str] = TASKS, finished: "set[Path] | None" = None) -> str:
-    """Expert / BC / DAgger per task, mean ± std over seeds, beside seed 002's published numbers."""
-    lines = ["| task | rollouts (seed 002) | expert (ours) | BC (ours) | DAgger, last iteration (ours) | DAgger, best iteration | DAgger transitions | DAgger wall time | seed 002 expert | seed 002 BC | seed 002 DAgger |",
+    """Expert / BC / DAgger (last iteration) per task beside seed 002's published numbers, with DAgger's expert labels and time."""
+    lines = ["| task | rollouts (seed 002) | expert (ours) | BC (ours) | DAgger, last iteration (ours) | runs (BC/DAgger) | DAgger expert labels | DAgger wall time | seed 002 expert | seed 002 BC | seed 002 DAgger |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for env_name in tasks:
         cells, dagger_runs = main_cells(results, env_name, finished), load_runs(results, env_name, "dagger", finished)
-        best = [next(row for row in run["iterations"] if row["iteration"] == run["best_iteration"]) for run in dagger_runs]
-        dagger = [row["return_mean"] for row in best]
-        dagger_expert = [run["expert"]["mean"] for run in dagger_runs]
-        transitions = f"{np.mean([run['iterations'][-1]['transitions'] for run in dagger_runs]):,.0f}" if dagger_runs else "–"
+        labels = f"{np.mean([run['iterations'][-1]['expert_labels'] for run in dagger_runs]):,.0f}" if dagger_runs else "–"
         wall = f"{np.mean([sum(r['seconds'] for r in run['iterations']) for run in dagger_runs]) / 60:.1f} min" if dagger_runs else "–"
         rollouts, *published = SEED_002[env_name]
-        lines.append(f"| {env_name} | {rollouts} | {cells['expert']} | {cells['bc']} | "
-                     f"{cells['dagger']} | {summarize(dagger)}{share(dagger, dagger_expert)} | {transitions} | {wall} | "
+        lines.append(f"| {env_name} | {rollouts} | {cells['expert']} | {cells['bc']} | {cells['dagger']} | {cells['runs']} | {labels} | {wall} | "
                      + " | ".join(published) + " |")
-    counts = ", ".join(f"{e} {len(load_runs(results, e, 'bc', finished))}/{len(load_runs(results, e, 'dagger', finished))}" for e in tasks)
-    lines += ["", f"Mean ± std over seeds; runs (BC/DAgger) per task: {counts}. The headline DAgger number is the last iteration. "
-              "The best iteration is picked on the same evaluation episodes that score it, so it is optimistic. "
-              "Transitions and wall time are the mean over seeds at the last iteration; wall time adds up the iterations "
-              "(rollouts, labeling, training), evaluation excluded."]
+    lines += ["", "Mean ± std over seeds [95% bootstrap interval of the mean] (% of the expert on the same episodes), and the falls. "
+              "Expert labels: the initial rollouts' transitions plus every state the expert relabelled, mean over seeds. Wall time adds up "
+              "the iterations (rollouts, labelling, training), evaluation excluded. No \"best iteration\" is reported: it would be chosen on "
+              "the episodes that score it."]
     return "\n".join(lines) + "\n"
+
+
+def efficiency_runs(root: Path, task: str, method: str, count: int, published_count: int, finished: "set[Path] | None") -> list[dict]:
+    """The study's runs of one method from the first `count` rollouts; at the published count, the main table's runs."""
+    if count == published_count:
+        return load_runs(root, task, method, finished)
+    return load_runs(root, task, f"efficiency/{method}", finished, pattern=f"demos{count}_seed*")  # studies.efficiency_run_dir's layout
+
+
+def expert_labels(run: dict) -> int:
+    """The expert-labelled transitions a run learned from: BC's demonstrations; DAgger's rollouts plus every state it had relabelled."""
+    return run["iterations"][-1]["expert_labels"] if "iterations" in run else run["data"]["transitions"]
+
+
+def efficiency_study(context: "Context") -> tuple[list[str], list[dict]]:
+    """The data-efficiency table (one row per task and number of rollouts) and the figure's panels."""
+    p, root, finished = context.profile_settings, context.root, context.finished
+    lines = ["| task | rollouts | BC: expert labels | BC return | DAgger: expert labels | DAgger return |", "|---|---|---|---|---|---|"]
+    panels = []
+    for task in p["tasks"]:
+        published_count = p["rollouts"][task]
+        methods: dict[str, dict] = {"BC": {}, "DAgger": {}}
+        expert = []
+        for count in sorted({*p["efficiency"], published_count}):
+            if count > published_count:
+                continue
+            cells = []
+            for name, method in (("BC", "bc"), ("DAgger", "dagger")):
+                task_runs = efficiency_runs(root, task, method, count, published_count, finished)
+                if not task_runs:
+                    cells += ["–", "–"]
+                    continue
+                expert += [run["expert"]["mean"] for run in task_runs]
+                labels, means = float(np.mean([expert_labels(run) for run in task_runs])), [run["evaluation"]["mean"] for run in task_runs]
+                low, high = bootstrap_interval(means)
+                for key, value in (("labels", labels), ("mean", float(np.mean(means))), ("low", low), ("high", high)):
+                    methods[name].setdefault(key, []).append(value)
+                cells += [f"{labels:,.0f}", evaluation_cell([run["evaluation"] for run in task_runs], [run["expert"]["mean"] for run in task_runs])]
+            lines.append(f"| {task} | {count} | " + " | ".join(cells) + " |")
+        if expert:
+            panels.append({"env": task, "expert": float(np.mean(expert)), "methods": {name: curve for name, curve in methods.items() if curve}})
+    return lines, panels
 
 
 BCO_TASKS = ("CartPole-v1", "MountainCar-v0", "Reacher-v1", "Hopper-v1", "HalfCheetah-v1", "Ant-v1")
@@ -405,6 +473,19 @@ def build_report(context: Context) -> str:
         lines += ["### Validation loss: BC against DAgger", "",
                   "Seed 0. BC's epochs, then DAgger's retraining epochs in order; each DAgger iteration validates on a fresh split of the grown data.", "",
                   f"![validation loss]({relative(figures / 'validation_loss.png', root)})", ""]
+    if p.get("efficiency"):
+        rows, panels = efficiency_study(context)
+        if panels:
+            plots.plot_efficiency_grid(figures / "data_efficiency.png", panels)
+        lines += ["## Data efficiency: BC against DAgger per expert label", "",
+                  f"BC and DAgger started from the first N expert rollouts of each task's file (N = {', '.join(map(str, p['efficiency']))} "
+                  "and the published count, whose runs are the main table's), with the main table's settings: BC "
+                  f"{p.get('efficiency_epochs', 100)} epochs on the few rollouts, DAgger the task's schedule from a first fit of as many epochs. "
+                  "Expert labels: the transitions of the rollouts, plus, for DAgger, every state the expert relabelled. "
+                  "Each cell: mean ± std over seeds [95% bootstrap interval of the mean] (% of the expert on the same episodes), falls.", "",
+                  *rows, ""]
+        if panels:
+            lines += [f"![return against expert labels]({relative(figures / 'data_efficiency.png', root)})", ""]
     for task in p["curves"]:
         lines += [f"## BC against the number of demonstrations: {task}", "", *section_file(root / task / "bc_curve" / "bc_curve.md"), "",
                   f"![{task} curve]({relative(root / task / 'bc_curve' / 'bc_curve.png', root)})", ""]

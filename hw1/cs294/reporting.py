@@ -1,5 +1,6 @@
 """What a run leaves behind: TensorBoard scalars, progress on the terminal, and JSON metrics."""
 
+import math
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -29,6 +30,15 @@ class TensorBoardLogger:
             tf.summary.text(tag, markdown, step=0)
         self.writer.flush()
 
+    def hparams(self, config: Mapping[str, Any]) -> None:
+        """The run's settings for TensorBoard's HParams tab, beside its eval/… scalars (lists and None as text)."""
+        from tensorboard.plugins.hparams import api as hparams
+
+        shown = {name: value if isinstance(value, (bool, int, float, str)) else str(value) for name, value in config.items()}
+        with self.writer.as_default():
+            hparams.hparams(shown)
+        self.writer.flush()
+
     def close(self) -> None:
         self.writer.close()
 
@@ -48,7 +58,9 @@ class EpochLogger(keras.callbacks.Callback):
         values = {f"{self.tag_prefix}/loss": logs["loss"]}
         if "val_loss" in logs:
             values[f"{self.tag_prefix}/validation_loss"] = logs["val_loss"]
-        self.logger.scalars(values, step=self.step_offset + epoch)
+        # The losses fall by orders of magnitude: their log10 reads as a curve without TensorBoard's log-scale switch.
+        logged = {**values, **{f"{name}_log10": math.log10(value) for name, value in values.items() if value > 0}}
+        self.logger.scalars(logged, step=self.step_offset + epoch)
         self.progress.set_postfix({name.split("/")[-1]: f"{value:.4g}" for name, value in values.items()})
         self.progress.update()
 

@@ -203,6 +203,17 @@ def episode_seeds(rng: np.random.Generator, count: int, exclude: Sequence[int] =
     return seeds
 
 
+# The generator of a run's evaluation seeds is (seed, EVALUATION_STREAM): apart from every stream a run
+# draws its own episodes from, and the same for bc.py, dagger.py and bco.py, so that the expert, BC and
+# DAgger of one seed are scored on the same episodes.
+EVALUATION_STREAM = 1_000_000
+
+
+def evaluation_seeds(seed: int, count: int, exclude: Sequence[int] = ()) -> list[int]:
+    """The reset seeds a run of `seed` is scored on: the first k of them are the same for every count >= k."""
+    return episode_seeds(np.random.default_rng([seed, EVALUATION_STREAM]), count, exclude=exclude)
+
+
 def sample_trajectories(
     model: keras.Model,
     env_spec: EnvSpec,
@@ -283,9 +294,12 @@ class EpisodeStats:
     max: float
     mean_length: float
     episodes: int
+    falls: int = 0
+    """Episodes that ended inside the task (the walker fell) before the time limit."""
 
     def __str__(self) -> str:
-        return f"{self.mean:.1f} ± {self.std:.1f} (min {self.min:.1f}, max {self.max:.1f}, mean length {self.mean_length:.0f}, {self.episodes} episodes)"
+        return (f"{self.mean:.1f} ± {self.std:.1f} (min {self.min:.1f}, max {self.max:.1f}, mean length {self.mean_length:.0f}, "
+                f"{self.episodes} episodes, falls {self.falls}/{self.episodes})")
 
 
 def rollout_stats(trajectories: Sequence[Trajectory]) -> EpisodeStats:
@@ -299,6 +313,7 @@ def rollout_stats(trajectories: Sequence[Trajectory]) -> EpisodeStats:
         max=float(returns.max()),
         mean_length=float(lengths.mean()),
         episodes=len(returns),
+        falls=int(sum(bool(t.terminations[-1]) for t in trajectories)),
     )
 
 

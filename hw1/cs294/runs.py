@@ -115,6 +115,15 @@ def default_run_dir(env_name: str, method: str, seed: int) -> Path:
     return MANUAL_RUNS / env_name / method / f"seed{seed}_{stamp}"
 
 
+def first_demonstrations(rollouts_file: data.Rollouts, num_demos: int | None, path: Path) -> data.Rollouts:
+    """The file's first `num_demos` episodes (all of them for None); a count outside the file is a UserError."""
+    if num_demos is None:
+        return rollouts_file
+    if not 1 <= num_demos <= len(rollouts_file.trajectories):
+        raise UserError(f"--num_demos must be between 1 and the {len(rollouts_file.trajectories)} episodes in {path}, got {num_demos}")
+    return data.Rollouts(rollouts_file.trajectories[:num_demos], rollouts_file.attributes, rollouts_file.episode_attributes[:num_demos])
+
+
 def check_finite_weights(model: keras.Model, where: str, hint: str) -> None:
     """Refuse a policy with a NaN or infinite weight: a diverged fit must end the run, not be saved as its result."""
     if not all(np.isfinite(weights).all() for weights in model.get_weights()):
@@ -215,11 +224,8 @@ def behavioral_cloning(args: argparse.Namespace) -> dict:
     """Train, evaluate and save one behavioral cloning run (bc.py); returns its metrics."""
     run = RunConfig.from_args(args)
     spec, data_path, training_config = run.spec, run.data, run.training
-    demonstrations = data.read_rollouts(data_path, env_name=run.env)
-    if run.num_demos is not None:
-        if not 1 <= run.num_demos <= len(demonstrations.trajectories):
-            raise UserError(f"--num_demos must be between 1 and the {len(demonstrations.trajectories)} episodes in {data_path}, got {run.num_demos}")
-        demonstrations = data.Rollouts(demonstrations.trajectories[:run.num_demos], demonstrations.attributes)
+    whole_file = data.read_rollouts(data_path, env_name=run.env)
+    demonstrations = first_demonstrations(whole_file, run.num_demos, data_path)
     training.check_split(sum(t.length for t in demonstrations.trajectories), training_config.validation_fraction, data_path)
     run_dir = claim_fresh_run_dir(args.run_dir or default_run_dir(run.env, "bc", run.seed), args.overwrite, "bc.py")
 
@@ -242,7 +248,8 @@ def behavioral_cloning(args: argparse.Namespace) -> dict:
     # A diverged fit must not be scored and saved as if it had learned: metrics.json marks a finished run.
     after = f"after epoch {training_config.epochs} of BC"
     check_finite_weights(model, after, divergence_hint(args))
-    evaluation_seeds = rollouts.episode_seeds(rng, run.eval_episodes, exclude=[t.seed for t in demonstrations.trajectories])
+    # The seeds dagger.py's run of this seed is scored on too (its expert column is then the same).
+    evaluation_seeds = rollouts.evaluation_seeds(run.seed, run.eval_episodes, exclude=[t.seed for t in whole_file.trajectories])
     evaluation_start = time.perf_counter()
     stats, evaluation_episodes = evaluate_finite(model, spec, evaluation_seeds, run.num_envs, "the policy", f"in evaluation {after}",
                                                  divergence_hint(args))
@@ -256,8 +263,10 @@ def behavioral_cloning(args: argparse.Namespace) -> dict:
                                     "on the evaluation episodes", expert_hint(expert_path))
     else:
         expert = expert_in_data
-    logger.scalars({"eval/return_mean": stats.mean, "eval/return_std": stats.std, "eval/expert_return_mean": expert.mean},
-                   step=training_config.epochs)
+    # Step = expert-labelled transitions, as dagger.py logs its iterations: BC and DAgger share one axis in one chart.
+    logger.scalars({"eval/return_mean": stats.mean, "eval/return_std": stats.std, "eval/expert_return_mean": expert.mean,
+                    "eval/falls": stats.falls}, step=len(observations))
+    logger.hparams(config)
     logger.close()
 
     reporting.save_policy(model, run_dir / "policy.keras")
@@ -279,7 +288,7 @@ def behavioral_cloning(args: argparse.Namespace) -> dict:
     share = f"{100 * stats.mean / expert.mean:.1f}% of" if expert.mean > 0 else "vs."
     print(f"final loss: train {fit.train_loss[-1]:.5f}, validation {fit.validation_loss[-1] if fit.validation_loss else float('nan'):.5f} "
           f"({fit.seconds:.1f} s, {fit.samples_per_second:,.0f} samples/s)")
-    print(f"BC return {stats.mean:.1f} ± {stats.std:.1f} over {stats.episodes} episodes: "
+    print(f"BC return {stats.mean:.1f} ± {stats.std:.1f} over {stats.episodes} episodes (falls {stats.falls}/{stats.episodes}): "
           f"{share} the expert's {expert.mean:.1f} ± {expert.std:.1f} on the same episode seeds "
           f"({expert_in_data.mean:.1f} ± {expert_in_data.std:.1f} in the data)")
     print(f"wrote {run_dir}/policy.keras, metrics.json and tensorboard/")

@@ -1,4 +1,4 @@
-"""The layouts of the two BC studies: seed 000's Hopper architecture study and the demonstration curve.
+"""The layouts of the studies: seed 000's Hopper architecture study, the demonstration curve and the data-efficiency study.
 
 Each point of a study is an ordinary bc.py run; hopper_study.py and bc_curve.py run (or reuse)
 them one after the other, and reproduce.py runs the very same argument lists as separate steps.
@@ -48,6 +48,11 @@ def study_bc_argv(config: StudyConfig, seed: int, epochs: int, eval_episodes: in
 
 def study_run_dir(results_dir: Path, config: StudyConfig, seed: int) -> Path:
     return results_dir / config.slug / f"seed{seed}"
+
+
+def efficiency_run_dir(root: Path, task: str, method: str, count: int, seed: int) -> Path:
+    """ROOT/<task>/efficiency/<method>/demos<N>_seed<S>: one run of the data-efficiency study (BC or DAgger from the first N rollouts)."""
+    return root / task / "efficiency" / method / f"demos{count}_seed{seed}"
 
 
 def curve_run_dir(output_dir: Path, count: int, seed: int) -> Path:
