@@ -270,6 +270,14 @@ def test_bad_input_is_one_line(tmp_path, hopper_data, capsys, case):
     assert not (tmp_path / "x.h5").exists()
 
 
+def test_a_refused_dataset_leaves_no_minari_folder(tmp_path, monkeypatch, capsys):
+    """Minari creates its datasets folder whenever it looks for one; a refusal here must not (e.g. ~/.minari for a typo)."""
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "nowhere"))
+    code, output = run_script_main(minari_data, ["import", "cs294/hopper/typo-v0", tmp_path / "x.h5"], capsys)
+    assert code == cli.USER_ERROR_EXIT_CODE and f"MINARI_DATASETS_PATH={tmp_path / 'nowhere'}" in output.err
+    assert not (tmp_path / "nowhere").exists()
+
+
 def test_minari_is_never_imported_on_the_normal_path(tmp_path):
     code = ("import sys\n"
             "import bc, dagger, bco\n"

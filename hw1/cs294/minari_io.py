@@ -63,10 +63,9 @@ def check_dataset_id(dataset_id: str) -> None:
 
 
 def datasets_root() -> Path:
-    """Minari's datasets folder: MINARI_DATASETS_PATH, else ~/.minari/datasets (Minari creates it)."""
-    from minari.storage.datasets_root_dir import get_dataset_path
-
-    return Path(get_dataset_path())
+    """Minari's datasets folder, found as minari.storage.get_dataset_path finds it, but not created: a refusal leaves no folder."""
+    path = os.environ.get("MINARI_DATASETS_PATH")
+    return Path(path) if path is not None else Path.home() / ".minari" / "datasets"
 
 
 def _where() -> str:
@@ -234,6 +233,7 @@ def _staged(dataset_id: str) -> Iterator[None]:
     from minari.dataset.minari_dataset import parse_dataset_id
 
     root = datasets_root()
+    root.mkdir(parents=True, exist_ok=True)
     staging = root / f".{dataset_id.replace('/', '_')}.tmp-{os.getpid()}"
     previous = os.environ.get("MINARI_DATASETS_PATH")
     try:
