@@ -6,7 +6,7 @@ import pytest
 
 import sweep
 from conftest import run_script
-from cs294 import sweeps
+from cs294 import cli, sweeps
 
 
 def test_bootstrap_interval_holds_the_mean_and_lies_within_the_values():
@@ -60,20 +60,23 @@ def tensorboard_tags_of(directory):
     (["bc", "--set", "learning_rate=inf"], "--learning_rate must be a finite number"),
     (["bc", "--set", "help=1"], "--help is not an option of a run"),
 ])
-def test_a_bad_sweep_is_refused_in_one_line_before_anything_runs(tmp_path, arguments, message):
-    result = run_script("sweep.py", *arguments, "--root", str(tmp_path / "sweep"), "--data_dir", str(tmp_path / "data"))
-    assert result.returncode != 0 and "Traceback" not in result.stderr
-    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+def test_a_bad_sweep_is_refused_in_one_line_before_anything_runs(tmp_path, arguments, message, capsys):
+    # In this process, through the scripts' own entry point (cli.run): a fresh interpreter per case only added its start-up.
+    code = cli.run(sweep.main, sweep.build_parser(), [*arguments, "--root", str(tmp_path / "sweep"), "--data_dir", str(tmp_path / "data")])
+    error = capsys.readouterr().err
+    assert code != 0 and "Traceback" not in error
+    assert message in error and len(error.strip().splitlines()) == 1, error
     assert not (tmp_path / "sweep").exists() and not (tmp_path / "data").exists()
 
 
-def test_a_sweep_file_of_the_wrong_types_is_refused_in_one_line(tmp_path):
+def test_a_sweep_file_of_the_wrong_types_is_refused_in_one_line(tmp_path, capsys):
     for text, message in [('seeds = 3\nscript = "bc"\n', "seeds must be a list"), ('tasks = ["Hopper-v1"]\n[grid]\nlr = 0.1\n', "is a list of values"),
                           ('tasks = "Hopper-v1"\n', "tasks must be a list"), ("seeds = [", "not a valid TOML sweep file")]:
         config = tmp_path / "sweep.toml"
         config.write_text(text)
-        result = run_script("sweep.py", "bc", "--config", str(config), "--root", str(tmp_path / "sweep"))
-        assert result.returncode != 0 and message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+        code = cli.run(sweep.main, sweep.build_parser(), ["bc", "--config", str(config), "--root", str(tmp_path / "sweep")])
+        error = capsys.readouterr().err
+        assert code != 0 and message in error and len(error.strip().splitlines()) == 1, error
 
 
 def test_relative_paths_are_relative_to_the_current_directory(tmp_path):
@@ -83,7 +86,7 @@ def test_relative_paths_are_relative_to_the_current_directory(tmp_path):
 
 
 def test_a_bco_run_is_scored_by_the_policy_it_kept_not_its_last_iteration():
-    from cs294 import sweeps
+    from cs294 import cli, sweeps
 
     bco_metrics = {"iterations": [{"return_mean": 900.0}, {"return_mean": 300.0}], "summary": {"kept": {"iteration": 0, "return": 900.0}},
                    "expert": {"mean": 1000.0}}

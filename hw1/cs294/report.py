@@ -14,6 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from cs294 import files, pipeline, plots, provenance, published
+from cs294.sweeps import bootstrap_interval
 from cs294.errors import UserError
 
 STAGE_ORDER = ("speed benchmark", "expert check", "expert data", "BC", "DAgger", "data efficiency", "Hopper study", "BC curves", "BCO", "videos")
@@ -57,14 +58,6 @@ def share(value: list[float], expert: list[float], digits: int = 0) -> str:
     if np.mean(expert) <= 0:  # Reacher's returns are negative: a gap reads better than a ratio
         return f" (gap {np.mean(value) - np.mean(expert):+.1f})"
     return f" ({100 * np.mean(value) / np.mean(expert):.{digits}f}%)"
-
-
-def bootstrap_interval(values: list[float], level: float = 0.95, resamples: int = 10_000) -> tuple[float, float]:
-    """The percentile bootstrap interval of the mean over seeds; a fixed generator, so the report rewrites to the same text."""
-    values = np.asarray(values, dtype=float)
-    means = values[np.random.default_rng(0).integers(0, len(values), size=(resamples, len(values)))].mean(axis=1)
-    low, high = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
-    return float(low), float(high)
 
 
 def falls_text(evaluations: list[dict]) -> str:
