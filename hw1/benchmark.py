@@ -4,7 +4,8 @@
     python hw1/benchmark.py --sections training,policy --training_shapes hopper
 
 Three sections, each a table of rates and of ratios measured in the same process:
-1. training: samples/s of the project's engine (cs294.training.fit_policy), of a plain
+1. training: samples/s of the project's engine (cs294.training.fit_policy) under XLA, as large
+   fits run, and without XLA, as small ones run, of a plain
    `model.fit` (steps_per_execution=100, the path before the engine) and of Keras's own best
    compiled fit (XLA, one whole epoch per execution), on synthetic data of Hopper's shape
    (10,000 x 11 -> 3) and Humanoid's (250,000 x 376 -> 17); compilation excluded, trials
@@ -101,12 +102,15 @@ def training_paths(observations: np.ndarray, actions: np.ndarray, seed: int) -> 
             training.compile_policy(model, config, discrete=False)
         return model
 
-    engine = network()
+    engine, graph_engine = network(), network()
     plain = network(steps_per_execution=PLAIN_STEPS_PER_EXECUTION)
     whole_epoch = network(jit_compile=True, steps_per_execution=-(-len(observations) // config.batch_size))
+    # The engine as large fits run it (XLA), and as small ones do (a plain graph: no XLA compilation to pay for).
     paths = {
         "engine": lambda epochs: training.fit_policy(engine, (observations, actions), empty,
-                                                     training.TrainingConfig(epochs=epochs), seed=seed),
+                                                     training.TrainingConfig(epochs=epochs), seed=seed, xla=True),
+        "engine without XLA": lambda epochs: training.fit_policy(graph_engine, (observations, actions), empty,
+                                                                 training.TrainingConfig(epochs=epochs), seed=seed, xla=False),
         "plain fit": lambda epochs: plain.fit(observations, actions, batch_size=32, epochs=epochs, shuffle=True, verbose=0),
         "compiled fit": lambda epochs: whole_epoch.fit(observations, actions, batch_size=32, epochs=epochs, shuffle=True, verbose=0),
     }

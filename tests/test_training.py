@@ -30,11 +30,12 @@ def weights(model: keras.Model) -> list[np.ndarray]:
     return [np.asarray(variable) for variable in model.weights]
 
 
-def test_one_epoch_equals_the_same_batches_applied_one_by_one_with_the_keras_optimizer():
+@pytest.mark.parametrize("xla", [True, False], ids=["xla", "graph"])
+def test_one_epoch_equals_the_same_batches_applied_one_by_one_with_the_keras_optimizer(xla):
     observations, actions = regression_data(100)  # 3 batches of 32 and a last one of 4
     config = training.TrainingConfig(epochs=1)
     engine_model, reference = new_policy(observations, config, l2=0.01), new_policy(observations, config, l2=0.01)
-    result = training.fit_policy(engine_model, (observations, actions), (observations[:0], actions[:0]), config, seed=7)
+    result = training.fit_policy(engine_model, (observations, actions), (observations[:0], actions[:0]), config, seed=7, xla=xla)
 
     key = training.epoch_keys(7, 1)[0]
     order = np.asarray(training.batch_order(tf.constant(key), tf.constant(100), training.capacity_for(100, 32)))[:100]
@@ -52,6 +53,15 @@ def test_one_epoch_equals_the_same_batches_applied_one_by_one_with_the_keras_opt
     assert result.train_loss[0] == pytest.approx(sum(losses) / 100, rel=1e-4)  # Keras's per-sample mean over the epoch
 
 
+def test_a_fit_runs_under_xla_only_when_large_enough_to_pay_for_its_compilation():
+    assert not training.uses_xla(1000, 100) and training.uses_xla(9000, 100)  # Hopper: 1 rollout against 10, 100 epochs
+    observations, actions = regression_data(200)
+    config = training.TrainingConfig(epochs=2)
+    model = new_policy(observations, config)
+    training.fit_policy(model, (observations, actions), (observations[:0], actions[:0]), config, seed=0)
+    assert [xla for _, xla in training._ENGINES[model]] == [False]
+
+
 def test_validation_loss_is_what_keras_evaluate_reports_l2_included():
     observations, actions = regression_data(300)
     config = training.TrainingConfig(epochs=2)
@@ -60,13 +70,14 @@ def test_validation_loss_is_what_keras_evaluate_reports_l2_included():
     assert result.validation_loss[-1] == pytest.approx(model.evaluate(observations[230:], actions[230:], verbose=0), rel=1e-4)
 
 
-def test_the_same_seed_gives_the_same_weights_and_another_seed_other_weights():
+@pytest.mark.parametrize("xla", [True, False], ids=["xla", "graph"])
+def test_the_same_seed_gives_the_same_weights_and_another_seed_other_weights(xla):
     observations, actions = regression_data(500)
     config = training.TrainingConfig(epochs=3)
 
     def trained(shuffle_seed: int) -> list[np.ndarray]:
         model = new_policy(observations, config)
-        training.fit_policy(model, (observations, actions), (observations[:0], actions[:0]), config, seed=shuffle_seed)
+        training.fit_policy(model, (observations, actions), (observations[:0], actions[:0]), config, seed=shuffle_seed, xla=xla)
         return weights(model)
 
     first, again, other = trained(1), trained(1), trained(2)

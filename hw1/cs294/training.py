@@ -1,7 +1,7 @@
 """Supervised training of a policy on (observation, action) pairs: the project's one training engine.
 
 Every fit (BC, DAgger, BCO's policy and inverse model, ensembles, label noise) runs here. An
-epoch is one XLA-compiled TensorFlow call: the data stays resident as tensors, the batch order
+epoch is one compiled TensorFlow call (XLA for fits large enough to pay for its compilation): the data stays resident as tensors, the batch order
 is drawn in the graph from a seed, and a loop over batches applies the model's own compiled
 loss and optimizer to the Keras model's own variables. `model.fit` spends most of its time in
 Python between batches of a network this small; this engine measured several times its
@@ -151,13 +151,19 @@ def batch_order(key: tf.Tensor, count: tf.Tensor, capacity: int) -> tf.Tensor:
     return tf.argsort(scores, stable=True)
 
 
+# A fit of fewer samples (rows × epochs) runs its epochs as a plain TensorFlow graph: XLA's compilation of a new model
+# costs more seconds than XLA then saves. Measured under load on 2 cores (docs/speed.md): XLA added 2.5-4.8 s to a fresh
+# model's fit and ran 1.6-3.2x the graph's samples/s, so it pays from roughly this many samples on.
+XLA_MIN_SAMPLES = 400_000
+
+
 class EpochEngine:
     """One model's compiled epoch: shuffle in the graph, then every batch's forward pass, loss, gradient and update."""
 
-    def __init__(self, model: keras.Model, batch_size: int) -> None:
+    def __init__(self, model: keras.Model, batch_size: int, xla: bool = True) -> None:
         self.model = model
         self.batch_size = batch_size
-        self.run_epoch = tf.function(self._epoch, jit_compile=True)
+        self.run_epoch = tf.function(self._epoch, jit_compile=xla)
 
     def _step(self, inputs: Any, labels: Any, weights: tf.Tensor | None) -> tf.Tensor:
         """One gradient step with the model's compiled loss (its L2 penalties included) and optimizer."""
@@ -213,17 +219,22 @@ class _WithoutRetracingWarnings(logging.Filter):
 
 tf.get_logger().addFilter(_WithoutRetracingWarnings())
 
-# Engines by model, then batch size: DAgger's and BCO's refits reuse the traced epoch, which
-# retraces only when the data outgrows its capacity.
-_ENGINES: "weakref.WeakKeyDictionary[keras.Model, dict[int, EpochEngine]]" = weakref.WeakKeyDictionary()
+# Engines by model, then batch size and XLA or not: DAgger's and BCO's refits reuse the traced epoch,
+# which retraces only when the data outgrows its capacity.
+_ENGINES: "weakref.WeakKeyDictionary[keras.Model, dict[tuple[int, bool], EpochEngine]]" = weakref.WeakKeyDictionary()
 
 
-def engine_for(model: keras.Model, batch_size: int) -> EpochEngine:
-    """The model's epoch engine for this batch size, made once."""
+def engine_for(model: keras.Model, batch_size: int, xla: bool = True) -> EpochEngine:
+    """The model's epoch engine for this batch size, with or without XLA, made once."""
     engines = _ENGINES.setdefault(model, {})
-    if batch_size not in engines:
-        engines[batch_size] = EpochEngine(model, batch_size)
-    return engines[batch_size]
+    if (batch_size, xla) not in engines:
+        engines[batch_size, xla] = EpochEngine(model, batch_size, xla)
+    return engines[batch_size, xla]
+
+
+def uses_xla(samples: int, epochs: int) -> bool:
+    """Whether a fit of `epochs` passes over `samples` rows is large enough for XLA to pay for its compilation."""
+    return samples * epochs >= XLA_MIN_SAMPLES
 
 
 def check_finite_data(arrays: Any, what: str) -> None:
@@ -264,17 +275,20 @@ def fit_policy(
     callbacks: Sequence[keras.callbacks.Callback] = (),
     *,
     seed: int | Sequence[int],
+    xla: bool | None = None,
 ) -> TrainingResult:
     """Fit a compiled model for config.epochs; the losses are the mean loss per epoch, L2 penalty included.
 
     The batch order of every epoch comes from `seed`. Callbacks see Keras's per-epoch logs
     ("loss", "val_loss") and may set model.stop_training. A loss that is not finite stops the fit
-    with a UserError.
+    with a UserError. The epochs run under XLA when the fit is large enough to pay for it
+    (uses_xla), or as `xla` says.
     """
     check_finite_data(train, "training inputs and labels")
     start = time.perf_counter()
     prepare(model, *train)
-    engine = engine_for(model, config.batch_size)
+    rows = len(tf.nest.flatten(train[0])[0])
+    engine = engine_for(model, config.batch_size, uses_xla(rows, config.epochs) if xla is None else xla)
     data = make_resident(*train, config.batch_size)
     held_out = make_resident(*validation, config.batch_size) if len(tf.nest.flatten(validation[0])[0]) else None
     callback_list = keras.callbacks.CallbackList(list(callbacks), model=model)
