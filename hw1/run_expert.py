@@ -3,7 +3,7 @@
     python hw1/run_expert.py experts/Hopper-v1.pkl Hopper-v1 --num_rollouts 10
 
 Prints each episode's return, then the mean and std, and writes the episodes to
-data/<ENV>_<N>_rollouts.h5 (README.md, "Rollout files", describes the format). A learned policy
+data/<ENV>_<N>_rollouts.h5 (docs/data-format.md describes the format). A learned policy
 saved by bc.py, dagger.py or bco.py (a .keras file) runs the same way in place of the pickle.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from cs294 import cli, data, environments, experts, models, provenance, replay, rollouts
+from cs294 import cli, data, environments, experts, provenance, replay, rollouts
 from cs294.errors import UserError
 
 
@@ -26,7 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("envname", help="Ant-v1, HalfCheetah-v1, Hopper-v1, Humanoid-v1, Reacher-v1, Walker2d-v1, or a gymnasium id")
     episodes = parser.add_argument_group("episodes")
     output = parser.add_argument_group("output")
-    episodes.add_argument("--num_rollouts", type=int, default=20, help="number of expert episodes (default: 20)")
+    episodes.add_argument("--num_rollouts", type=int, default=None,
+                          help="number of expert episodes (default: the count bc.py and dagger.py look for: seed 002's, 10 or 250; 20 for other tasks)")
     episodes.add_argument("--max_timesteps", type=int, default=None, help="cut each episode after this many steps (default: the env's limit, 1000 for MuJoCo)")
     episodes.add_argument("--seed", type=int, default=0, help="seed from which the episodes' reset seeds are drawn (default: 0)")
     output.add_argument("--output", type=Path, default=None, help="HDF5 file to write (default: data/<envname>_<num_rollouts>_rollouts.h5)")
@@ -36,7 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def check_args(args: argparse.Namespace) -> None:
-    """Reject impossible settings before anything slow happens."""
+    """Reject impossible settings before anything slow happens; fill in the task's default --num_rollouts."""
+    if args.num_rollouts is None:  # the file bc.py and dagger.py then find by default: data/<env>_<N>_rollouts.h5
+        args.num_rollouts = data.DEMONSTRATION_ROLLOUTS.get(args.envname, 20)
     if args.num_rollouts < 1:
         raise UserError(f"--num_rollouts must be at least 1, got {args.num_rollouts}")
     if args.max_timesteps is not None and args.max_timesteps < 1:
@@ -47,27 +50,11 @@ def check_args(args: argparse.Namespace) -> None:
         replay.check_display()
 
 
-def is_keras_file(path: str | Path) -> bool:
-    return Path(path).suffix == ".keras"
-
-
-def load_policy(path: str | Path, spec: environments.EnvSpec):
-    """The policy to run: an expert pickle (safely unpickled and checked) or a saved .keras policy."""
-    if not is_keras_file(path):
-        return experts.load_checked_expert(path, spec)
-    if not Path(path).exists():
-        raise UserError(f"policy file {path} does not exist; pass a policy.keras written by bc.py, dagger.py or bco.py")
-    env = environments.make_env(spec)
-    space, observation_dim = env.action_space, env.observation_space.shape[0]
-    env.close()
-    return models.load_policy(path, observation_dim, int(space.n) if hasattr(space, "n") else space.shape[0])
-
-
 def main(args: argparse.Namespace) -> dict:
     """Roll out the expert, print the returns, write the HDF5 file; return the stats and path."""
     check_args(args)
     spec = environments.resolve(args.envname)
-    model = load_policy(args.expert_policy_file, spec)
+    model = experts.load_expert_or_policy(args.expert_policy_file, spec)
     expert_sha256 = provenance.file_sha256(args.expert_policy_file)
     seeds = rollouts.episode_seeds(np.random.default_rng(args.seed), args.num_rollouts)
     output = args.output or data.default_rollouts_path(args.envname, args.num_rollouts)
@@ -91,7 +78,7 @@ def main(args: argparse.Namespace) -> dict:
         "gym_id": spec.gym_id,
         "gym_kwargs": spec.kwargs_json,
         "dynamics": spec.dynamics,
-        "policy": "learned" if is_keras_file(args.expert_policy_file) else "expert",
+        "policy": "learned" if experts.is_keras_file(args.expert_policy_file) else "expert",
         "policy_file": str(args.expert_policy_file),
         "policy_sha256": expert_sha256,
         "seed": args.seed,

@@ -120,3 +120,27 @@ def test_resume_after_a_crash_continues_with_the_same_data(tmp_path, hopper_data
 def test_resume_without_a_run_is_a_clear_error(tmp_path, capsys):
     code, output = run_dagger(["Hopper-v1", "--resume", "--run_dir", tmp_path / "nothing"], capsys)
     assert code == 2 and "nothing to resume" in output.err
+
+
+def test_a_saved_keras_policy_can_be_the_expert_that_labels(tmp_path, hopper_data, capsys):
+    # Any .keras policy of the task labels the visited states: here a network with fixed, distinctive weights.
+    inputs = keras.Input((11,))
+    teacher = keras.Model(inputs, keras.layers.Dense(3, activation="tanh", kernel_initializer=keras.initializers.RandomNormal(seed=3),
+                                                     bias_initializer=keras.initializers.Constant(0.3))(inputs))
+    teacher.save(tmp_path / "teacher.keras")
+    run_dir = tmp_path / "run"
+    code, output = run_dagger(tiny_run(hopper_data, run_dir, 1) + ["--expert", tmp_path / "teacher.keras"], capsys)
+    assert code == 0, output.err
+    aggregated = data.read_rollouts(run_dir / "aggregated.h5")
+    relabelled = [t for t, a in zip(aggregated.trajectories, aggregated.episode_attributes) if a.get("dagger_iteration") == 1]
+    assert relabelled
+    for trajectory in relabelled:
+        np.testing.assert_allclose(trajectory.actions, np.asarray(teacher(trajectory.observations[:-1])), rtol=1e-5, atol=1e-6)
+    assert json.loads((run_dir / "metrics.json").read_text())["config"]["expert"].endswith("teacher.keras")
+
+
+def test_an_expert_policy_of_another_task_is_refused_in_one_line(tmp_path, hopper_data, capsys):
+    inputs = keras.Input((17,))
+    keras.Model(inputs, keras.layers.Dense(6)(inputs)).save(tmp_path / "walker.keras")
+    code, output = run_dagger(tiny_run(hopper_data, tmp_path / "run", 1) + ["--expert", tmp_path / "walker.keras"], capsys)
+    assert code == 2 and "maps (None, 17) to (None, 6)" in output.err and len(output.err.strip().splitlines()) == 1, output.err

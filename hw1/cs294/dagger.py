@@ -31,9 +31,9 @@ def build_parser(doc: str = "") -> argparse.ArgumentParser:
     parser = cli.make_parser("dagger.py", doc)
     parser.add_argument("env", help="Ant-v1, HalfCheetah-v1, Hopper-v1, Humanoid-v1, Reacher-v1 or Walker2d-v1")
     sources = parser.add_argument_group("data and expert")
-    sources.add_argument("--data", type=Path, default=None, help="expert rollout file to start from (default: bc.py's)")
+    sources.add_argument("--data", type=Path, default=None, help="expert rollout file, or minari:DATASET_ID, to start from (default: bc.py's)")
     sources.add_argument("--num_demos", type=int, default=None, help="start from only the first N episodes of the file, as bc.py's --num_demos (default: all)")
-    sources.add_argument("--expert", type=Path, default=None, help="expert that labels the states (default: experts/<env>.pkl)")
+    sources.add_argument("--expert", type=Path, default=None, help="expert that labels the states: a 2017 pickle or any .keras policy of the task (default: experts/<env>.pkl)")
     dagger = parser.add_argument_group("DAgger")
     dagger.add_argument("--iterations", type=int, default=10, help="DAgger iterations after the initial cloning (default: 10)")
     dagger.add_argument("--rollouts_per_iter", type=int, default=5, help="episodes of the current policy per iteration (default: 5)")
@@ -87,7 +87,7 @@ class DaggerRun:
         self.spec, self.policy_config, self.training_config = self.config.spec, self.config.policy, self.config.training
         self.retrain_config = training.TrainingConfig(**{**vars(self.training_config), "epochs": args.retrain_epochs})
         self.expert_path = args.expert or experts.default_expert_path(args.env)
-        self.expert = experts.load_checked_expert(self.expert_path, self.spec)
+        self.expert = experts.load_expert_or_policy(self.expert_path, self.spec)  # a 2017 pickle or any .keras policy of the task
         self.expert_sha256 = provenance.file_sha256(self.expert_path)  # a resume must label with the very same expert
         if not args.resume:  # refuse bad data before claiming the directory
             demonstrations = data.read_rollouts(self.config.data, env_name=args.env)

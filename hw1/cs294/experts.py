@@ -14,7 +14,7 @@ import keras
 import numpy as np
 from numpy._core import multiarray
 
-from cs294 import provenance
+from cs294 import models, provenance
 from cs294.environments import PUBLISHED_ENVS, EnvSpec, make_env, published_name
 from cs294.errors import UserError
 
@@ -204,6 +204,25 @@ def load_checked_expert(path: str | Path, env_spec: EnvSpec) -> keras.Model:
     finally:
         env.close()
     return build_expert_model(weights)
+
+
+def is_keras_file(path: str | Path) -> bool:
+    """A saved Keras policy (.keras), rather than a 2017 expert pickle."""
+    return Path(path).suffix == ".keras"
+
+
+def load_expert_or_policy(path: str | Path, env_spec: EnvSpec) -> keras.Model:
+    """An expert pickle (safely unpickled and checked) or any saved .keras policy of the task (Keras's safe mode, checked shapes).
+
+    The .keras policy may be one trained here (bc.py, dagger.py, bco.py) or anywhere else with Keras: run_expert.py runs it,
+    and dagger.py's --expert labels with it.
+    """
+    if not is_keras_file(path):
+        return load_checked_expert(path, env_spec)
+    env = make_env(env_spec)
+    space, observation_dim = env.action_space, env.observation_space.shape[0]
+    env.close()
+    return models.load_policy(path, observation_dim, int(space.n) if hasattr(space, "n") else space.shape[0])
 
 
 def default_expert_path(env_name: str) -> Path:

@@ -240,7 +240,8 @@ def behavioral_cloning(args: argparse.Namespace) -> dict:
     config = run.record()
     logger = reporting.TensorBoardLogger(run_dir / "tensorboard")
     logger.text("hyperparameters", reporting.hyperparameter_table(config))
-    print(f"training on {len(train[0])} transitions from {len(demonstrations.trajectories)} episodes "
+    episodes = len(demonstrations.trajectories)
+    print(f"training on {len(train[0])} transitions from {episodes} episode{'s' if episodes != 1 else ''} "
           f"({len(validation[0])} held out for validation)")
     fit = training.fit_policy(model, train, validation, training_config,
                               callbacks=[reporting.EpochLogger(logger, training_config.epochs, f"{run.env} BC")], seed=run.seed)
