@@ -8,7 +8,7 @@ import pytest
 
 import reproduce
 from conftest import REPO_ROOT, run_script, tensorboard_tags, write_expert_rollouts
-from cs294 import files, pipeline, report, studies
+from cs294 import files, pipeline, plans, report, studies
 
 
 def make_job(tmp_path: Path, args: list[str], inputs: tuple[Path, ...] = (), script: str = "bc.py") -> pipeline.Job:
@@ -161,7 +161,7 @@ def test_the_paper_profile_is_seed_002s_table_at_seed_002s_budgets(tmp_path, cap
     assert reproduce.main(args)["jobs"] == 6 + 6 * 5 * 2
     steps = [line for line in capsys.readouterr().out.splitlines() if line.startswith("to run  ")]
     assert {line.split()[2].split("/")[0] for line in steps} == {"data", "bc", "dagger"}
-    for task in reproduce.SEED_002_TASKS:
+    for task in plans.SEED_002_TASKS:
         for seed in range(5):
             assert any(f"bc/{task}/seed{seed}:" in line and "--epochs 100 " in line for line in steps)
             assert any(f"dagger/{task}/seed{seed}:" in line and "--epochs 4 --iterations 9 --retrain_epochs 4 " in line for line in steps)

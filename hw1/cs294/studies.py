@@ -59,8 +59,9 @@ def curve_run_dir(output_dir: Path, count: int, seed: int) -> Path:
     return output_dir / f"demos{count}_seed{seed}"
 
 
-def curve_bc_argv(env_name: str, count: int, seed: int, epochs: int, clip: float, eval_episodes: int, data: Path | None, run_dir: Path) -> list[str]:
-    """The bc.py arguments of one point of the curve (reproduce.py runs the same ones as separate jobs)."""
-    argv = [env_name, "--num_demos", str(count), "--seed", str(seed), "--epochs", str(epochs), "--clip_observations", str(clip),
-            "--eval_episodes", str(eval_episodes), "--run_dir", str(run_dir)]
+def curve_bc_argv(env_name: str, count: int, seed: int, epochs: int, clip: float | None, eval_episodes: int, data: Path | None,
+                  run_dir: Path) -> list[str]:
+    """The bc.py arguments of one point of the curve (reproduce.py runs the same ones as separate jobs); clip None or 0: bc.py's default."""
+    argv = [env_name, "--num_demos", str(count), "--seed", str(seed), "--epochs", str(epochs),
+            *(["--clip_observations", str(clip)] if clip else []), "--eval_episodes", str(eval_episodes), "--run_dir", str(run_dir)]
     return argv + (["--data", str(data)] if data else [])
