@@ -3,17 +3,19 @@
     python hw1/benchmark.py --steps 20000
     python hw1/benchmark.py --sections training,policy --training_shapes hopper
 
-Three sections, each a table of rates and of ratios measured in the same process:
+Four sections, each a table of rates and of ratios measured in the same process:
 1. training: samples/s of the project's engine (cs294.training.fit_policy) under XLA, as large
    fits run, and without XLA, as small ones run, of a plain
    `model.fit` (steps_per_execution=100, the path before the engine) and of Keras's own best
    compiled fit (XLA, one whole epoch per execution), on synthetic data of Hopper's shape
    (10,000 x 11 -> 3) and Humanoid's (250,000 x 376 -> 17); compilation excluded, trials
    interleaved, the median kept;
-2. policy: microseconds per call of bc.py's network on a batch of 16 observations, compiled
+2. fits: seconds of a fresh model's whole fit, compilation included, under XLA and as a plain
+   graph, for fits small and large, beside which of the two the engine picks (training.uses_xla);
+3. policy: microseconds per call of bc.py's network on a batch of 16 observations, compiled
    TensorFlow against the numpy pass the rollout loop uses, beside 16 bare MuJoCo steps (mj_step) of
    Hopper, the physical cost of the step it drives;
-3. loops, per environment: a bare loop (one environment, numpy expert, nothing recorded) against
+4. loops, per environment: a bare loop (one environment, numpy expert, nothing recorded) against
    cs294.rollouts.sample_trajectories driven by the expert and by a policy trained on its episodes.
 """
 
@@ -150,6 +152,34 @@ def training_rows(shapes: list[str], trials: int, seed: int) -> list[dict]:
     return rows
 
 
+# rows, observations, actions, epochs: fits small and large, as BC from 1 Hopper rollout, from 10, and a 250-rollout task's slice.
+FIT_SIZES = ((1_000, 11, 3, 5), (1_000, 11, 3, 100), (10_000, 11, 3, 100), (50_000, 376, 17, 3))
+
+
+def fit_rows(trials: int, seed: int) -> list[dict]:
+    """Seconds of a fresh model's whole fit, compilation included, under XLA and as a plain graph; what training.uses_xla picks."""
+    rows = []
+    for samples, observation_dim, action_dim, epochs in FIT_SIZES:
+        observations, actions = synthetic_task(samples, observation_dim, action_dim, seed)
+        config = training.TrainingConfig(epochs=epochs)
+
+        def fresh_fit(xla: bool) -> Callable[[], float]:
+            def measure() -> float:
+                keras.utils.set_random_seed(seed)
+                model = models.build_policy(observations, action_dim, models.PolicyConfig())
+                training.compile_policy(model, config, discrete=False)
+                start = time.perf_counter()
+                training.fit_policy(model, (observations, actions), (observations[:0], actions[:0]), config, seed=seed, xla=xla)
+                return time.perf_counter() - start
+            return measure
+
+        seconds = interleaved_rates({"XLA": fresh_fit(True), "graph": fresh_fit(False)}, trials)
+        rows.append({"fit": f"{samples:,} x {observation_dim} -> {action_dim}, {epochs} epochs", "XLA s": seconds["XLA"], "graph s": seconds["graph"],
+                     "graph / XLA": seconds["graph"] / seconds["XLA"], "engine picks": "XLA" if training.uses_xla(samples, epochs) else "graph"})
+        print(f"  {rows[-1]['fit']}: XLA {seconds['XLA']:.2f} s, graph {seconds['graph']:.2f} s", flush=True)
+    return rows
+
+
 def policy_call_row(calls: int, trials: int, seed: int) -> dict:
     """Microseconds per call at batch 16: bc.py's network compiled and in numpy, and 16 bare mj_step calls of Hopper."""
     spec = environments.resolve("Hopper-v1")
@@ -212,7 +242,7 @@ def markdown_table(title: str, rows: list[dict], units: str) -> str:
     return "\n".join(lines)
 
 
-SECTIONS = ("training", "policy", "loops")
+SECTIONS = ("training", "fits", "policy", "loops")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -220,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     what = parser.add_argument_group("what to measure")
     loops = parser.add_argument_group("the loops")
     output = parser.add_argument_group("output")
-    what.add_argument("--sections", default=",".join(SECTIONS), help="comma-separated sections: training, policy, loops")
+    what.add_argument("--sections", default=",".join(SECTIONS), help="comma-separated sections: training, fits, policy, loops")
     what.add_argument("--training_shapes", default=",".join(TRAINING_SHAPES), help="comma-separated data shapes of the training section")
     what.add_argument("--trials", type=int, default=3, help="interleaved rounds of the training and policy sections; the median is kept")
     loops.add_argument("--envs", default=",".join(EXPERT_ENVS), help="comma-separated published env names (default: all six)")
@@ -249,6 +279,10 @@ def main(args: argparse.Namespace) -> dict:
     if "training" in sections:
         results["training"] = training_rows(chosen(args.training_shapes, tuple(TRAINING_SHAPES), "--training_shapes"), args.trials, args.seed)
         tables.append(markdown_table("Training, batch 32, Adam", results["training"], "samples/s; ratios in the same run"))
+        print(tables[-1] + "\n", flush=True)
+    if "fits" in sections:
+        results["fits"] = fit_rows(args.trials, args.seed)
+        tables.append(markdown_table("A fresh model's whole fit, XLA or a plain graph", results["fits"], "seconds, compilation included"))
         print(tables[-1] + "\n", flush=True)
     if "policy" in sections:
         results["policy"] = [policy_call_row(2000, args.trials, args.seed)]
