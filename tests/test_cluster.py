@@ -12,6 +12,7 @@ import pytest
 
 import reproduce
 from conftest import REPO_ROOT
+from test_reproduce import TINY_STEPS
 from cs294 import cluster
 
 pytestmark = pytest.mark.slow
@@ -59,7 +60,7 @@ def test_two_node_cluster_gives_the_local_numbers_with_a_step_forced_onto_the_se
         outcome = reproduce.main(args)
     finally:
         head.shutdown()
-    assert len(outcome["ran"]) == 19 and not outcome["cached"]
+    assert len(outcome["ran"]) == len(TINY_STEPS) and not outcome["cached"]
     stamps = {path.stem: json.loads(path.read_text()) for path in (tmp_path / "results" / "reproduce" / "jobs").glob("*.json")}
     assert stamps["bc__Hopper-v1__seed0"]["node"].startswith(second.node_id[:8])  # --place put it there
     assert {stamp["node"] for stamp in stamps.values()} - {stamps["bc__Hopper-v1__seed0"]["node"]}  # the others ran on the head
@@ -86,9 +87,11 @@ def live_processes() -> dict[int, tuple[int, list[str]]]:
 
 
 def step_processes(script: str, directory: Path) -> list[tuple[int, int]]:
-    """(pid, parent pid) of this test's running steps of `script` started by a Ray worker (run from a cs294-step- scratch directory, writing under `directory`)."""
+    """(pid, parent pid) of this test's running steps of `script` started by a Ray worker (run from a cs294-step- scratch directory,
+    writing under `directory`): each is the step's guard (step_guard.py, as a local step's), whose parent is the Ray worker."""
     return [(pid, parent) for pid, (parent, words) in live_processes().items()
-            if any(word.endswith(f"hw1/{script}") and "cs294-step-" in word for word in words) and any(str(directory) in word for word in words)]
+            if any(word.endswith("step_guard.py") for word in words)
+            and any(word.endswith(f"hw1/{script}") and "cs294-step-" in word for word in words) and any(str(directory) in word for word in words)]
 
 
 def descendants(pid: int) -> set[int]:
@@ -147,6 +150,7 @@ def test_a_worker_killed_after_a_commit_is_retried_from_that_commit(tmp_path, lo
     try:
         steps = step_processes("dagger.py", tmp_path)
         assert len(steps) == 1
+        assert len(descendants(steps[0][0])) >= 1  # the step itself runs under its guard
         assert landed_commit(run_dir) == 0  # the commit is on the driver's disk while the step runs on, as a local run's would be
         os.kill(steps[0][1], signal.SIGKILL)  # the Ray worker that runs the step
         output, _ = driver.communicate(timeout=300)

@@ -22,6 +22,7 @@ import importlib.metadata
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -31,7 +32,7 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
-from cs294 import pipeline, provenance, step_guard
+from cs294 import pipeline, provenance
 from cs294.errors import UserError
 
 CHECKOUT = pipeline.HW1_DIR.parent
@@ -436,13 +437,15 @@ def run_step(name: str, script: str, arguments: list[str], references: dict[str,
         began = time.perf_counter()
         process_log = scratch / ".step.log"
         with process_log.open("wb") as handle:
-            process = subprocess.Popen([sys.executable, str(scratch / "hw1" / script), *words], cwd=scratch, stdout=handle, stderr=subprocess.STDOUT,
-                                       env={**os.environ, **env}, preexec_fn=step_guard.die_with_parent(os.getpid()))
+            # Under the same guard as a local step: the step and all it started die with this worker process, kill -9 included,
+            # on Linux and macOS alike (the guard watches its parent's pid; prctl is Linux's only).
+            process = subprocess.Popen(pipeline.guarded([sys.executable, str(scratch / "hw1" / script), *words]), cwd=scratch, stdout=handle,
+                                       stderr=subprocess.STDOUT, env={**os.environ, **env}, start_new_session=True)
             try:
                 watch.follow(process) if watch else process.wait()
             finally:  # whatever went wrong here, the step must not run on without its scratch directory
                 if process.poll() is None:
-                    process.kill()
+                    pipeline.signal_group(process, signal.SIGKILL)
                     process.wait()
         seconds = time.perf_counter() - began
         log = note + process_log.read_bytes().decode(errors="replace")

@@ -273,7 +273,7 @@ class LocalStep:
         return self.process.poll()
 
     def stop(self) -> None:
-        _signal_group(self.process, signal.SIGTERM)
+        signal_group(self.process, signal.SIGTERM)
         self.process.wait()
 
 
@@ -501,7 +501,7 @@ def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-def _signal_group(process: subprocess.Popen, signum: int) -> None:
+def signal_group(process: subprocess.Popen, signum: int) -> None:
     """Signal a job and every process it started (its own process group)."""
     try:
         os.killpg(process.pid, signum)
