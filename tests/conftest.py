@@ -29,6 +29,18 @@ def tensorboard_tags(run_dir: Path) -> set[str]:
     return {tag for tags in accumulator.Tags().values() if isinstance(tags, list) for tag in tags}
 
 
+# The suite runs on two pytest-xdist workers (pyproject.toml). The tests of these files, and any test of the session's
+# tiny reproduction, go to one worker: it builds that reproduction once for all of them (test_cluster.py compares its
+# Ray clusters' numbers with it), and two Ray clusters never start at the same time.
+SHARED_WORKER_FILES = {"test_reproduce.py", "test_cluster.py"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name in SHARED_WORKER_FILES or "tiny_reproduction" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("tiny_reproduction"))
+
+
 @pytest.fixture
 def expert_path():
     """Path of a published expert by env name."""
