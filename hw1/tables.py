@@ -19,6 +19,7 @@ import argparse
 from pathlib import Path
 
 from cs294 import cli, files, report
+from cs294.errors import UserError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,7 +30,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace) -> str:
-    text = report.table(args.results) + "\n" + report.bco_table(args.results)
+    # Only the tasks that have runs: a table of dashes says nothing a user can act on.
+    tasks = [task for task in report.TASKS if report.load_runs(args.results, task, "bc") or report.load_runs(args.results, task, "dagger")]
+    if not tasks and not report.bco_runs_of(args.results, report.BCO_TASKS):
+        raise UserError(f"no finished bc.py, dagger.py or bco.py runs under {args.results}/<ENV>/<method>/seed*/; "
+                        "run reproduce.py (results/) or pass --results runs for the runs made by hand")
+    text = report.table(args.results, tasks) if tasks else f"No BC or DAgger runs under {args.results}.\n"
+    text += "\n" + (report.bco_table(args.results) if report.bco_runs_of(args.results, report.BCO_TASKS) else f"No BCO runs under {args.results}.\n")
     print(text)
     if args.output:
         files.write_text(args.output, text)

@@ -62,7 +62,25 @@ def share(value: list[float], expert: list[float], digits: int = 0) -> str:
 
 def falls_text(evaluations: list[dict]) -> str:
     """Episodes that ended before the time limit, over all the runs' evaluation episodes: 'falls k/n'."""
+    if any("falls" not in e for e in evaluations):  # runs made before falls were counted (2026-12-04)
+        return "falls not recorded"
     return f"falls {sum(e['falls'] for e in evaluations)}/{sum(e['episodes'] for e in evaluations)}"
+
+
+def scored(run: dict) -> dict:
+    """A bc.py or dagger.py run's score: its "evaluation"; for a DAgger run made before that was recorded, its last iteration's."""
+    if "evaluation" in run:
+        return run["evaluation"]
+    last = run["iterations"][-1]
+    return {"mean": last["return_mean"], "std": last["return_std"], "episodes": run["config"].get("eval_episodes", 0)}
+
+
+def expert_labels(run: dict) -> int:
+    """The expert-labelled transitions a run learned from: BC's demonstrations; DAgger's rollouts plus every state it had relabelled."""
+    if "iterations" not in run:
+        return run["data"]["transitions"]
+    last = run["iterations"][-1]
+    return last.get("expert_labels", last["transitions"])  # before expert_labels was recorded, every transition was one
 
 
 def evaluation_cell(evaluations: list[dict], expert: list[float]) -> str:
@@ -85,8 +103,8 @@ def main_cells(results: Path, env_name: str, finished: "set[Path] | None" = None
     bc_runs, dagger_runs = load_runs(results, env_name, "bc", finished), load_runs(results, env_name, "dagger", finished)
     experts = [run["expert"] for run in bc_runs] or [run["expert"] for run in dagger_runs]
     expert = [e["mean"] for e in experts]
-    return {"expert": evaluation_cell(experts, []), "bc": evaluation_cell([run["evaluation"] for run in bc_runs], expert),
-            "dagger": evaluation_cell([run["evaluation"] for run in dagger_runs], [run["expert"]["mean"] for run in dagger_runs]),
+    return {"expert": evaluation_cell(experts, []), "bc": evaluation_cell([scored(run) for run in bc_runs], expert),
+            "dagger": evaluation_cell([scored(run) for run in dagger_runs], [run["expert"]["mean"] for run in dagger_runs]),
             "runs": f"{len(bc_runs)}/{len(dagger_runs)}"}
 
 
@@ -126,7 +144,7 @@ def table(results: Path, tasks: Sequence[str] = TASKS, finished: "set[Path] | No
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for env_name in tasks:
         cells, dagger_runs = main_cells(results, env_name, finished), load_runs(results, env_name, "dagger", finished)
-        labels = f"{np.mean([run['iterations'][-1]['expert_labels'] for run in dagger_runs]):,.0f}" if dagger_runs else "–"
+        labels = f"{np.mean([expert_labels(run) for run in dagger_runs]):,.0f}" if dagger_runs else "–"
         wall = f"{np.mean([sum(r['seconds'] for r in run['iterations']) for run in dagger_runs]) / 60:.1f} min" if dagger_runs else "–"
         rollouts, *published = SEED_002[env_name]
         lines.append(f"| {env_name} | {rollouts} | {cells['expert']} | {cells['bc']} | {cells['dagger']} | {cells['runs']} | {labels} | {wall} | "
@@ -143,11 +161,6 @@ def efficiency_runs(root: Path, task: str, method: str, count: int, published_co
     if count == published_count:
         return load_runs(root, task, method, finished)
     return load_runs(root, task, f"efficiency/{method}", finished, pattern=f"demos{count}_seed*")  # studies.efficiency_run_dir's layout
-
-
-def expert_labels(run: dict) -> int:
-    """The expert-labelled transitions a run learned from: BC's demonstrations; DAgger's rollouts plus every state it had relabelled."""
-    return run["iterations"][-1]["expert_labels"] if "iterations" in run else run["data"]["transitions"]
 
 
 def efficiency_study(context: "Context") -> tuple[list[str], list[dict]]:
@@ -169,11 +182,11 @@ def efficiency_study(context: "Context") -> tuple[list[str], list[dict]]:
                     cells += ["–", "–"]
                     continue
                 expert += [run["expert"]["mean"] for run in task_runs]
-                labels, means = float(np.mean([expert_labels(run) for run in task_runs])), [run["evaluation"]["mean"] for run in task_runs]
+                labels, means = float(np.mean([expert_labels(run) for run in task_runs])), [scored(run)["mean"] for run in task_runs]
                 low, high = bootstrap_interval(means)
                 for key, value in (("labels", labels), ("mean", float(np.mean(means))), ("low", low), ("high", high)):
                     methods[name].setdefault(key, []).append(value)
-                cells += [f"{labels:,.0f}", evaluation_cell([run["evaluation"] for run in task_runs], [run["expert"]["mean"] for run in task_runs])]
+                cells += [f"{labels:,.0f}", evaluation_cell([scored(run) for run in task_runs], [run["expert"]["mean"] for run in task_runs])]
             lines.append(f"| {task} | {count} | " + " | ".join(cells) + " |")
         if expert:
             panels.append({"env": task, "expert": float(np.mean(expert)), "methods": {name: curve for name, curve in methods.items() if curve}})
