@@ -1,17 +1,58 @@
-"""Issue 25: nothing wrong may look finished. Diverged runs, bad experts, stray runs and dead addresses end in one line."""
+"""Issue 25: nothing wrong may look finished. Diverged runs, bad experts, stray runs and dead addresses end in one line.
 
+Most checks run a script's main in this process through its own entry point (cli.run), as `python hw1/<script>` does:
+what they check does not need a fresh interpreter, which only added its start-up (TensorFlow's import, 5-10 s each). A
+fresh process stays where the check is about one: Ctrl-C reaching a running bc.py, a runner that must not hang (only a
+child can be stopped if it does), and a full disk met mid-run (a run that fails there in this process could keep files
+open on the mount the test must unmount). A lock held by another process is held by a small child without TensorFlow.
+"""
+
+import importlib
 import json
 import pickle
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import EXPERTS_DIR, run_script
+from conftest import EXPERTS_DIR, REPO_ROOT, run_script
+from cs294 import cli, locks
+
+
+@pytest.fixture
+def run_main(capsys, monkeypatch):
+    """run_main(script, *args, cwd=REPO_ROOT) -> what run_script gives (exit code, stdout, stderr), run in this process.
+
+    The script's main runs through cli.run from `cwd` (this test's working directory is restored afterwards, as reproduce.py
+    and sweep.py change it), with warnings ignored (run_script sets PYTHONWARNINGS=ignore), and the run-directory locks it
+    took are given up after, as the end of its process would.
+    """
+
+    def run(script: str, *args: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess:
+        module = importlib.import_module(script.removesuffix(".py"))
+        monkeypatch.chdir(cwd)
+        held = set(locks._HELD)
+        capsys.readouterr()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                code = cli.run(module.main, module.build_parser(), list(args))
+        except SystemExit as exit_:  # argparse's own refusals exit as the interpreter would
+            code = exit_.code
+        finally:
+            for path in set(locks._HELD) - held:
+                locks.release(path)
+        captured = capsys.readouterr()
+        return subprocess.CompletedProcess([script, *args], code, captured.out, captured.err)
+
+    return run
 
 
 def one_line_error(result, *fragments: str) -> str:
@@ -43,37 +84,37 @@ def huge_expert_dir(tmp_path_factory) -> Path:
 DIVERGING = ("--epochs", "1", "--batch_size", "100000", "--validation_fraction", "0", "--learning_rate", "1e30")
 
 
-def test_bc_whose_policy_gives_infinite_actions_writes_no_result(hopper_data, tmp_path):
+def test_bc_whose_policy_gives_infinite_actions_writes_no_result(run_main, hopper_data, tmp_path):
     run_dir = tmp_path / "bc"
-    result = run_script("bc.py", "Hopper-v1", "--data", str(hopper_data), *DIVERGING, "--eval_episodes", "2", "--run_dir", str(run_dir))
+    result = run_main("bc.py", "Hopper-v1", "--data", str(hopper_data), *DIVERGING, "--eval_episodes", "2", "--run_dir", str(run_dir))
     one_line_error(result, "NaN or infinite", "epoch 1", "--learning_rate")
     assert not (run_dir / "metrics.json").exists() and not (run_dir / "policy.keras").exists()
 
 
-def test_dagger_whose_policy_diverges_commits_nothing(hopper_data, tmp_path):
+def test_dagger_whose_policy_diverges_commits_nothing(run_main, hopper_data, tmp_path):
     run_dir = tmp_path / "dagger"
-    result = run_script("dagger.py", "Hopper-v1", "--data", str(hopper_data), *DIVERGING, "--iterations", "1", "--eval_episodes", "2",
-                        "--rollouts_per_iter", "1", "--run_dir", str(run_dir))
+    result = run_main("dagger.py", "Hopper-v1", "--data", str(hopper_data), *DIVERGING, "--iterations", "1", "--eval_episodes", "2",
+                      "--rollouts_per_iter", "1", "--run_dir", str(run_dir))
     one_line_error(result, "NaN or infinite", "iteration 0", "--learning_rate")
     assert not (run_dir / "state.json").exists() and not (run_dir / "metrics.json").exists()
 
 
-def test_dagger_with_an_expert_whose_actions_overflow_is_refused(hopper_data, huge_expert_dir, tmp_path):
+def test_dagger_with_an_expert_whose_actions_overflow_is_refused(run_main, hopper_data, huge_expert_dir, tmp_path):
     run_dir = tmp_path / "dagger"
-    result = run_script("dagger.py", "Hopper-v1", "--data", str(hopper_data), "--expert", str(huge_expert_dir / "Hopper-v1.pkl"),
-                        "--epochs", "1", "--iterations", "1", "--eval_episodes", "2", "--rollouts_per_iter", "1", "--run_dir", str(run_dir))
+    result = run_main("dagger.py", "Hopper-v1", "--data", str(hopper_data), "--expert", str(huge_expert_dir / "Hopper-v1.pkl"),
+                      "--epochs", "1", "--iterations", "1", "--eval_episodes", "2", "--rollouts_per_iter", "1", "--run_dir", str(run_dir))
     one_line_error(result, "the expert", "NaN or infinite", "iteration 0", "experts/")
     metrics = run_dir / "metrics.json"
     assert not metrics.exists() or json.loads(metrics.read_text()).get("complete") is not True
 
 
-def test_the_expert_check_refuses_an_expert_whose_return_is_not_finite(huge_expert_dir):
-    result = run_script("check_experts.py", "--tasks", "Hopper-v1", "--episodes", "2", "--experts_dir", str(huge_expert_dir))
+def test_the_expert_check_refuses_an_expert_whose_return_is_not_finite(run_main, huge_expert_dir):
+    result = run_main("check_experts.py", "--tasks", "Hopper-v1", "--episodes", "2", "--experts_dir", str(huge_expert_dir))
     one_line_error(result, "Hopper-v1.pkl", "NaN or infinite", "git checkout -- experts/")
 
 
-def test_bc_without_run_dir_writes_where_no_profile_reads(hopper_data, tmp_path):
-    result = run_script("bc.py", "Hopper-v1", "--data", str(hopper_data), "--epochs", "1", "--eval_episodes", "1", cwd=tmp_path)
+def test_bc_without_run_dir_writes_where_no_profile_reads(run_main, hopper_data, tmp_path):
+    result = run_main("bc.py", "Hopper-v1", "--data", str(hopper_data), "--epochs", "1", "--eval_episodes", "1", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert [path.name[:6] for path in (tmp_path / "runs" / "Hopper-v1" / "bc").glob("*/metrics.json") for path in [path.parent]] == ["seed0_"]
     assert not (tmp_path / "results").exists()
@@ -84,10 +125,10 @@ def headline_row(root: Path, task: str = "Hopper-v1") -> str:
     return next(line for line in (root / "REPORT.md").read_text().splitlines() if line.startswith(f"| {task} |"))
 
 
-def test_the_report_counts_only_its_own_finished_steps(hopper_data, tmp_path):
+def test_the_report_counts_only_its_own_finished_steps(run_main, hopper_data, tmp_path):
     root, data_dir = tmp_path / "results", tmp_path / "data"
     reproduce = ("--profile", "tiny", "--root", str(root), "--data_dir", str(data_dir), "--only", "bc/", "--jobs", "1")
-    first = run_script("reproduce.py", *reproduce, timeout=600)
+    first = run_main("reproduce.py", *reproduce)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
     row = headline_row(root)
     assert "(n = 1)" in row, row
@@ -95,14 +136,14 @@ def test_the_report_counts_only_its_own_finished_steps(hopper_data, tmp_path):
     # A run made by hand under the profile's root, as in the issue (there with another learning rate): here a real
     # bc.py run directory of the same kind, so on the old code the cell read "… ± 0.0" over two runs.
     shutil.copytree(root / "Hopper-v1" / "bc" / "seed0", root / "Hopper-v1" / "bc" / "seed0_20261203-190000")
-    again = run_script("reproduce.py", *reproduce, timeout=600)
+    again = run_main("reproduce.py", *reproduce)
     assert again.returncode == 0 and "0 steps ran" in again.stdout, again.stdout[-3000:]
     assert headline_row(root) == row
 
     # A changed input makes the BC step stale: --report_only leaves its run out and says so, instead of its old number.
     data_file = next(data_dir.glob("Hopper-v1_*_rollouts.h5"))
     data_file.write_bytes(hopper_data.read_bytes())
-    stale = run_script("reproduce.py", *reproduce, "--report_only", timeout=600)
+    stale = run_main("reproduce.py", *reproduce, "--report_only")
     assert stale.returncode == 0, stale.stdout[-3000:] + stale.stderr[-2000:]
     report = (root / "REPORT.md").read_text()
     assert "bc/Hopper-v1/seed0" in report and "left out" in report
@@ -125,6 +166,7 @@ def tiny_ray(tmp_path: Path, *extra: str) -> tuple[str, ...]:
 
 
 def test_an_address_that_answers_tcp_but_not_ray_is_given_up_on_in_bounded_time(silent_port, tmp_path):
+    # A fresh process: what is checked is that the runner does not hang, and only a child can be stopped if it does.
     address = f"127.0.0.1:{silent_port}"
     started = time.monotonic()
     result = run_script("reproduce.py", *tiny_ray(tmp_path, "--address", address, "--address_timeout", "3"), timeout=120)
@@ -132,40 +174,46 @@ def test_an_address_that_answers_tcp_but_not_ray_is_given_up_on_in_bounded_time(
     assert time.monotonic() - started < 60
 
 
-def test_address_flags_are_checked_before_any_work(tmp_path):
-    dry = run_script("reproduce.py", *tiny_ray(tmp_path, "--address", "foo", "--dry_run"))
+def test_address_flags_are_checked_before_any_work(run_main, tmp_path):
+    dry = run_main("reproduce.py", *tiny_ray(tmp_path, "--address", "foo", "--dry_run"))
     one_line_error(dry, "--address 'foo'", "HOST:PORT")
-    local = run_script("sweep.py", "bc", "--tasks", "CartPole-v1", "--seeds", "0", "--root", str(tmp_path / "sweep"), "--address", "auto", "--dry_run")
+    local = run_main("sweep.py", "bc", "--tasks", "CartPole-v1", "--seeds", "0", "--root", str(tmp_path / "sweep"), "--address", "auto", "--dry_run")
     one_line_error(local, "--address auto needs --backend ray")
 
 
-def test_a_second_runner_is_refused_before_it_joins_the_cluster(silent_port, tmp_path):
-    from cs294 import locks
+# Holds the lock of the directory in argv[1] until its stdin closes: another process, as a first runner is (a lock this
+# process held would count as the runner's own). It imports no TensorFlow, so it starts in a moment.
+HOLD_LOCK = ("import sys; sys.path.insert(0, 'hw1'); from cs294 import locks; locks.acquire(sys.argv[1]); print('held', flush=True); "
+             "sys.stdin.read()")
 
+
+def test_a_second_runner_is_refused_before_it_joins_the_cluster(run_main, silent_port, tmp_path):
     state = tmp_path / "results" / "reproduce"
     state.mkdir(parents=True)
-    locks.acquire(state)
+    first = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(state)], cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
-        result = run_script("reproduce.py", *tiny_ray(tmp_path, "--address", f"127.0.0.1:{silent_port}", "--address_timeout", "60"), timeout=120)
+        assert first.stdout.readline().strip() == "held"
+        result = run_main("reproduce.py", *tiny_ray(tmp_path, "--address", f"127.0.0.1:{silent_port}", "--address_timeout", "60"))
     finally:
-        locks.release(state)
-    one_line_error(result, "is in use by")
+        first.stdin.close()
+        first.wait(timeout=60)
+    one_line_error(result, "is in use by", f"pid {first.pid}")
 
 
-def test_bco_whose_policy_diverges_writes_no_result(cartpole_demos, tmp_path):
+def test_bco_whose_policy_diverges_writes_no_result(run_main, cartpole_demos, tmp_path):
     run_dir = tmp_path / "bco"
-    result = run_script("bco.py", "CartPole-v1", "--demos", str(cartpole_demos), "--iterations", "0", *DIVERGING, "--ensemble", "1",
-                        "--inverse_ensemble", "1", "--inverse_epochs", "1", "--eval_episodes", "2", "--run_dir", str(run_dir))
+    result = run_main("bco.py", "CartPole-v1", "--demos", str(cartpole_demos), "--iterations", "0", *DIVERGING, "--ensemble", "1",
+                      "--inverse_ensemble", "1", "--inverse_epochs", "1", "--eval_episodes", "2", "--run_dir", str(run_dir))
     # BCO's fits hold out data, so the training engine's check on the loss speaks first; the evaluation's check backs it.
     one_line_error(result, "epoch 1", "--learning_rate")
     assert not (run_dir / "metrics.json").exists() and not (run_dir / "policy.keras").exists()
 
 
-def test_dagger_resume_checks_the_expert_and_num_envs_and_records_extended_iterations(hopper_data, tmp_path):
+def test_dagger_resume_checks_the_expert_and_num_envs_and_records_extended_iterations(run_main, hopper_data, tmp_path):
     run_dir = tmp_path / "dagger"
     flags = ("Hopper-v1", "--data", str(hopper_data), "--epochs", "1", "--retrain_epochs", "1", "--rollouts_per_iter", "1",
              "--eval_episodes", "1", "--run_dir", str(run_dir))
-    first = run_script("dagger.py", *flags, "--iterations", "1", "--num_envs", "4")
+    first = run_main("dagger.py", *flags, "--iterations", "1", "--num_envs", "4")
     assert first.returncode == 0, first.stderr[-2000:]
     config = json.loads((run_dir / "metrics.json").read_text())["config"]
     assert config["num_envs"] == 4 and len(config["expert_sha256"]) == 64 and config["expert"] == "experts/Hopper-v1.pkl"
@@ -175,22 +223,22 @@ def test_dagger_resume_checks_the_expert_and_num_envs_and_records_extended_itera
     raw["GaussianPolicy"]["out"]["AffineLayer"]["b"] = raw["GaussianPolicy"]["out"]["AffineLayer"]["b"] + 0.01
     other = tmp_path / "other_expert.pkl"
     other.write_bytes(pickle.dumps(raw))
-    refused = run_script("dagger.py", *flags, "--iterations", "1", "--num_envs", "4", "--resume", "--expert", str(other))
+    refused = run_main("dagger.py", *flags, "--iterations", "1", "--num_envs", "4", "--resume", "--expert", str(other))
     one_line_error(refused, "--resume of", "other_expert.pkl", "resume with the run's own --expert")
-    envs = run_script("dagger.py", *flags, "--iterations", "1", "--num_envs", "2", "--resume")
+    envs = run_main("dagger.py", *flags, "--iterations", "1", "--num_envs", "2", "--resume")
     one_line_error(envs, "num_envs was 4, now 2")
 
     # The same expert spelled out in full is the run's own; --iterations may grow, and the record follows.
-    extended = run_script("dagger.py", *flags, "--iterations", "2", "--num_envs", "4", "--resume", "--expert", str(EXPERTS_DIR / "Hopper-v1.pkl"))
+    extended = run_main("dagger.py", *flags, "--iterations", "2", "--num_envs", "4", "--resume", "--expert", str(EXPERTS_DIR / "Hopper-v1.pkl"))
     assert extended.returncode == 0, extended.stderr[-2000:]
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["config"]["iterations"] == 2 and [row["iteration"] for row in metrics["iterations"]] == [0, 1, 2] and metrics["complete"]
 
 
-def test_a_damaged_entry_of_the_invocation_log_is_dropped(tmp_path):
+def test_a_damaged_entry_of_the_invocation_log_is_dropped(run_main, tmp_path):
     root = tmp_path / "results"
     reproduce = ("--profile", "tiny", "--root", str(root), "--data_dir", str(tmp_path / "data"), "--only", "data/Hopper-v1", "--jobs", "1")
-    first = run_script("reproduce.py", *reproduce, timeout=600)
+    first = run_main("reproduce.py", *reproduce)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
     log = root / "reproduce" / "invocations.json"
     history = json.loads(log.read_text())
@@ -198,12 +246,12 @@ def test_a_damaged_entry_of_the_invocation_log_is_dropped(tmp_path):
     history += [{**clean, "started_utc": "yesterday"}, {**clean, "started_utc": "2026-12-03T10:00:00", "finished_utc": "2026-12-03T11:00:00"}]
     log.write_text(json.dumps(history))
     for extra in (("--report_only",), ()):
-        result = run_script("reproduce.py", *reproduce, *extra, timeout=600)
+        result = run_main("reproduce.py", *reproduce, *extra)
         assert result.returncode == 0 and "Traceback" not in result.stderr, result.stdout[-2000:] + result.stderr[-3000:]
     assert f"started {history[0]['started_utc'][:19]}" in (root / "REPORT.md").read_text()  # the damaged entries are not the latest clean run
 
 
-def test_a_rollout_file_with_a_link_to_another_file_is_refused(hopper_data, tmp_path):
+def test_a_rollout_file_with_a_link_to_another_file_is_refused(run_main, hopper_data, tmp_path):
     import h5py
 
     other, linked = tmp_path / "other.h5", tmp_path / "linked.h5"
@@ -212,7 +260,7 @@ def test_a_rollout_file_with_a_link_to_another_file_is_refused(hopper_data, tmp_
     with h5py.File(linked, "a") as file:  # episode 0 now lives in another (real, valid) rollout file
         del file["episode_000000"]
         file["episode_000000"] = h5py.ExternalLink(str(other), "/episode_000000")
-    result = run_script("show_data.py", str(linked))
+    result = run_main("show_data.py", str(linked))
     one_line_error(result, "linked.h5 is damaged", "episode_000000 links to /episode_000000 in another file", "other.h5")
 
 
@@ -241,9 +289,9 @@ def test_sweep_grid_values_never_make_a_directory_outside_the_root(tmp_path):
         sweeps.check_cells(sweeps.Sweep(script="bc", tasks=("Hopper-v1",), seeds=(0,), grid={"hidden": ("64,64", "64-64")}))
 
 
-def test_a_sweep_naming_a_missing_file_is_refused_before_anything_runs(tmp_path):
-    result = run_script("sweep.py", "dagger", "--tasks", "Hopper-v1", "--seeds", "0", "--root", str(tmp_path / "sweep"),
-                        "--grid", "expert=experts/Hopper-v1.pkl,experts/nowhere.pkl", "--dry_run")
+def test_a_sweep_naming_a_missing_file_is_refused_before_anything_runs(run_main, tmp_path):
+    result = run_main("sweep.py", "dagger", "--tasks", "Hopper-v1", "--seeds", "0", "--root", str(tmp_path / "sweep"),
+                      "--grid", "expert=experts/Hopper-v1.pkl,experts/nowhere.pkl", "--dry_run")
     one_line_error(result, "--expert experts/nowhere.pkl: no such file")
     assert not (tmp_path / "sweep").exists()
 
@@ -274,21 +322,21 @@ def test_sweep_settings_are_refused_before_any_step_is_planned(tmp_path, config,
     assert time.monotonic() - started < 10
 
 
-def test_sweep_config_that_is_a_directory_is_one_line(tmp_path):
-    result = run_script("sweep.py", "--config", str(tmp_path), "--dry_run")
+def test_sweep_config_that_is_a_directory_is_one_line(run_main, tmp_path):
+    result = run_main("sweep.py", "--config", str(tmp_path), "--dry_run")
     one_line_error(result, "is a directory")
 
 
-def test_an_expert_file_too_large_to_be_one_is_refused_before_it_is_read(tmp_path):
+def test_an_expert_file_too_large_to_be_one_is_refused_before_it_is_read(run_main, tmp_path):
     huge = tmp_path / "Hopper-v1.pkl"
     huge.write_bytes((EXPERTS_DIR / "Hopper-v1.pkl").read_bytes())
     with open(huge, "r+b") as handle:
         handle.truncate(2 * 2**30)  # a valid expert followed by 2 GiB of (sparse) zeros, which the unpickler would never reach
-    result = run_script("check_experts.py", "--tasks", "Hopper-v1", "--episodes", "1", "--experts_dir", str(tmp_path))
+    result = run_main("check_experts.py", "--tasks", "Hopper-v1", "--episodes", "1", "--experts_dir", str(tmp_path))
     one_line_error(result, "2,147,483,648 bytes", "not an expert file")
 
 
-def test_integer_actions_on_a_continuous_task_are_refused(hopper_data, tmp_path):
+def test_integer_actions_on_a_continuous_task_are_refused(run_main, hopper_data, tmp_path):
     import h5py
 
     integers = tmp_path / "integers.h5"
@@ -298,12 +346,12 @@ def test_integer_actions_on_a_continuous_task_are_refused(hopper_data, tmp_path)
             actions = np.rint(file[name]["actions"][()]).astype(np.int64)
             del file[name]["actions"]
             file[name]["actions"] = actions
-    result = run_script("bc.py", "Hopper-v1", "--data", str(integers), "--epochs", "1", "--run_dir", str(tmp_path / "bc"))
+    result = run_main("bc.py", "Hopper-v1", "--data", str(integers), "--epochs", "1", "--run_dir", str(tmp_path / "bc"))
     one_line_error(result, "holds actions of type int64", "continuous")
     assert not (tmp_path / "bc").exists()
 
 
-def test_bc_interrupted_by_ctrl_c_is_refused_as_unfinished_and_never_offered_a_resume(hopper_data, tmp_path):
+def test_bc_interrupted_by_ctrl_c_is_refused_as_unfinished_and_never_offered_a_resume(run_main, hopper_data, tmp_path):
     import os
     import signal
     import subprocess
@@ -321,7 +369,7 @@ def test_bc_interrupted_by_ctrl_c_is_refused_as_unfinished_and_never_offered_a_r
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=60) == 130, process.stderr.read()[-2000:]
     assert not (run_dir / "metrics.json").exists()
-    rerun = run_script("bc.py", "Hopper-v1", "--data", str(hopper_data), "--epochs", "1", "--eval_episodes", "1", "--run_dir", str(run_dir))
+    rerun = run_main("bc.py", "Hopper-v1", "--data", str(hopper_data), "--epochs", "1", "--eval_episodes", "1", "--run_dir", str(run_dir))
     line = one_line_error(rerun, "an unfinished (interrupted or failed) run", "--overwrite")
     assert "--resume" not in line
     assert os.path.isdir(run_dir / "tensorboard")  # refused: nothing of the old run was touched
@@ -354,17 +402,17 @@ def test_a_full_disk_ends_dagger_in_one_line(hopper_data, mount, tmp_path):
     one_line_error(run_script("dagger.py", *flags), "the disk is full", "run the same command again with --resume")
 
 
-def test_a_root_on_a_read_only_mount_is_refused_before_any_step(mount, tmp_path):
+def test_a_root_on_a_read_only_mount_is_refused_before_any_step(run_main, mount, tmp_path):
     read_only = mount("ro")
-    result = run_script("reproduce.py", "--profile", "tiny", "--root", str(read_only / "results"), "--data_dir", str(tmp_path / "data"))
+    result = run_main("reproduce.py", "--profile", "tiny", "--root", str(read_only / "results"), "--data_dir", str(tmp_path / "data"))
     one_line_error(result, "--root", "cannot be written")
     assert not (tmp_path / "data").exists()
 
 
-def test_a_sweep_of_a_diverging_run_fails_and_writes_no_nan_row(tmp_path):
+def test_a_sweep_of_a_diverging_run_fails_and_writes_no_nan_row(run_main, tmp_path):
     root = tmp_path / "sweep"
     settings = [f"--set={flag.removeprefix('--')}={value}" for flag, value in zip(DIVERGING[::2], DIVERGING[1::2])]
-    result = run_script("sweep.py", "bc", "--tasks", "Hopper-v1", "--seeds", "0", "--rollouts", "2", *settings, "--set", "eval_episodes=1",
-                        "--root", str(root), "--data_dir", str(tmp_path / "data"), timeout=600)
+    result = run_main("sweep.py", "bc", "--tasks", "Hopper-v1", "--seeds", "0", "--rollouts", "2", *settings, "--set", "eval_episodes=1",
+                      "--root", str(root), "--data_dir", str(tmp_path / "data"))
     one_line_error(result, "1 runs failed")
     assert "nan" not in (root / "sweep.md").read_text()
