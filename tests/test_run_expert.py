@@ -13,12 +13,14 @@ from conftest import EXPERTS_DIR, REPO_ROOT, run_script
 from cs294 import cli, data
 
 
-def test_short_real_run_writes_a_valid_file(tmp_path):
+def test_short_real_run_writes_a_valid_file(tmp_path, capsys):
+    # In this process, through the script's own entry point (cli.run): a fresh interpreter only added its start-up.
     output = tmp_path / "hopper.h5"
-    result = run_script("run_expert.py", str(EXPERTS_DIR / "Hopper-v1.pkl"), "Hopper-v1",
-                        "--num_rollouts", "2", "--max_timesteps", "50", "--output", str(output))
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
+    code = cli.run(run_expert.main, run_expert.build_parser(), [str(EXPERTS_DIR / "Hopper-v1.pkl"), "Hopper-v1",
+                                                                "--num_rollouts", "2", "--max_timesteps", "50", "--output", str(output)])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    lines = printed.out.splitlines()
     assert [line.split()[:2] for line in lines[:2]] == [["episode", "0"], ["episode", "1"]]
     assert lines[2].startswith("mean return") and lines[3].startswith("std of return")
     loaded = data.read_rollouts(output, env_name="Hopper-v1")
@@ -66,6 +68,7 @@ def test_truncated_data_file_gives_one_line_and_exit_2(tmp_path, capsys):
 
 
 def test_errors_reach_the_shell_as_a_non_zero_exit_code(tmp_path):
+    # A fresh process: what is checked is the exit code and stderr of `python hw1/run_expert.py` itself.
     result = run_script("run_expert.py", str(EXPERTS_DIR / "Hopper-v1.pkl"), "NoSuchEnv-v0", "--output", str(tmp_path / "x.h5"))
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
@@ -73,6 +76,7 @@ def test_errors_reach_the_shell_as_a_non_zero_exit_code(tmp_path):
 
 
 def test_interrupted_run_leaves_no_file(tmp_path):
+    # A fresh process: Ctrl-C (SIGINT) must reach a running script.
     output = tmp_path / "humanoid.h5"
     process = subprocess.Popen(
         [sys.executable, str(REPO_ROOT / "hw1" / "run_expert.py"), str(EXPERTS_DIR / "Humanoid-v1.pkl"), "Humanoid-v1",
