@@ -35,6 +35,7 @@ def tensorboard_tags(run_dir: Path) -> set[str]:
 SHARED_WORKER_FILES = {"test_reproduce.py", "test_cluster.py"}
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the groups
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.path.name in SHARED_WORKER_FILES or "tiny_reproduction" in getattr(item, "fixturenames", ()):
