@@ -164,7 +164,9 @@ def test_tables_summarize_real_runs(tmp_path, hopper_data, capsys):
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert cli.run(tables.main, tables.build_parser(), ["--results", str(tmp_path / "results"), "--output", str(tmp_path / "t.md")]) == 0
     row = next(line for line in (tmp_path / "t.md").read_text().splitlines() if line.startswith("| Hopper-v1"))
-    assert f"{metrics['evaluation']['mean']:.1f} (n = 1)" in row and "3581 (598)" in row  # one run: no std made up
+    evaluation = metrics["evaluation"]
+    # One run: no std over seeds made up; the spread over its own episodes instead, as the homework's table has it.
+    assert f"{evaluation['mean']:.1f} ± {evaluation['std']:.1f} over its 2 episodes (n = 1)" in row and "3581 (598)" in row
 
 
 def test_clipped_observations_bound_the_inputs_and_still_load(tmp_path):

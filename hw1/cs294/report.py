@@ -88,6 +88,10 @@ def evaluation_cell(evaluations: list[dict], expert: list[float]) -> str:
     if not evaluations:
         return "–"
     means = [e["mean"] for e in evaluations]
+    if len(means) == 1 and evaluations[0].get("episodes", 0) > 1:  # one seed: the spread over its episodes, as the homework's table has it
+        only = evaluations[0]
+        return (f"{only['mean']:.1f} ± {only['std']:.1f} over its {only['episodes']} episodes (n = 1){share(means, expert)}, "
+                f"{falls_text(evaluations)}")
     interval = " [{:.0f}, {:.0f}]".format(*bootstrap_interval(means)) if len(means) > 1 else ""
     return f"{summarize(means)}{interval}{share(means, expert)}, {falls_text(evaluations)}"
 
