@@ -180,7 +180,8 @@ def main(args: argparse.Namespace) -> dict:
         video_problem = rendering_problem()
         if video_problem:
             print(f"videos skipped: {video_problem}")
-    jobs = only(Plan(profile, root, data_dir, videos=bool(profile.video_tasks) and not args.no_videos and video_problem is None).build(), args.only)
+    plan = Plan(profile, root, data_dir, videos=bool(profile.video_tasks) and not args.no_videos and video_problem is None).build()
+    jobs = only(plan, args.only)
     # One math thread per process: with one process per core, more threads only fight over the cores.
     threads = pipeline.thread_env(1) if args.jobs > 1 else {}
     env = {**threads, "TQDM_DISABLE": "1", "PYTHONWARNINGS": "ignore"}
@@ -191,8 +192,14 @@ def main(args: argparse.Namespace) -> dict:
         outcome = pipeline.Outcome(cached=[job.name for job, state in runner.plan() if state == "cached"])
     else:
         outcome = run_steps(runner, args, root)
-    context = report.Context(command=command_text(args), profile=args.profile, profile_settings=dataclasses.asdict(profile), root=root, jobs=jobs,
-                             outcome=outcome, video_problem=video_problem if profile.video_tasks else "this profile makes no videos",
+    # The report covers the whole profile, --only or not: a step it did not run counts if it is cached with the current code and
+    # inputs, and is listed as left out otherwise, so a partial run never shows another code's runs as this one's.
+    everything = pipeline.Runner(plan, root / "reproduce", env=env)
+    everything.hasher = runner.hasher  # the files this run hashed need no second reading
+    cached = [job.name for job, state in everything.plan() if state == "cached" and job.name not in outcome.ran]
+    shown = dataclasses.replace(outcome, cached=cached)
+    context = report.Context(command=command_text(args), profile=args.profile, profile_settings=dataclasses.asdict(profile), root=root, jobs=plan,
+                             outcome=shown, video_problem=video_problem if profile.video_tasks else "this profile makes no videos",
                              machine=f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     report_path = report.write_report(context)
     print(f"{len(outcome.ran)} steps ran, {len(outcome.cached)} were cached, in {outcome.seconds:.0f} s; wrote {report_path}")

@@ -132,6 +132,10 @@ def test_the_report_counts_only_its_own_finished_steps(run_main, hopper_data, tm
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
     row = headline_row(root)
     assert "(n = 1)" in row, row
+    # --only ran part of the profile: the report names the steps it left out and shows no section of a step not finished now.
+    report = (root / "REPORT.md").read_text()
+    assert "steps of this profile are not finished" in report and "dagger/Hopper-v1/seed0" in report
+    assert "*Left out: `hopper_architectures.md`" in report and "Left out: `benchmark.md`" in report
 
     # A run made by hand under the profile's root, as in the issue (there with another learning rate): here a real
     # bc.py run directory of the same kind, so on the old code the cell read "… ± 0.0" over two runs.

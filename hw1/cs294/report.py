@@ -134,12 +134,20 @@ def headline(context: "Context") -> list[str]:
 
 def unfinished_note(context: "Context") -> list[str]:
     """A warning above the tables when some of their steps are not finished now: their runs are left out, not shown stale."""
-    missing = context.unfinished(("BC", "DAgger", "BCO"))
+    missing = context.unfinished(STAGE_ORDER)
     if not missing:
         return []
     shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
-    return [f"**{len(missing)} steps of the tables below are not finished with the current code and inputs ({shown}); "
-            "their runs are left out. Run the same command without --report_only to finish them.**", ""]
+    return [f"**{len(missing)} steps of this profile are not finished with the current code and inputs ({shown}); "
+            f"their runs and sections are left out. `python hw1/reproduce.py --profile {context.profile}` finishes them.**", ""]
+
+
+def finished_section(context: "Context", path: Path, drop_title: bool = True) -> list[str]:
+    """A step's own Markdown section if that step is finished with the current code and inputs; else a line saying it is left out."""
+    if context.finished & {path.resolve(), *path.resolve().parents}:  # the step's output is the file or a folder holding it
+        return section_file(path, drop_title)
+    return [f"*Left out: `{relative(path, context.root)}` is not finished with the current code and inputs "
+            f"(`python hw1/reproduce.py --profile {context.profile}` makes it).*"]
 
 
 def table(results: Path, tasks: Sequence[str] = TASKS, finished: "set[Path] | None" = None) -> str:
@@ -165,6 +173,18 @@ def efficiency_runs(root: Path, task: str, method: str, count: int, published_co
     if count == published_count:
         return load_runs(root, task, method, finished)
     return load_runs(root, task, f"efficiency/{method}", finished, pattern=f"demos{count}_seed*")  # studies.efficiency_run_dir's layout
+
+
+def study_schedule(p: dict) -> str:
+    """The study's DAgger schedule in words: iterations x retrain epochs per task where it is not the main table's."""
+    own = p.get("efficiency_dagger") or {}
+    if not own:
+        return "the main table's schedule of each task"
+    by_schedule: dict[tuple[int, int], list[str]] = {}
+    for task, (iterations, epochs) in own.items():
+        by_schedule.setdefault((iterations, epochs), []).append(task)
+    parts = [f"{iterations} iterations × {epochs} epochs on {', '.join(tasks)}" for (iterations, epochs), tasks in sorted(by_schedule.items())]
+    return "; ".join(parts) + " (the study's own schedule, chosen on seeds the study does not use: docs/dagger.md)"
 
 
 def efficiency_study(context: "Context") -> tuple[list[str], list[dict]]:
@@ -392,9 +412,11 @@ def videos(context: Context, tasks: list[str]) -> list[str]:
              "left to right, every fourth step. GIFs at half size; the MP4 links are sharper."]
     for task in tasks:
         mp4 = context.root / "videos" / f"{task}.mp4"
-        if mp4.exists():
+        if mp4.exists() and mp4.resolve() in context.finished:  # a clip of older policies is not shown as these runs'
             lines += ["", f"**{task}** ([MP4]({relative(mp4, context.root)}))", "",
                       f"![{task}: expert, BC, DAgger]({relative(mp4.with_suffix('.gif'), context.root)})"]
+        else:
+            lines += ["", f"*Left out: the {task} clip is not finished with the current code and inputs.*"]
     return lines
 
 
@@ -426,8 +448,9 @@ def settings(context: Context) -> list[str]:
     return lines
 
 
-def expert_check_section(root: Path, profile: dict) -> list[str]:
+def expert_check_section(context: "Context") -> list[str]:
     """The experts against their published returns (check_experts.py), when the profile checks them."""
+    root, profile = context.root, context.profile_settings
     tasks, episodes = profile.get("expert_check") or ((), 0)
     if not episodes:
         return []
@@ -435,7 +458,7 @@ def expert_check_section(root: Path, profile: dict) -> list[str]:
             f"`python hw1/check_experts.py --episodes {episodes}`: each expert acts deterministically on reset seeds 0..{episodes - 1}; "
             "a fall is an episode that ended before the time limit (on MountainCar-v0, where ending early is reaching the flag, an episode that never reached it). The 2017 tasks restore the 2017 capsule inertials "
             "(and, for Humanoid-v1, clipped controls and the 2017 contact cost): see docs/experts.md.", "",
-            *section_file(root / "expert_check" / "experts.md", drop_title=False), ""]
+            *finished_section(context, root / "expert_check" / "experts.md", drop_title=False), ""]
 
 
 def build_report(context: Context) -> str:
@@ -468,7 +491,7 @@ def build_report(context: Context) -> str:
         "",
         *stage_times(context),
         "",
-        *expert_check_section(root, p),
+        *expert_check_section(context),
         "## Expert, BC and DAgger beside seed 002",
         "",
         *settings(context),
@@ -490,17 +513,18 @@ def build_report(context: Context) -> str:
         lines += ["## Data efficiency: BC against DAgger per expert label", "",
                   f"BC and DAgger started from the first N expert rollouts of each task's file (N = {', '.join(map(str, p['efficiency']))} "
                   "and the published count, whose runs are the main table's), with the main table's settings: BC "
-                  f"{p.get('efficiency_epochs', 100)} epochs on the few rollouts, DAgger the task's schedule from a first fit of as many epochs. "
+                  f"{p.get('efficiency_epochs', 100)} epochs on the few rollouts, DAgger {study_schedule(p)} from a first fit of as many epochs. "
                   "Expert labels: the transitions of the rollouts, plus, for DAgger, every state the expert relabelled. "
                   "Each cell: mean ± std over seeds [95% bootstrap interval of the mean] (% of the expert on the same episodes), falls.", "",
                   *rows, ""]
         if panels:
             lines += [f"![return against expert labels]({relative(figures / 'data_efficiency.png', root)})", ""]
     for task in p["curves"]:
-        lines += [f"## BC against the number of demonstrations: {task}", "", *section_file(root / task / "bc_curve" / "bc_curve.md"), "",
-                  f"![{task} curve]({relative(root / task / 'bc_curve' / 'bc_curve.png', root)})", ""]
+        lines += [f"## BC against the number of demonstrations: {task}", "", *finished_section(context, root / task / "bc_curve" / "bc_curve.md"), ""]
+        if (root / task / "bc_curve" / "bc_curve.md").resolve() in finished:
+            lines += [f"![{task} curve]({relative(root / task / 'bc_curve' / 'bc_curve.png', root)})", ""]
     if p["study_seeds"]:
-        lines += ["## Hopper architecture study beside seed 000", "", *section_file(root / "hopper_architectures.md"), ""]
+        lines += ["## Hopper architecture study beside seed 000", "", *finished_section(context, root / "hopper_architectures.md"), ""]
     if p["bco"]:
         panels = bco_panels(root, list(p["bco"]), finished)
         if panels:
@@ -514,14 +538,16 @@ def build_report(context: Context) -> str:
                   "file with its true actions (on the same first N episodes where BCO used only N). bco.py options per task, beside its defaults "
                   "(α 0.5, |I_pre| = the demonstration steps, exploration 0.1, 2 selection episodes, policy mean of 10 networks and inverse "
                   "model of 5, first fits 100 and 30 epochs, warm refits 10 and 10): " + bco_settings(p["bco"], p.get("bco_budget", ())) + ".", "",
-                  bco_table(root, list(p["bco"]), finished).strip(), ""]
+                  bco_table(root, list(p["bco"]), finished).strip() if any(bco_runs_of(root, list(p["bco"]), finished).values())
+                  else "*Left out: no BCO run of this profile is finished with the current code and inputs "
+                       f"(`python hw1/reproduce.py --profile {context.profile}` makes them).*", ""]
         if panels:
             lines += [f"![BCO normalized score against interactions]({relative(figures / 'bco_scores.png', root)})", ""]
         if p.get("label_noise"):
             lines += ["### Why BCO averages ensembles", "",
                       "`label_noise.py`: bc.py's network cloned on Hopper from the true actions (clipped to the bounds), from the same "
                       "with Gaussian noise, and from the actions BCO seed 0's final inverse model infers; one network against the mean "
-                      "of five.", "", *section_file(root / "Hopper-v1" / "label_noise.md", drop_title=False), ""]
+                      "of five.", "", *finished_section(context, root / "Hopper-v1" / "label_noise.md", drop_title=False), ""]
     if p["video_tasks"]:
         lines += ["## Videos", "", *videos(context, tasks), ""]
     if p["benchmark_steps"]:
@@ -529,7 +555,7 @@ def build_report(context: Context) -> str:
                   f"`python hw1/benchmark.py` over {p['benchmark_steps']} steps per loop, run alone: the training engine's samples/s "
                   "against a plain and a compiled `model.fit`; the policy call in numpy against compiled TensorFlow; this project's "
                   "rollout loop (16 environments, one batched policy call per step) against a bare single-environment loop with a "
-                  "numpy expert.", "", *section_file(root / "benchmark.md", drop_title=False), ""]
+                  "numpy expert.", "", *finished_section(context, root / "benchmark.md", drop_title=False), ""]
     lines += ["## Saved policies", "", "Every run directory holds its `policy.keras`; it loads with `keras.saving.load_model(path)` and maps raw "
               "observations to actions.", "", *policies(context, tasks), ""]
     return "\n".join(lines)
