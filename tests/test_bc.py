@@ -167,6 +167,8 @@ def test_tables_summarize_real_runs(tmp_path, hopper_data, capsys):
     evaluation = metrics["evaluation"]
     # One run: no std over seeds made up; the spread over its own episodes instead, as the homework's table has it.
     assert f"{evaluation['mean']:.1f} ± {evaluation['std']:.1f} over its 2 episodes (n = 1)" in row and "3581 (598)" in row
+    # The rollout column gives the run's own rollouts first, seed 002's count in brackets.
+    assert row.startswith(f"| Hopper-v1 | {metrics['data']['episodes']} (10) |"), row
 
 
 def test_clipped_observations_bound_the_inputs_and_still_load(tmp_path):

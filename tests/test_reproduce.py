@@ -85,7 +85,7 @@ def test_tiny_reproduction_covers_every_stage_then_skips_or_resumes(tiny_reprodu
     assert "| CartPole-v1 | as registered | 2 | 500.0 ± 0.0 |" in report
     assert "| Hopper-v1 |" in report and "seed 002" in report
     assert "The latest complete run from a clean start took" in report
-    row = next(line for line in report.splitlines() if line.startswith("| Hopper-v1 | 10 |"))
+    row = next(line for line in report.splitlines() if line.startswith("| Hopper-v1 | 2 (10) |"))  # the runs' 2 rollouts, seed 002's 10
     assert "(n = 1)" in row and "± 0.0" not in row  # one seed: no std over seeds is made up
     assert (tmp_path / "results" / "figures" / "dagger_returns.png").stat().st_size > 1000
     assert (tmp_path / "results" / "figures" / "data_efficiency.png").stat().st_size > 1000

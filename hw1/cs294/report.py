@@ -109,7 +109,17 @@ def main_cells(results: Path, env_name: str, finished: "set[Path] | None" = None
     expert = [e["mean"] for e in experts]
     return {"expert": evaluation_cell(experts, []), "bc": evaluation_cell([scored(run) for run in bc_runs], expert),
             "dagger": evaluation_cell([scored(run) for run in dagger_runs], [run["expert"]["mean"] for run in dagger_runs]),
-            "runs": f"{len(bc_runs)}/{len(dagger_runs)}"}
+            "runs": f"{len(bc_runs)}/{len(dagger_runs)}", "rollouts": rollouts_cell(bc_runs + dagger_runs)}
+
+
+def demonstration_episodes(run: dict) -> int:
+    """The expert rollouts a bc.py or dagger.py run started from (after --num_demos), as its metrics.json records them."""
+    return run["iterations"][0]["episodes"] if "iterations" in run else run["data"]["episodes"]
+
+
+def rollouts_cell(task_runs: list[dict]) -> str:
+    """The runs' own rollout counts, e.g. '10', or '1, 10' when the runs differ; '–' without runs."""
+    return ", ".join(str(count) for count in sorted({demonstration_episodes(run) for run in task_runs})) or "–"
 
 
 def episodes_note(settings: dict) -> str:
@@ -152,14 +162,14 @@ def finished_section(context: "Context", path: Path, drop_title: bool = True) ->
 
 def table(results: Path, tasks: Sequence[str] = TASKS, finished: "set[Path] | None" = None) -> str:
     """Expert / BC / DAgger (last iteration) per task beside seed 002's published numbers, with DAgger's expert labels and time."""
-    lines = ["| task | rollouts (seed 002) | expert (ours) | BC (ours) | DAgger, last iteration (ours) | runs (BC/DAgger) | DAgger expert labels | DAgger wall time | seed 002 expert | seed 002 BC | seed 002 DAgger |",
+    lines = ["| task | rollouts: ours (seed 002) | expert (ours) | BC (ours) | DAgger, last iteration (ours) | runs (BC/DAgger) | DAgger expert labels | DAgger wall time | seed 002 expert | seed 002 BC | seed 002 DAgger |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for env_name in tasks:
         cells, dagger_runs = main_cells(results, env_name, finished), load_runs(results, env_name, "dagger", finished)
         labels = f"{np.mean([expert_labels(run) for run in dagger_runs]):,.0f}" if dagger_runs else "–"
         wall = f"{np.mean([sum(r['seconds'] for r in run['iterations']) for run in dagger_runs]) / 60:.1f} min" if dagger_runs else "–"
         rollouts, *published = SEED_002[env_name]
-        lines.append(f"| {env_name} | {rollouts} | {cells['expert']} | {cells['bc']} | {cells['dagger']} | {cells['runs']} | {labels} | {wall} | "
+        lines.append(f"| {env_name} | {cells['rollouts']} ({rollouts}) | {cells['expert']} | {cells['bc']} | {cells['dagger']} | {cells['runs']} | {labels} | {wall} | "
                      + " | ".join(published) + " |")
     lines += ["", "Mean ± std over seeds [95% bootstrap interval of the mean] (% of the expert on the same episodes), and the falls. "
               "Expert labels: the initial rollouts' transitions plus every state the expert relabelled, mean over seeds. Wall time adds up "
