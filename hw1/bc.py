@@ -10,15 +10,17 @@ writes its own runs under results/).
 
 import argparse
 
-from cs294 import cli, runs
+from cs294 import arguments, cli
 
 
 def build_parser() -> argparse.ArgumentParser:
-    return runs.bc_parser(__doc__)
+    return arguments.bc_parser(__doc__)
 
 
 def main(args: argparse.Namespace) -> dict:
     """Train, evaluate and save one behavioral cloning run; returns its metrics."""
+    from cs294 import runs  # here, not above: it imports Keras, which --help does not need
+
     return runs.behavioral_cloning(args)
 
 

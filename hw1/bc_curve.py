@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cs294 import cli, files, models, plots, runs, studies
+from cs294 import arguments, cli, configs, files, plots, studies
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     each_run.add_argument("--data", type=Path, default=None, help="rollout file (default: bc.py's)")
     each_run.add_argument("--epochs", type=int, default=100, help="epochs per run (default: 100)")
     each_run.add_argument("--eval_episodes", type=int, default=10, help="evaluation episodes per run (default: 10)")
-    each_run.add_argument("--clip_observations", type=float, default=models.PolicyConfig().observation_clip,
+    each_run.add_argument("--clip_observations", type=float, default=configs.PolicyConfig().observation_clip,
                           help="bc.py's --clip_observations (default: %(default)s; 0 is off)")
     output.add_argument("--output_dir", type=Path, default=None, help="where runs, table and plot go (default: runs/<env>/bc_curve)")
     output.add_argument("--reuse_only", action="store_true", help="only read finished runs; a missing one is an error (reproduce.py runs them itself)")
@@ -34,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace) -> list[dict]:
+    from cs294 import runs  # here, not above: it imports Keras, which --help does not need
+
     num_demos, seeds = cli.comma_integers(args.num_demos, "--num_demos"), cli.comma_integers(args.seeds, "--seeds")
     output_dir = args.output_dir or runs.MANUAL_RUNS / args.env / "bc_curve"
     points, expert_mean = [], None
@@ -42,7 +44,7 @@ def main(args: argparse.Namespace) -> list[dict]:
         for seed in seeds:
             argv = studies.curve_bc_argv(args.env, count, seed, args.epochs, args.clip_observations, args.eval_episodes, args.data,
                            studies.curve_run_dir(output_dir, count, seed))
-            seed_runs.append(runs.run_or_reuse(runs.bc_parser().parse_args(argv), reuse_only=args.reuse_only))
+            seed_runs.append(runs.run_or_reuse(arguments.bc_parser().parse_args(argv), reuse_only=args.reuse_only))
         returns = [run["evaluation"]["mean"] for run in seed_runs]
         expert_mean = seed_runs[0]["expert"]["mean"] if expert_mean is None else expert_mean
         points.append({"num_demos": count, "transitions": seed_runs[0]["data"]["transitions"], "mean": float(np.mean(returns)),

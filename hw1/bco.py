@@ -30,15 +30,17 @@ metrics.json and TensorBoard logs.
 
 import argparse
 
-from cs294 import bco, cli
+from cs294 import arguments, cli
 
 
 def build_parser() -> argparse.ArgumentParser:
-    return bco.build_parser(__doc__)
+    return arguments.bco_parser(__doc__)
 
 
 def main(args: argparse.Namespace) -> dict:
     """Run BCO(0) and then BCO(alpha); returns the metrics."""
+    from cs294 import bco  # here, not above: it imports Keras, which --help does not need
+
     return bco.run(args)
 
 

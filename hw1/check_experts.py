@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cs294 import cli, environments, experts, files, published, rollouts
+from cs294 import arguments, cli, environments, files, published
 from cs294.errors import UserError
 
 TASKS = (*published.TASKS, "CartPole-v1", "MountainCar-v0")
@@ -34,12 +34,14 @@ def build_parser() -> argparse.ArgumentParser:
     experts.add_argument("--today", action="store_true", help="today's gymnasium tasks instead of the 2017 ones")
     experts.add_argument("--experts_dir", type=Path, default=None, help="folder of the expert pickles, <task>.pkl (default: this checkout's experts/)")
     output.add_argument("--output", type=Path, default=None, help="also write the table to this markdown file (and .json beside it)")
-    evaluation.add_argument("--num_envs", type=int, default=rollouts.DEFAULT_NUM_ENVS, help="environments stepped side by side; results do not depend on it")
+    arguments.add_num_envs_argument(evaluation, "; results do not depend on it")
     return parser
 
 
 def check_expert(task: str, episodes: int, today: bool, num_envs: int, experts_dir: Path | None = None) -> dict:
     """One expert's returns and failures (falls; on a goal task, episodes that missed the goal) over reset seeds 0..episodes-1."""
+    from cs294 import experts, rollouts  # here, not above: they import Keras, which --help does not need
+
     name = task + environments.TODAY_SUFFIX if today and task in published.SEED_002 else task
     spec = environments.resolve(name)
     path = experts.default_expert_path(task) if experts_dir is None else experts_dir / experts.default_expert_path(task).name

@@ -16,15 +16,17 @@ interruption (Ctrl-C, or kill -9), --resume continues after the last completed i
 
 import argparse
 
-from cs294 import cli, dagger
+from cs294 import arguments, cli
 
 
 def build_parser() -> argparse.ArgumentParser:
-    return dagger.build_parser(__doc__)
+    return arguments.dagger_parser(__doc__)
 
 
 def main(args: argparse.Namespace) -> dict:
     """Run (or resume) DAgger; returns its metrics."""
+    from cs294 import dagger  # here, not above: it imports Keras, which --help does not need
+
     return dagger.run(args)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cs294 import cli, files, runs, studies
+from cs294 import arguments, cli, files, studies
 
 def build_parser() -> argparse.ArgumentParser:
     parser = cli.make_parser("hopper_study.py", __doc__)
@@ -32,9 +32,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_or_reuse(config: studies.StudyConfig, seed: int, args: argparse.Namespace) -> dict:
     """The metrics of one run, trained now unless a finished run with the same settings exists."""
+    from cs294 import runs  # here, not above: it imports Keras, which --help does not need
+
     print(f"=== {config.label}, seed {seed}")
     argv = studies.study_bc_argv(config, seed, args.epochs, args.eval_episodes, args.data, studies.study_run_dir(args.results_dir, config, seed))
-    return runs.run_or_reuse(runs.bc_parser().parse_args(argv), reuse_only=args.reuse_only)
+    return runs.run_or_reuse(arguments.bc_parser().parse_args(argv), reuse_only=args.reuse_only)
 
 
 def summarize(results: dict[studies.StudyConfig, list[dict]]) -> dict[studies.StudyConfig, tuple[float, float]]:

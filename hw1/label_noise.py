@@ -18,16 +18,20 @@ the same labels can give 70% with one seed and 100% with another. --output write
 as markdown, and a .json beside it.
 """
 
+from __future__ import annotations  # the annotations name Keras types without importing Keras
+
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import gymnasium as gym
 import numpy as np
 
-from cs294 import cli, data, ensembles, environments, experts, files, inverse_dynamics, models, rollouts, runs, training
+from cs294 import arguments, cli, configs, data, environments, files
 from cs294.errors import UserError
 
-import gymnasium as gym  # noqa: E402
-import keras  # noqa: E402  (after cs294, which keeps TensorFlow's start-up banner quiet)
+if TYPE_CHECKING:
+    import keras
 
 
 def parse_floats(text: str) -> list[float]:
@@ -53,19 +57,19 @@ def build_parser() -> argparse.ArgumentParser:
     labels.add_argument("--noise", type=parse_floats, default=[0.1], help="std of the Gaussian noise added to the labels, one row each (default: 0.1)")
     labels.add_argument("--inverse", type=Path, default=None, help="also label the states with this inverse_dynamics.keras from bco.py")
     labels.add_argument("--ensemble", type=parse_sizes, default=[1, 5], help="members per policy, one column each (default: 1,5)")
-    runs.add_model_arguments(parser)
-    evaluation = parser.add_argument_group("evaluation")
+    arguments.add_model_arguments(parser)
+    arguments.add_evaluation_arguments(parser, "evaluation episodes per policy")
     run = parser.add_argument_group("run")
-    evaluation.add_argument("--eval_episodes", type=int, default=10, help="evaluation episodes per policy (default: 10)")
     run.add_argument("--seeds", type=parse_sizes, default=[0], help="seeds of the noise, the networks and the evaluation episodes, e.g. 0,1,2 (default: 0)")
     run.add_argument("--output", type=Path, default=None, help="write the table here (markdown) and a .json beside it")
-    evaluation.add_argument("--num_envs", type=int, default=rollouts.DEFAULT_NUM_ENVS, help="environments stepped side by side")
     return parser
 
 
 def label_sets(args: argparse.Namespace, seed: int, trajectories: list[data.Trajectory], space: gym.spaces.Box,
                inverse: keras.Model | None) -> list[tuple[str, np.ndarray]]:
     """(name, labels) per row, aligned with data.transitions(trajectories)."""
+    from cs294 import inverse_dynamics  # here, not above: it imports Keras, which --help does not need
+
     clipped = np.clip(data.transitions(trajectories)[1], space.low, space.high)
     rows = [("true actions, clipped", clipped)]
     rng = np.random.default_rng([seed, 7])
@@ -79,8 +83,12 @@ def label_sets(args: argparse.Namespace, seed: int, trajectories: list[data.Traj
 
 
 def clone(observations: np.ndarray, labels: np.ndarray, size: int, seed: int,
-          policy_config: models.PolicyConfig, training_config: training.TrainingConfig) -> keras.Model:
+          policy_config: configs.PolicyConfig, training_config: configs.TrainingConfig) -> keras.Model:
     """bc.py's training on these labels, with `size` averaged members."""
+    from cs294 import ensembles, models, training  # here, not above: they import Keras, which --help does not need
+
+    import keras  # after cs294's modules, which keep TensorFlow's start-up banner quiet
+
     keras.utils.set_random_seed(seed)
     train, validation = training.split_train_validation(observations, labels, training_config.validation_fraction,
                                                         np.random.default_rng(seed))
@@ -92,6 +100,8 @@ def clone(observations: np.ndarray, labels: np.ndarray, size: int, seed: int,
 
 def main(args: argparse.Namespace) -> dict:
     """Clone each label set with each ensemble size; returns the table's numbers."""
+    from cs294 import experts, models, rollouts, runs, training  # here, not above: they import Keras, which --help does not need
+
     policy_config, training_config = runs.configs_from_args(args)
     if not args.ensemble or min(args.ensemble) < 1 or any(sigma < 0 for sigma in args.noise):
         raise UserError("--ensemble sizes must be at least 1 and --noise values must not be negative")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cs294 import cli, designed_experts, experts, provenance, rollouts
+from cs294 import cli, environments, provenance
 
 # gymnasium's CartPoleEnv constants.
 GRAVITY, CART_MASS, POLE_MASS, HALF_POLE_LENGTH, FORCE, TAU = 9.8, 1.0, 0.1, 0.5, 10.0, 0.02
@@ -45,6 +45,8 @@ def lqr_gain(a: np.ndarray, b: np.ndarray, state_cost: np.ndarray, action_cost: 
 
 def expert_pickle(gain: np.ndarray) -> dict:
     """The policy as a linear expert with two logits: logit_right - logit_left = -K s."""
+    from cs294 import designed_experts  # here, not above: it imports Keras, which --help does not need
+
     kernel = np.stack([gain[0] / 2, -gain[0] / 2], axis=1)
     return designed_experts.linear_discrete_pickle(kernel, np.zeros(2))
 
@@ -53,13 +55,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = cli.make_parser("make_cartpole_expert.py", __doc__)
     check = parser.add_argument_group("check")
     output = parser.add_argument_group("output")
-    output.add_argument("--output", type=Path, default=experts.default_expert_path("CartPole-v1"), help="where the pickle goes (default: experts/CartPole-v1.pkl)")
+    output.add_argument("--output", type=Path, default=environments.default_expert_path("CartPole-v1"), help="where the pickle goes (default: experts/CartPole-v1.pkl)")
     check.add_argument("--check_episodes", type=int, default=100, help="episodes that must all reach 500 (default: 100)")
     check.add_argument("--seed", type=int, default=12345, help="seed of the check episodes (default: 12345)")
     return parser
 
 
 def main(args: argparse.Namespace) -> dict:
+    from cs294 import designed_experts, rollouts  # here, not above: they import Keras, which --help does not need
+
     a, b = linearized_dynamics()
     # Cart position matters too: without its cost the cart drifts past +-2.4 within 500 steps.
     gain = lqr_gain(a, b, state_cost=np.diag([1.0, 1.0, 10.0, 1.0]), action_cost=1.0)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cs294 import cli, designed_experts, environments, experts, provenance, rollouts
+from cs294 import cli, environments, provenance
 
 ENV_NAME = "MountainCar-v0"
 POSITION_WEIGHTS = (1e-4, 1e-3, 3e-3, 5e-3, 1e-2)
@@ -30,6 +30,8 @@ FLAG_REACHED = -200.0  # a car that never reaches the flag scores -200 at the ti
 
 def pickle_for(position_weight: float, centre: float) -> dict:
     """z = v - k (x - c) as a linear expert with logits (-z, 0, z) over (push left, no push, push right)."""
+    from cs294 import designed_experts  # here, not above: it imports Keras, which --help does not need
+
     z_kernel = np.array([-position_weight, 1.0])  # (x, v)
     z_bias = position_weight * centre
     kernel = np.stack([-z_kernel, np.zeros(2), z_kernel], axis=1)
@@ -38,6 +40,8 @@ def pickle_for(position_weight: float, centre: float) -> dict:
 
 def mean_return(payload: dict, seeds: list[int]) -> float:
     """The rule's mean return on these episodes, through the project's own loader and rollout loop."""
+    from cs294 import experts, rollouts  # here, not above: they import Keras, which --help does not need
+
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / "rule.pkl"
         path.write_bytes(pickle.dumps(payload, protocol=2))
@@ -49,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = cli.make_parser("make_mountaincar_expert.py", __doc__)
     search = parser.add_argument_group("search and check")
     output = parser.add_argument_group("output")
-    output.add_argument("--output", type=Path, default=experts.default_expert_path(ENV_NAME), help="where the pickle goes (default: experts/MountainCar-v0.pkl)")
+    output.add_argument("--output", type=Path, default=environments.default_expert_path(ENV_NAME), help="where the pickle goes (default: experts/MountainCar-v0.pkl)")
     search.add_argument("--search_episodes", type=int, default=50, help="episodes that score each rule of the grid (default: 50)")
     search.add_argument("--check_episodes", type=int, default=100, help="other episodes that must all reach the flag (default: 100)")
     search.add_argument("--seed", type=int, default=12345, help="seed of the search and check episodes (default: 12345)")
@@ -57,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace) -> dict:
+    from cs294 import designed_experts, rollouts  # here, not above: they import Keras, which --help does not need
+
     seeds = rollouts.episode_seeds(np.random.default_rng(args.seed), args.search_episodes + args.check_episodes)
     search_seeds, check_seeds = seeds[:args.search_episodes], seeds[args.search_episodes:]
     scores = {(k, c): mean_return(pickle_for(k, c), search_seeds) for k, c in itertools.product(POSITION_WEIGHTS, POSITION_CENTRES)}

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from cs294 import cli, data, environments, experts, provenance, replay, rollouts
+from cs294 import arguments, cli, data, environments, provenance, replay
 from cs294.errors import UserError
 
 
@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     episodes.add_argument("--seed", type=int, default=0, help="seed from which the episodes' reset seeds are drawn (default: 0)")
     output.add_argument("--output", type=Path, default=None, help="HDF5 file to write (default: data/<envname>_<num_rollouts>_rollouts.h5)")
     output.add_argument("--render", action="store_true", help="then show the episodes in a window (needs a display), replayed by replay.py")
-    episodes.add_argument("--num_envs", type=int, default=rollouts.DEFAULT_NUM_ENVS, help=f"environments stepped side by side; results do not depend on it (default: {rollouts.DEFAULT_NUM_ENVS})")
+    arguments.add_num_envs_argument(episodes, "; results do not depend on it")
     return parser
 
 
@@ -52,6 +52,8 @@ def check_args(args: argparse.Namespace) -> None:
 
 def main(args: argparse.Namespace) -> dict:
     """Roll out the expert, print the returns, write the HDF5 file; return the stats and path."""
+    from cs294 import experts, rollouts  # here, not above: they import Keras, which --help does not need
+
     check_args(args)
     spec = environments.resolve(args.envname)
     model = experts.load_expert_or_policy(args.expert_policy_file, spec)

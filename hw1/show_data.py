@@ -6,7 +6,7 @@
 import argparse
 from pathlib import Path
 
-from cs294 import cli, data, rollouts
+from cs294 import cli, data
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,6 +17,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(args: argparse.Namespace) -> data.Rollouts:
     """Read the file through the validating reader and print a summary."""
+    from cs294 import rollouts  # here, not above: it imports Keras, which --help does not need
+
     loaded = data.read_rollouts(args.path)
     for name, value in sorted(loaded.attributes.items()):
         print(f"{name:18s} {value}")

@@ -22,7 +22,7 @@ import bc
 import minari_data
 from conftest import REPO_ROOT
 from cs294 import bco as bco_library
-from cs294 import cli, dagger as dagger_library, data, environments, minari_io, provenance, runs
+from cs294 import arguments, cli, dagger as dagger_library, data, environments, minari_io, provenance, runs
 from cs294.errors import UserError
 
 minari = pytest.importorskip("minari", reason="minari[hdf5] is pinned in requirements.txt")
@@ -217,9 +217,9 @@ def test_bc_dagger_and_bco_take_minari_data(tmp_path, hopper_data, capsys):
     assert metrics["data"]["path"] == str(cached) and metrics["data"]["sha256"] != provenance.file_sha256(hopper_data)
     assert_same_episodes(data.read_rollouts(cached).trajectories, data.read_rollouts(hopper_data).trajectories)
     # dagger.py (--data) and bco.py (--demos) resolve their data through the same function.
-    dagger_args = dagger_library.build_parser().parse_args(["Hopper-v1", "--data", "minari:cs294/hopper/expert-v0"])
+    dagger_args = arguments.dagger_parser().parse_args(["Hopper-v1", "--data", "minari:cs294/hopper/expert-v0"])
     assert runs.RunConfig.from_args(dagger_args, dagger_library.OPTIONS).data == cached
-    bco_args = bco_library.build_parser().parse_args(["Hopper-v1", "--demos", "minari:cs294/hopper/expert-v0"])
+    bco_args = arguments.bco_parser().parse_args(["Hopper-v1", "--demos", "minari:cs294/hopper/expert-v0"])
     assert runs.RunConfig.from_args(bco_args, bco_library.OPTIONS).data == cached
 
 

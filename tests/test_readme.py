@@ -3,7 +3,7 @@
 import re
 
 from conftest import REPO_ROOT
-from cs294 import report, runs
+from cs294 import arguments, report
 
 README = (REPO_ROOT / "README.md").read_text()
 
@@ -29,7 +29,7 @@ def test_readme_is_short_and_links_every_docs_page():
 
 
 def test_readme_and_help_agree_on_the_input_clip_default():
-    default = runs.bc_parser().get_default("clip_observations")
+    default = arguments.bc_parser().get_default("clip_observations")
     for text in [README, *(page.read_text() for page in (REPO_ROOT / "docs").glob("*.md"))]:
         for claim in re.findall(r"--clip_observations[^.]*?default[^.]*?(\d+)", text):
             assert float(claim) == default

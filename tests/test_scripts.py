@@ -2,6 +2,10 @@
 
 import ast
 import importlib
+import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -39,6 +43,34 @@ def test_help_has_the_projects_one_style(script, capsys):
             assert "default" in parser.formatter_class(script)._get_help_string(action), action.dest
 
 
+# Runs a script with --help in a fresh interpreter, as `python hw1/<script> --help` would, then reports its exit
+# code, what it printed and which of the heavy modules got imported.
+HELP_PROBE = """
+import contextlib, io, json, runpy, sys
+script = sys.argv[1]
+sys.argv = [script, "--help"]
+sys.path.insert(0, str(__import__("pathlib").Path(script).parent))  # as python puts a script's folder first
+with contextlib.redirect_stdout(io.StringIO()) as shown:
+    try:
+        runpy.run_path(script, run_name="__main__")
+        code = None
+    except SystemExit as exit_:
+        code = exit_.code
+print(json.dumps({"code": code, "help": shown.getvalue(), "heavy": [name for name in ("tensorflow", "keras") if name in sys.modules]}))
+"""
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_help_imports_neither_tensorflow_nor_keras(script):
+    """--help answers at once: a script imports its heavy modules in main(), and its flags come from cs294.arguments."""
+    completed = subprocess.run([sys.executable, "-c", HELP_PROBE, str(REPO_ROOT / "hw1" / f"{script}.py")], cwd=REPO_ROOT,
+                               capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    assert completed.returncode == 0, completed.stderr
+    probe = json.loads(completed.stdout.splitlines()[-1])
+    assert probe["code"] == 0 and probe["help"].startswith(f"usage: {script}.py"), completed.stderr
+    assert probe["heavy"] == [], f"{script}.py --help imports {probe['heavy']}; import them in main() instead"
+
+
 def test_every_option_of_a_script_with_several_sits_in_a_named_group():
     for script in SCRIPTS:
         parser = importlib.import_module(script).build_parser()
@@ -50,13 +82,13 @@ def test_every_option_of_a_script_with_several_sits_in_a_named_group():
 
 def test_bc_dagger_and_bco_record_the_shared_settings_alike(tmp_path):
     """One typed run configuration: the same shared flags give the same record in all three methods."""
-    from cs294 import bco, dagger, runs
+    from cs294 import arguments, bco, dagger, runs
 
     data_file = tmp_path / "demos.h5"
     shared = ["--seed", "3", "--epochs", "7", "--hidden", "32,16", "--activation", "tanh", "--l2", "0.001", "--eval_episodes", "4"]
-    parsed = {"bc": (runs.bc_parser().parse_args(["Hopper-v1", "--data", str(data_file), *shared]), ()),
-              "dagger": (dagger.build_parser().parse_args(["Hopper-v1", "--data", str(data_file), "--beta", "0.5", *shared]), dagger.OPTIONS),
-              "bco": (bco.build_parser().parse_args(["Hopper-v1", "--demos", str(data_file), "--alpha", "0.25", *shared]), bco.OPTIONS)}
+    parsed = {"bc": (arguments.bc_parser().parse_args(["Hopper-v1", "--data", str(data_file), *shared]), ()),
+              "dagger": (arguments.dagger_parser().parse_args(["Hopper-v1", "--data", str(data_file), "--beta", "0.5", *shared]), dagger.OPTIONS),
+              "bco": (arguments.bco_parser().parse_args(["Hopper-v1", "--demos", str(data_file), "--alpha", "0.25", *shared]), bco.OPTIONS)}
     records = {name: runs.RunConfig.from_args(args, options, data_path=data_file).record() for name, (args, options) in parsed.items()}
     common = set.intersection(*(set(record) for record in records.values()))
     assert {"env", "data", "seed", "eval_episodes", "policy.hidden", "policy.activation", "policy.l2", "training.epochs"} <= common
@@ -64,4 +96,4 @@ def test_bc_dagger_and_bco_record_the_shared_settings_alike(tmp_path):
         assert records["bc"][key] == records["dagger"][key] == records["bco"][key], key
     assert records["bc"]["policy.hidden"] == [32, 16] and records["dagger"]["beta"] == 0.5 and records["bco"]["alpha"] == 0.25
     with pytest.raises(UserError, match="--epochs must be at least 1"):
-        runs.RunConfig.from_args(runs.bc_parser().parse_args(["Hopper-v1", "--epochs", "0"]), data_path=data_file)
+        runs.RunConfig.from_args(arguments.bc_parser().parse_args(["Hopper-v1", "--epochs", "0"]), data_path=data_file)

@@ -14,7 +14,6 @@ evaluation episodes, which read the reward, only report; nothing is chosen by th
 import argparse
 import dataclasses
 import time
-from pathlib import Path
 
 from cs294 import quiet_tensorflow  # noqa: F401  (first: before keras)
 
@@ -22,7 +21,7 @@ import gymnasium as gym
 import keras
 import numpy as np
 
-from cs294 import cli, data, ensembles, environments, experts, files, inverse_dynamics, models, provenance, reporting, rollouts, runs, training
+from cs294 import data, ensembles, environments, experts, files, inverse_dynamics, models, provenance, reporting, rollouts, runs, training
 from cs294.errors import UserError
 
 # rollouts.EVALUATION_STREAM (1_000_000) draws the evaluation seeds; selection draws from its own streams.
@@ -35,37 +34,6 @@ SCORE_SPREAD = 1e-6  # expert and random closer than this on the evaluation epis
 # BCO's own settings that decide a run's result; metrics.json records them beside the shared ones.
 OPTIONS = ("alpha", "iterations", "exploration", "inverse_epochs", "inverse_retrain_epochs", "inverse_batch_size", "retrain_epochs",
            "ensemble", "inverse_ensemble", "selection_episodes", "demo_episodes")
-
-
-def build_parser(doc: str = "") -> argparse.ArgumentParser:
-    """bco.py's command line (the script passes its docstring, shown by --help)."""
-    parser = cli.make_parser("bco.py", doc)
-    parser.add_argument("env", help="CartPole-v1, MountainCar-v0, Hopper-v1, or another task with an expert and a rollout file")
-    demonstrations = parser.add_argument_group("demonstrations")
-    demonstrations.add_argument("--demos", type=Path, default=None, help="rollout file (or minari:DATASET_ID) whose observations are the demonstrations (default: bc.py's data file)")
-    demonstrations.add_argument("--demo_episodes", type=int, default=None, help="use only the first N episodes of the file (default: all)")
-    interaction = parser.add_argument_group("interaction")
-    interaction.add_argument("--pre_steps", type=int, default=None, help="|I_pre|: random-action steps before the demonstrations are used (default: as many as the demonstrations have)")
-    interaction.add_argument("--alpha", type=float, default=0.5, help="post-demonstration steps per iteration, as a multiple of |I_pre| (default: 0.5)")
-    interaction.add_argument("--iterations", type=int, default=10, help="BCO(alpha) iterations after BCO(0) (default: 10; 0 gives BCO(0) alone)")
-    interaction.add_argument("--exploration", type=float, default=0.1, help="while the policy collects: the probability of a random action (discrete), or the std of Gaussian action noise as a share of half the action range (continuous) (default: 0.1)")
-    interaction.add_argument("--selection_episodes", type=int, default=2, help="noise-free episodes per iteration that choose the policy to keep, counted as interactions; 0 keeps the last iteration (default: 2)")
-    models_group = parser.add_argument_group("inverse model and ensembles")
-    models_group.add_argument("--inverse_epochs", type=int, default=30, help="epochs of the inverse model's first fit (default: 30)")
-    models_group.add_argument("--inverse_retrain_epochs", type=int, default=10, help="epochs of each warm-started refit of the inverse model (default: 10)")
-    models_group.add_argument("--inverse_batch_size", type=int, default=256, help="samples per gradient step of the inverse model (default: 256)")
-    models_group.add_argument("--retrain_epochs", type=int, default=10, help="policy epochs per BCO(alpha) iteration, warm-started (default: 10)")
-    models_group.add_argument("--ensemble", type=int, default=10, help="members of the policy, each fit to the inferred actions on its own, averaged (default: 10)")
-    models_group.add_argument("--inverse_ensemble", type=int, default=5, help="members of the inverse model, each fit on its own, averaged (default: 5)")
-    runs.add_model_arguments(parser)
-    evaluation = parser.add_argument_group("evaluation")
-    evaluation.add_argument("--eval_episodes", type=int, default=10, help="evaluation episodes per iteration (default: 10)")
-    evaluation.add_argument("--num_envs", type=int, default=rollouts.DEFAULT_NUM_ENVS, help=f"environments stepped side by side (default: {rollouts.DEFAULT_NUM_ENVS})")
-    run = parser.add_argument_group("run")
-    run.add_argument("--seed", type=int, default=0, help="seed of everything random in the run (default: 0)")
-    run.add_argument("--run_dir", type=Path, default=None, help="output directory (default: runs/<env>/bco/seed<S>_<time>)")
-    runs.add_overwrite_argument(run)
-    return parser
 
 
 def check_args(args: argparse.Namespace) -> None:

@@ -26,33 +26,6 @@ AGGREGATED_FILE = "aggregated.h5"
 OPTIONS = ("iterations", "rollouts_per_iter", "retrain_epochs", "beta", "curve_episodes")
 
 
-def build_parser(doc: str = "") -> argparse.ArgumentParser:
-    """dagger.py's command line (the script passes its docstring, shown by --help)."""
-    parser = cli.make_parser("dagger.py", doc)
-    parser.add_argument("env", help="Ant-v1, HalfCheetah-v1, Hopper-v1, Humanoid-v1, Reacher-v1 or Walker2d-v1")
-    sources = parser.add_argument_group("data and expert")
-    sources.add_argument("--data", type=Path, default=None, help="expert rollout file, or minari:DATASET_ID, to start from (default: bc.py's)")
-    sources.add_argument("--num_demos", type=int, default=None, help="start from only the first N episodes of the file, as bc.py's --num_demos (default: all)")
-    sources.add_argument("--expert", type=Path, default=None, help="expert that labels the states: a 2017 pickle or any .keras policy of the task (default: experts/<env>.pkl)")
-    dagger = parser.add_argument_group("DAgger")
-    dagger.add_argument("--iterations", type=int, default=10, help="DAgger iterations after the initial cloning (default: 10)")
-    dagger.add_argument("--rollouts_per_iter", type=int, default=5, help="episodes of the current policy per iteration (default: 5)")
-    dagger.add_argument("--retrain_epochs", type=int, default=10, help="epochs over all aggregated data per iteration, warm-started (default: 10)")
-    dagger.add_argument("--beta", type=float, default=0.0, help="iteration i lets the expert act at each step with probability beta**i (default: 0, the learner always drives)")
-    runs.add_model_arguments(parser)
-    evaluation = parser.add_argument_group("evaluation")
-    evaluation.add_argument("--eval_episodes", type=int, default=10, help="episodes that score the last iteration, the same as bc.py's of this seed (default: 10)")
-    evaluation.add_argument("--curve_episodes", type=int, default=10,
-                            help="episodes that score each earlier iteration: the first K of the evaluation episodes (default: 10)")
-    evaluation.add_argument("--num_envs", type=int, default=rollouts.DEFAULT_NUM_ENVS, help="environments stepped side by side")
-    run = parser.add_argument_group("run")
-    run.add_argument("--seed", type=int, default=0, help="seed of everything random in the run (default: 0)")
-    run.add_argument("--run_dir", type=Path, default=None, help="output directory (default: runs/<env>/dagger/seed<S>_<time>)")
-    run.add_argument("--resume", action="store_true", help="continue the run in --run_dir after its last completed iteration")
-    runs.add_overwrite_argument(run)
-    return parser
-
-
 def check_args(args: argparse.Namespace) -> None:
     """DAgger's own flags, checked (the shared ones are checked by runs.RunConfig)."""
     for name in ("iterations", "rollouts_per_iter", "retrain_epochs", "curve_episodes"):

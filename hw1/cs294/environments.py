@@ -10,6 +10,7 @@ import dataclasses
 import difflib
 import json
 import warnings
+from pathlib import Path
 from typing import Any, Mapping
 
 import gymnasium as gym
@@ -93,6 +94,14 @@ def published_name(name: str) -> str:
     """The 2017 name behind a name: `Hopper-v1-today` -> `Hopper-v1`; other names are returned as they are."""
     base = name.removesuffix(TODAY_SUFFIX)
     return base if base in PUBLISHED_ENVS else name
+
+
+def default_expert_path(env_name: str) -> Path:
+    """experts/<env>.pkl in this checkout: the expert of the task's published name.
+
+    Here, not in cs294.experts, so that a parser can show it as a default without importing TensorFlow.
+    """
+    return Path(__file__).resolve().parents[2] / "experts" / f"{published_name(env_name)}.pkl"
 
 
 def resolve(name: str) -> EnvSpec:

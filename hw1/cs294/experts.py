@@ -15,7 +15,7 @@ import numpy as np
 from numpy._core import multiarray
 
 from cs294 import models, provenance
-from cs294.environments import PUBLISHED_ENVS, EnvSpec, make_env, published_name
+from cs294.environments import PUBLISHED_ENVS, EnvSpec, default_expert_path, make_env  # noqa: F401  (default_expert_path: re-exported, experts.default_expert_path still works)
 from cs294.errors import UserError
 
 # The only globals an expert pickle references (experts/README.md). Resolving nothing else means a
@@ -223,8 +223,3 @@ def load_expert_or_policy(path: str | Path, env_spec: EnvSpec) -> keras.Model:
     space, observation_dim = env.action_space, env.observation_space.shape[0]
     env.close()
     return models.load_policy(path, observation_dim, int(space.n) if hasattr(space, "n") else space.shape[0])
-
-
-def default_expert_path(env_name: str) -> Path:
-    """experts/<env>.pkl in this checkout."""
-    return Path(__file__).resolve().parents[2] / "experts" / f"{published_name(env_name)}.pkl"

@@ -1,6 +1,5 @@
 """Policy networks: Keras functional MLPs that map raw observations to actions (or logits)."""
 
-import dataclasses
 import zipfile
 from pathlib import Path
 
@@ -9,6 +8,7 @@ from cs294 import quiet_tensorflow  # noqa: F401  (first: before keras)
 import keras
 import numpy as np
 
+from cs294.configs import PolicyConfig  # defined without TensorFlow, for the parsers; models.PolicyConfig still works
 from cs294.errors import UserError
 
 # Features whose spread in the training data is below this are constants to the policy: they get
@@ -16,24 +16,6 @@ from cs294.errors import UserError
 # real std (~0) would turn any later change in them into a huge input.
 CONSTANT_FEATURE_STD = 1e-3
 CONSTANT_FEATURE_VARIANCE = 1e12
-
-
-@dataclasses.dataclass(frozen=True)
-class PolicyConfig:
-    """The architecture of a cloned policy."""
-
-    hidden: tuple[int, ...] = (64, 64)
-    """Units of each hidden Dense layer. Seed 002 used (50, 50); (64, 64) measured better on Hopper (README)."""
-    activation: str = "relu"
-    """Activation of the hidden layers: relu (seed 002) or tanh."""
-    l2: float = 0.0
-    """L2 penalty on every kernel (seed 000's regularization used 0.01)."""
-    head: str = "linear"
-    """Output block: linear (a Dense layer), or lstm (an LSTM over a length-1 sequence, seed 000)."""
-    observation_clip: float = 0.0
-    """If > 0, normalized inputs are clipped to [-clip, clip]; 0 leaves them as they are. Humanoid needs it:
-    unclipped, one episode scored -1,071,294 when a contact force 17,814 std from its training mean drove
-    the actions to 1450. Hopper is hurt by it: clipped at 10, seed 0 fell from 3721.8 to 3341.1 (README)."""
 
 
 def normalizer_statistics(observations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -11,10 +11,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from cs294.configs import DEFAULT_NUM_ENVS  # defined without TensorFlow, for the parsers; rollouts.DEFAULT_NUM_ENVS still works
 from cs294.data import Trajectory, make_trajectory
 from cs294.environments import EnvSpec, make_env
-
-DEFAULT_NUM_ENVS = 16
 
 
 class BatchPolicy:

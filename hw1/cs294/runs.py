@@ -1,8 +1,8 @@
-"""What the scripts share to make a run: the model and training flags, run directories, behavioral
-cloning itself, and reuse of a finished run.
+"""What the scripts share to make a run: the run configuration their flags describe, run directories,
+behavioral cloning itself, and reuse of a finished run.
 
-bc.py, dagger.py, bco.py, label_noise.py, hopper_study.py and bc_curve.py import this module,
-never each other.
+bc.py, dagger.py, bco.py, label_noise.py, hopper_study.py and bc_curve.py import this module in
+main(), never each other; their flags are defined in cs294.arguments, which imports no TensorFlow.
 """
 
 import argparse
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cs294 import cli, data, environments, experts, files, locks, models, provenance, reporting, rollouts, training
+from cs294 import data, environments, experts, files, locks, models, provenance, reporting, rollouts, training
 from cs294.errors import UserError
 
 import keras  # noqa: E402  (after cs294, which keeps TensorFlow's start-up banner quiet)
@@ -22,56 +22,6 @@ import keras  # noqa: E402  (after cs294, which keeps TensorFlow's start-up bann
 
 # Where runs started by hand go by default: git-ignored, and read by no reproduce.py profile.
 MANUAL_RUNS = Path("runs")
-
-
-def parse_hidden(text: str) -> tuple[int, ...]:
-    """'64,64' -> (64, 64)."""
-    try:
-        units = tuple(int(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--hidden takes comma-separated layer sizes such as 64,64, not {text!r}") from None
-    if not units or min(units) < 1:
-        raise argparse.ArgumentTypeError(f"--hidden needs at least one layer of at least 1 unit, not {text!r}")
-    return units
-
-
-def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    """The policy and training flags, shared with dagger.py."""
-    policy, train = models.PolicyConfig(), training.TrainingConfig()
-    parser = parser.add_argument_group("model and training")
-    parser.add_argument("--epochs", type=int, default=train.epochs, help=f"passes over the data (default: {train.epochs})")
-    parser.add_argument("--batch_size", type=int, default=train.batch_size, help=f"samples per gradient step (default: {train.batch_size})")
-    parser.add_argument("--learning_rate", type=float, default=train.learning_rate, help=f"optimizer step size (default: {train.learning_rate})")
-    parser.add_argument("--optimizer", choices=("adam", "sgd"), default=train.optimizer, help=f"default: {train.optimizer}")
-    parser.add_argument("--validation_fraction", type=float, default=train.validation_fraction, help=f"share of transitions held out (default: {train.validation_fraction})")
-    parser.add_argument("--hidden", type=parse_hidden, default=policy.hidden, help="hidden layer sizes, e.g. 64,64 (default: %s)" % ",".join(map(str, policy.hidden)))
-    parser.add_argument("--activation", choices=("relu", "tanh"), default=policy.activation, help=f"hidden activation (default: {policy.activation})")
-    parser.add_argument("--l2", type=float, default=policy.l2, help=f"L2 penalty on kernels (default: {policy.l2})")
-    parser.add_argument("--head", choices=("linear", "lstm"), default=policy.head, help="output block: linear, or seed 000's LSTM output layer (default: linear)")
-    parser.add_argument("--clip_observations", type=float, default=policy.observation_clip, help="clip normalized observations to +-C inside the model; 0 is off (default: 0)")
-
-
-def bc_parser(description: str | None = None) -> argparse.ArgumentParser:
-    """bc.py's command line: hopper_study.py and bc_curve.py parse the runs they make with it too."""
-    parser = cli.make_parser("bc.py", description or "")
-    parser.add_argument("env", help="Ant-v1, HalfCheetah-v1, Hopper-v1, Humanoid-v1, Reacher-v1, Walker2d-v1, or a gymnasium id")
-    demonstrations = parser.add_argument_group("demonstrations")
-    demonstrations.add_argument("--data", type=Path, default=None, help="rollout file, or minari:DATASET_ID for a local Minari dataset (default: data/<env>_<N>_rollouts.h5 with seed 002's N)")
-    demonstrations.add_argument("--num_demos", type=int, default=None, help="use only the first N episodes of the file (default: all)")
-    add_model_arguments(parser)
-    evaluation = parser.add_argument_group("evaluation")
-    evaluation.add_argument("--eval_episodes", type=int, default=10, help="evaluation episodes in the simulator")
-    evaluation.add_argument("--num_envs", type=int, default=rollouts.DEFAULT_NUM_ENVS, help="environments stepped side by side in evaluation")
-    run = parser.add_argument_group("run")
-    run.add_argument("--seed", type=int, default=0, help="seed of initialization, shuffling, the split and the evaluation episodes")
-    run.add_argument("--run_dir", type=Path, default=None, help="output directory (default: runs/<env>/bc/seed<S>_<time>)")
-    add_overwrite_argument(run)
-    return parser
-
-
-def add_overwrite_argument(parser: argparse.ArgumentParser) -> None:
-    """--overwrite, shared by the scripts that write a run directory."""
-    parser.add_argument("--overwrite", action="store_true", help="replace what --run_dir holds (default: refuse a non-empty --run_dir)")
 
 
 def configs_from_args(args: argparse.Namespace) -> tuple[models.PolicyConfig, training.TrainingConfig]:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cs294 import cli, data, pipeline
+from cs294 import arguments, cli, data, pipeline
 from cs294.errors import UserError
 
 SCRIPTS = {"bc": "bc.py", "dagger": "dagger.py", "bco": "bco.py"}
@@ -174,10 +174,10 @@ RESERVED = {"seed": "is set by the sweep itself; use --seeds, --root or --data_d
 
 def check_runs(sweep: Sweep, steps: list[pipeline.Job]) -> None:
     """Parse every run's command line as its script will and check the run configuration it gives: a bad option or value is refused before anything runs."""
-    from cs294 import bco, dagger, runs  # the methods' command lines (they import Keras)
+    from cs294 import bco, dagger, runs  # the methods' own settings and checks, and the run configuration (they import Keras)
 
-    method = {"bc": (runs.bc_parser, (), lambda args: None), "dagger": (dagger.build_parser, dagger.OPTIONS, dagger.check_args),
-              "bco": (bco.build_parser, bco.OPTIONS, bco.check_args)}[sweep.script]
+    method = {"bc": (arguments.bc_parser, (), lambda args: None), "dagger": (arguments.dagger_parser, dagger.OPTIONS, dagger.check_args),
+              "bco": (arguments.bco_parser, bco.OPTIONS, bco.check_args)}[sweep.script]
     make_parser, options, check = method
     script = SCRIPTS[sweep.script]
     known = make_parser()._option_string_actions

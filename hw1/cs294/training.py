@@ -21,23 +21,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from cs294.configs import TrainingConfig  # defined without TensorFlow, for the parsers; training.TrainingConfig still works
 from cs294.errors import UserError
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainingConfig:
-    """How a policy is fit; the defaults are seed 002's (batch 32, learning rate 1e-3, 100 epochs, Adam)."""
-
-    epochs: int = 100
-    """Passes over the training data."""
-    batch_size: int = 32
-    """Samples per gradient step."""
-    learning_rate: float = 1e-3
-    """Step size of the optimizer."""
-    optimizer: str = "adam"
-    """adam or sgd."""
-    validation_fraction: float = 0.1
-    """Share of the transitions held out to measure validation loss."""
 
 
 @dataclasses.dataclass(frozen=True)
