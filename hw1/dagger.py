@@ -7,11 +7,12 @@ iteration then rolls out the current policy (--rollouts_per_iter episodes; with 
 expert acts at each step with probability B**i), relabels every visited observation with the
 expert's action, appends those episodes to the aggregated HDF5 file in one atomic step,
 retrains the policy warm-started from its current weights (--retrain_epochs on all the data),
-and evaluates it on the same held-out episode seeds each time.
+and evaluates it on held-out episodes: the first --curve_episodes of them for each iteration, all
+--eval_episodes for the last (the same episodes bc.py scores its run of this seed on).
 
-The run directory holds aggregated.h5, metrics.json, policy.keras (the best iteration),
-policy_last.keras, state.json, returns.png, validation_loss.png and TensorBoard logs. After an
-interruption (Ctrl-C, or kill -9), --resume continues after the last completed iteration.
+The run directory holds aggregated.h5, metrics.json, policy.keras (the last iteration),
+checkpoints/, state.json, returns.png, validation_loss.png and TensorBoard's event files. After
+an interruption (Ctrl-C, or kill -9), --resume continues after the last completed iteration.
 """
 
 import argparse

@@ -24,7 +24,7 @@ def tensorboard_tags(run_dir: Path) -> set[str]:
     """Every tag in a run's TensorBoard event files, read back as TensorBoard reads them."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    accumulator = EventAccumulator(str(run_dir / "tensorboard"))
+    accumulator = EventAccumulator(str(run_dir))
     accumulator.Reload()
     return {tag for tags in accumulator.Tags().values() if isinstance(tags, list) for tag in tags}
 

@@ -67,7 +67,7 @@ def test_bc_run_writes_policy_metrics_and_tensorboard(tmp_path, hopper_data, cap
     assert not data_seeds & set(metrics["evaluation"]["seeds"])  # never scored on training episodes
     assert metrics["data"]["sha256"] and metrics["expert_in_data"]["episodes"] == 4
     assert metrics["expert"]["episodes"] == 2  # the expert, scored on the evaluation seeds
-    assert list((run_dir / "tensorboard").glob("events.out.tfevents.*"))
+    assert list(run_dir.glob("events.out.tfevents.*"))  # in the run directory: TensorBoard names the run by it
     policy = keras.saving.load_model(run_dir / "policy.keras")
     assert policy(np.zeros((1, 11), np.float32)).shape == (1, 3)
 

@@ -367,7 +367,7 @@ def test_bc_interrupted_by_ctrl_c_is_refused_as_unfinished_and_never_offered_a_r
     command = [sys.executable, str(REPO_ROOT / "hw1" / "bc.py"), "Hopper-v1", "--data", str(hopper_data), "--epochs", "100000", "--run_dir", str(run_dir)]
     process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
-    while not (run_dir / "tensorboard").exists() and time.monotonic() < deadline and process.poll() is None:
+    while not list(run_dir.glob("events.out.tfevents.*")) and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.2)
     time.sleep(1.0)  # into training
     process.send_signal(signal.SIGINT)
@@ -376,7 +376,7 @@ def test_bc_interrupted_by_ctrl_c_is_refused_as_unfinished_and_never_offered_a_r
     rerun = run_main("bc.py", "Hopper-v1", "--data", str(hopper_data), "--epochs", "1", "--eval_episodes", "1", "--run_dir", str(run_dir))
     line = one_line_error(rerun, "an unfinished (interrupted or failed) run", "--overwrite")
     assert "--resume" not in line
-    assert os.path.isdir(run_dir / "tensorboard")  # refused: nothing of the old run was touched
+    assert list(run_dir.glob("events.out.tfevents.*"))  # refused: nothing of the old run was touched
 
 
 @pytest.fixture

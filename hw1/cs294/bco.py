@@ -159,7 +159,7 @@ class BcoRun:
         self.own: list[data.Trajectory] = []
         self.interactions = Interactions()
         runs.claim_fresh_run_dir(self.run_dir, args.overwrite, "bco.py")
-        self.logger = reporting.TensorBoardLogger(self.run_dir / "tensorboard")
+        self.logger = reporting.TensorBoardLogger(self.run_dir)
 
     def fresh_seeds(self, count: int, stream: int) -> list[int]:
         """Reset seeds no demonstration, evaluation or earlier episode of this run used."""
@@ -332,7 +332,7 @@ def run(args: argparse.Namespace) -> dict:
     print(f"kept iteration {kept_iteration} (closest to the demonstrations): return {kept['return_mean']:.1f}, normalized score "
           f"{kept['normalized_score']:.2f}; the last iteration: {last['return_mean']:.1f}, {last['normalized_score']:.2f}. "
           f"Interactions: |I_pre| = {bco.interactions.pre}, alpha |I_pre| = {bco.interactions.post}, selection {bco.interactions.selection}")
-    print(f"wrote {bco.run_dir}/policy.keras (kept), last_policy.keras, inverse_dynamics.keras, metrics.json and tensorboard/")
+    print(f"wrote {bco.run_dir}/policy.keras (kept), last_policy.keras, inverse_dynamics.keras, metrics.json and TensorBoard events")
     return metrics
 
 

@@ -66,7 +66,7 @@ class DaggerRun:
             demonstrations = data.read_rollouts(self.config.data, env_name=args.env)
             training.check_split(sum(t.length for t in demonstrations.trajectories), self.training_config.validation_fraction, self.config.data)
         locks.claim_run_dir(self.run_dir, resume=args.resume, overwrite=args.overwrite)
-        self.logger = reporting.TensorBoardLogger(self.run_dir / "tensorboard")
+        self.logger = reporting.TensorBoardLogger(self.run_dir)
 
     def seeds_for(self, iteration: int, count: int, exclude: list[int]) -> list[int]:
         """Episode seeds of one iteration, from a generator of (seed, iteration): a resumed iteration redoes the same episodes."""

@@ -14,7 +14,7 @@ from cs294.files import atomic_path
 
 
 class TensorBoardLogger:
-    """One event file per run directory, with namespaced tags (train/…, eval/…)."""
+    """Event files in the run directory itself, so TensorBoard names the run by its folder; namespaced tags (train/…, eval/…)."""
 
     def __init__(self, log_dir: str | Path) -> None:
         self.writer = tf.summary.create_file_writer(str(log_dir))

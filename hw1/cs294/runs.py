@@ -188,7 +188,7 @@ def behavioral_cloning(args: argparse.Namespace) -> dict:
     training.compile_policy(model, training_config, discrete)
 
     config = run.record()
-    logger = reporting.TensorBoardLogger(run_dir / "tensorboard")
+    logger = reporting.TensorBoardLogger(run_dir)
     logger.text("hyperparameters", reporting.hyperparameter_table(config))
     episodes = len(demonstrations.trajectories)
     print(f"training on {len(train[0])} transitions from {episodes} episode{'s' if episodes != 1 else ''} "
@@ -242,7 +242,7 @@ def behavioral_cloning(args: argparse.Namespace) -> dict:
     print(f"BC return {stats.mean:.1f} ± {stats.std:.1f} over {stats.episodes} episodes (falls {stats.falls}/{stats.episodes}): "
           f"{share} the expert's {expert.mean:.1f} ± {expert.std:.1f} on the same episode seeds "
           f"({expert_in_data.mean:.1f} ± {expert_in_data.std:.1f} in the data)")
-    print(f"wrote {run_dir}/policy.keras, metrics.json and tensorboard/")
+    print(f"wrote {run_dir}/policy.keras, metrics.json and TensorBoard events")
     return metrics
 
 
