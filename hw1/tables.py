@@ -5,11 +5,14 @@
 Reads <results>/<ENV>/bc/seed*/metrics.json and <results>/<ENV>/dagger/seed*/metrics.json:
 reproduce.py's runs under results/ by default, or, with --results runs, the runs made by hand
 (bc.py and dagger.py write runs/<ENV>/<method>/seed<S>_<time> unless given --run_dir). Every
-finished run found there counts; reproduce.py's own REPORT.md counts only its finished steps. A method's return is the mean over seeds of each run's mean evaluation return, ± the
-std over seeds. For DAgger, each run's best iteration counts (the one saved as policy.keras). The
-expert column is the expert scored on the same evaluation seeds as the BC runs; DAgger's
-percentages use the expert on DAgger's own evaluation seeds. The best iteration is chosen on the
-evaluation episodes, which flatters it a little; the last iteration's return is given too.
+finished run found there counts; reproduce.py's own REPORT.md counts only its finished steps. A
+method's return is the mean over seeds of each run's mean evaluation return, ± the std over
+seeds, with the falls; DAgger is its last iteration. The expert, BC and DAgger of one seed are
+scored on the same evaluation episodes.
+
+Where <results>/<ENV>/efficiency/ holds the data-efficiency study's runs (the full profile's
+layout), it also prints the study's table and the expert labels BC and DAgger needed to score as
+the expert.
 
 The BCO tables read <results>/<ENV>/bco/seed*/metrics.json (bco.py) for the six BCO tasks:
 normalized scores of BCO(0), the kept policy and the last iteration, the interactions by purpose, and returns.
@@ -29,6 +32,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def study_settings(results: Path, tasks: list[str]) -> dict:
+    """The data-efficiency study's layout as found under results: its rollout counts, and each task's main-table count."""
+    studied = {task: sorted({int(path.name.split("_")[0].removeprefix("demos")) for path in (results / task / "efficiency").glob("*/demos*_seed*")})
+               for task in tasks if (results / task / "efficiency").is_dir()}
+    main_counts = {task: max((report.demonstration_episodes(run) for run in report.load_runs(results, task, "bc")), default=0) for task in studied}
+    return {"tasks": [task for task in studied if studied[task]], "efficiency": sorted({n for counts in studied.values() for n in counts}),
+            "rollouts": main_counts}
+
+
 def main(args: argparse.Namespace) -> str:
     # Only the tasks that have runs: a table of dashes says nothing a user can act on.
     tasks = [task for task in report.TASKS if report.load_runs(args.results, task, "bc") or report.load_runs(args.results, task, "dagger")]
@@ -37,6 +49,9 @@ def main(args: argparse.Namespace) -> str:
                         "run reproduce.py (results/) or pass --results runs for the runs made by hand")
     text = report.table(args.results, tasks) if tasks else f"No BC or DAgger runs under {args.results}.\n"
     text += "\n" + (report.bco_table(args.results) if report.bco_runs_of(args.results, report.BCO_TASKS) else f"No BCO runs under {args.results}.\n")
+    settings = study_settings(args.results, tasks)
+    if settings["tasks"]:
+        text += "\n" + "\n".join(report.efficiency_study(settings, args.results)[0]) + "\n\n" + "\n".join(report.labels_needed(settings, args.results)) + "\n"
     print(text)
     if args.output:
         files.write_text(args.output, text)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import reproduce
+import tables
 from conftest import REPO_ROOT, run_script, tensorboard_tags, write_expert_rollouts
 from cs294 import files, pipeline, plans, report, studies
 
@@ -92,6 +93,12 @@ def test_tiny_reproduction_covers_every_stage_then_skips_or_resumes(tiny_reprodu
     # The study's rows: 1 rollout from its own runs, the published count (2 here) from the main table's runs.
     assert [line.split(" | ")[1] for line in report.splitlines() if line.startswith("| Hopper-v1 | ") and "falls" in line
             and line.count(" | ") == 5] == ["1", "2"]
+    # The labels each method needed to score as the expert: a row per task, in the report and from tables.py on the same runs.
+    assert "### Expert labels needed to score as the expert" in report
+    needed = [line for line in report.splitlines() if line.startswith("| Hopper-v1 |") and "N = 1: " in line]
+    assert len(needed) == 1, needed
+    printed = tables.main(tables.build_parser().parse_args(["--results", str(tmp_path / "results")]))
+    assert needed[0] in printed.splitlines()
     bc_run = tmp_path / "results" / "Hopper-v1" / "bc" / "seed0"
     assert (bc_run / "policy.keras").exists()
     for run_dir in (bc_run, tmp_path / "results" / "Hopper-v1" / "dagger" / "seed0"):

@@ -197,9 +197,41 @@ def study_schedule(p: dict) -> str:
     return "; ".join(parts) + " (the study's own schedule, chosen on seeds the study does not use: docs/dagger.md)"
 
 
-def efficiency_study(context: "Context") -> tuple[list[str], list[dict]]:
-    """The data-efficiency table (one row per task and number of rollouts) and the figure's panels."""
-    p, root, finished = context.profile_settings, context.root, context.finished
+def reached(score: float, expert: float) -> bool:
+    """Whether a return counts as the expert's: 95% of it, or within 1.0 where returns are negative (Reacher)."""
+    return score >= expert - 1.0 if expert <= 0 else score >= 0.95 * expert
+
+
+def labels_to_reach(run: dict) -> int | None:
+    """The expert labels of a DAgger run's first iteration that scored as the expert (reached()), or None if none did."""
+    expert = run["expert"]["mean"]
+    return next((it.get("expert_labels", it["transitions"]) for it in run["iterations"] if reached(it["return_mean"], expert)), None)
+
+
+def labels_needed(p: dict, root: Path, finished: "set[Path] | None" = None) -> list[str]:
+    """Per task: the fewest expert labels with which BC scored as the expert, beside DAgger's from the study's fewest rollouts."""
+    lines = ["| task | BC: fewest rollouts that reached it | BC: expert labels | DAgger from N rollouts: seeds that reached it | "
+             "DAgger: expert labels when it first did |", "|---|---|---|---|---|"]
+    for task in p["tasks"]:
+        published_count, counts = p["rollouts"][task], sorted(n for n in {*p["efficiency"], p["rollouts"][task]} if n <= p["rollouts"][task])
+        bc_cell, bc_labels = "not reached", "–"
+        for count in counts:
+            runs = efficiency_runs(root, task, "bc", count, published_count, finished)
+            if runs and reached(float(np.mean([scored(run)["mean"] for run in runs])), float(np.mean([run["expert"]["mean"] for run in runs]))):
+                bc_cell, bc_labels = str(count), f"{np.mean([expert_labels(run) for run in runs]):,.0f}"
+                break
+        dagger_runs = efficiency_runs(root, task, "dagger", counts[0], published_count, finished) if counts else []
+        if not dagger_runs and bc_cell == "not reached":
+            continue
+        needed = [labels_to_reach(run) for run in dagger_runs]
+        hits = [n for n in needed if n is not None]
+        dagger_labels = f"{np.mean(hits):,.0f}" + (" (those seeds)" if len(hits) < len(needed) else "") if hits else "–"
+        lines.append(f"| {task} | {bc_cell} | {bc_labels} | N = {counts[0]}: {len(hits)}/{len(needed)} | {dagger_labels} |")
+    return lines
+
+
+def efficiency_study(p: dict, root: Path, finished: "set[Path] | None" = None) -> tuple[list[str], list[dict]]:
+    """The data-efficiency table (one row per task and number of rollouts) and the figure's panels; p: a profile's settings."""
     lines = ["| task | rollouts | BC: expert labels | BC return | DAgger: expert labels | DAgger return |", "|---|---|---|---|---|---|"]
     panels = []
     for task in p["tasks"]:
@@ -517,7 +549,7 @@ def build_report(context: Context) -> str:
                   "Seed 0. BC's epochs, then DAgger's retraining epochs in order; each DAgger iteration validates on a fresh split of the grown data.", "",
                   f"![validation loss]({relative(figures / 'validation_loss.png', root)})", ""]
     if p.get("efficiency"):
-        rows, panels = efficiency_study(context)
+        rows, panels = efficiency_study(p, root, finished)
         if panels:
             plots.plot_efficiency_grid(figures / "data_efficiency.png", panels)
         lines += ["## Data efficiency: BC against DAgger per expert label", "",
@@ -529,6 +561,12 @@ def build_report(context: Context) -> str:
                   *rows, ""]
         if panels:
             lines += [f"![return against expert labels]({relative(figures / 'data_efficiency.png', root)})", ""]
+        lines += ["### Expert labels needed to score as the expert", "",
+                  "Scoring as the expert: 95% of its return on the same episodes (Reacher: within 1.0 of it). BC: the fewest of the "
+                  "study's rollout counts whose mean over seeds got there, and its labels. DAgger: from the study's fewest rollouts, the "
+                  "seeds whose iterations got there, and the expert labels at the first iteration that did, mean over those seeds "
+                  "(an iteration before the last is scored on the first 10 of the evaluation episodes, dagger.py's --curve_episodes).", "",
+                  *labels_needed(p, root, finished), ""]
     for task in p["curves"]:
         lines += [f"## BC against the number of demonstrations: {task}", "", *finished_section(context, root / task / "bc_curve" / "bc_curve.md"), ""]
         if (root / task / "bc_curve" / "bc_curve.md").resolve() in finished:
