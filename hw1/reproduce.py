@@ -148,7 +148,10 @@ def run_steps(runner: pipeline.Runner, args: argparse.Namespace, root: Path) -> 
     """Run the steps that are not cached, on this machine or on a Ray cluster."""
     if args.backend == "local":
         print(f"{len(runner.jobs)} steps, {args.jobs} at a time; logs in {root / 'reproduce' / 'logs'}")
-        return runner.run()
+        try:
+            return runner.run()
+        finally:
+            runner.backend.close()
     from cs294 import cluster  # imports Ray
 
     if locks.is_locked(runner.state_dir):  # refuse a second runner before it joins the cluster, not after

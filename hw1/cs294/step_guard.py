@@ -42,16 +42,26 @@ def die_with_parent(parent_pid: int):
 
 def main(argv: list[str]) -> int:
     runner, command = int(argv[0]), argv[1:]
+    return guard(lambda: subprocess.Popen(command, preexec_fn=die_with_parent(os.getpid())), runner)
+
+
+def guard(start_step, runner: int, parent: int | None = None) -> int:
+    """Lead a process group, start the step in it, kill the group if `parent` (the runner by default) is gone; end as the step did.
+
+    `start_step()` returns the step with Popen's `pid`, `wait(timeout)` and `returncode`: a Popen
+    here, a fork of a warm interpreter in cs294.warm_start, whose guard's parent is the fork server.
+    """
+    parent = runner if parent is None else parent
     if os.getpgrp() != os.getpid():  # started without a group of its own: make one, so the kill below takes nothing else
         os.setpgid(0, 0)
     stops = []
-    for signum in PASSED_ON:  # the step gets these too, through the group; exec resets the handler in the step
+    for signum in PASSED_ON:  # the step gets these too, through the group; the step resets the handler
         signal.signal(signum, lambda signum, frame: stops.append(signum))
-    step = subprocess.Popen(command, preexec_fn=die_with_parent(os.getpid()))
+    step = start_step()
     if stops:  # a stop that came before the step had started: pass it on now
         os.killpg(os.getpgrp(), stops[0])
     while True:
-        if os.getppid() != runner:
+        if os.getppid() != parent:
             print(f"step_guard: the runner (pid {runner}) is gone; stopping the step (pid {step.pid})", flush=True)
             os.killpg(os.getpgrp(), signal.SIGKILL)
         try:

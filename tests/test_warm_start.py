@@ -1,0 +1,121 @@
+"""Steps forked from the warm interpreter (cs294.warm_start) run as fresh `python hw1/<script>` processes do, give their numbers, and die with their runner."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO_ROOT
+from test_cluster import numbers
+from test_platforms import pid_alive
+from cs294 import pipeline, warm_start
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="steps are forked from a warm interpreter on Linux only")
+
+JOB = pipeline.Job(name="step", script="step.py", args=[], output=Path("unused"), stage="test")
+
+
+@pytest.fixture(scope="module")
+def backend():
+    """The local backend, as reproduce.py uses it: its server is started by the first step and shared by the rest."""
+    local = pipeline.LocalBackend(2)
+    yield local
+    local.close()
+
+
+def run_step(backend, command: list[str], log: Path, env: dict[str, str] | None = None, timeout: float = 120) -> int:
+    assert warm_start.available(command)
+    handle = backend.launch(JOB, command, log, env or {}, [])
+    assert isinstance(handle, pipeline.WarmStep)
+    deadline = time.monotonic() + timeout
+    while (code := handle.poll()) is None:
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.05)
+    return code
+
+
+def test_a_forked_step_sees_what_a_fresh_python_would_and_ends_as_it_does(backend, tmp_path):
+    script = tmp_path / "step.py"
+    script.write_text("import json, os, sys\n"
+                      "print(json.dumps({'argv': sys.argv, 'cwd': os.getcwd(), 'path0': sys.path[0], 'name': __name__, "
+                      "'variable': os.environ.get('CS294_TEST_VARIABLE'), 'stdin': sys.stdin.read()}))\n"
+                      "raise SystemExit(int(sys.argv[1]))\n")
+    log = tmp_path / "step.log"
+    assert run_step(backend, [sys.executable, str(script), "3", "--flag"], log, {"CS294_TEST_VARIABLE": "set"}) == 3
+    seen = json.loads(log.read_text())
+    assert seen == {"argv": [str(script), "3", "--flag"], "cwd": str(REPO_ROOT), "path0": str(tmp_path), "name": "__main__",
+                    "variable": "set", "stdin": ""}
+    crash = tmp_path / "crash.py"
+    crash.write_text("raise ValueError('a bug')\n")
+    assert run_step(backend, [sys.executable, str(crash)], tmp_path / "crash.log") == 1
+    assert "ValueError: a bug" in (tmp_path / "crash.log").read_text()  # the traceback, in the step's log
+    killed = tmp_path / "killed.py"
+    killed.write_text("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n")
+    assert run_step(backend, [sys.executable, str(killed)], tmp_path / "killed.log") == -signal.SIGKILL
+
+
+def test_a_forked_bc_run_gives_a_fresh_runs_numbers(backend, tmp_path, hopper_data, monkeypatch):
+    def bc(run_dir: Path) -> list[str]:
+        return [sys.executable, str(REPO_ROOT / "hw1" / "bc.py"), "Hopper-v1", "--data", str(hopper_data), "--epochs", "3",
+                "--eval_episodes", "2", "--seed", "4", "--run_dir", str(run_dir)]
+
+    assert run_step(backend, bc(tmp_path / "forked"), tmp_path / "forked.log") == 0
+    monkeypatch.setenv("CS294_FRESH_STEPS", "1")
+    assert not warm_start.available(bc(tmp_path / "fresh"))
+    fresh = pipeline.LocalBackend(1).launch(JOB, bc(tmp_path / "fresh"), tmp_path / "fresh.log", {}, [])
+    assert isinstance(fresh, pipeline.LocalStep) and fresh.process.wait(timeout=120) == 0
+
+    def metrics(run_dir: Path) -> dict:
+        return dict(numbers(json.loads((run_dir / "metrics.json").read_text())))
+
+    forked, fresh_numbers = metrics(tmp_path / "forked"), metrics(tmp_path / "fresh")
+    assert forked == fresh_numbers and len(forked) > 20  # weights, losses and returns alike: the same run
+
+
+def test_a_stopped_step_finishes_its_handler_before_its_guard_ends(backend, tmp_path):
+    done, started = tmp_path / "cleaned_up", tmp_path / "step.pid"
+    script = tmp_path / "step.py"
+    script.write_text("import os, signal, sys, time\n"
+                      f"def stop(*_):\n    time.sleep(0.5); open({str(done)!r}, 'w').write('yes'); sys.exit(130)\n"
+                      f"signal.signal(signal.SIGTERM, stop); open({str(started)!r}, 'w').write(str(os.getpid())); time.sleep(600)\n")
+    handle = backend.launch(JOB, [sys.executable, str(script)], tmp_path / "step.log", {}, [])
+    deadline = time.monotonic() + 60
+    while not started.exists():
+        assert time.monotonic() < deadline and handle.poll() is None, (tmp_path / "step.log").read_text()
+        time.sleep(0.05)
+    handle.stop()
+    assert handle.poll() == 130 and done.read_text() == "yes"
+
+
+def test_a_killed_runner_takes_its_forked_step_and_what_it_started_along(tmp_path):
+    child, started = tmp_path / "grandchild.pid", tmp_path / "step.pid"
+    script = tmp_path / "step.py"
+    script.write_text("import os, subprocess, sys, time\n"
+                      "g = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\n"
+                      f"open({str(child)!r}, 'w').write(str(g.pid)); open({str(started)!r}, 'w').write(str(os.getpid())); time.sleep(600)\n")
+    log = tmp_path / "step.log"
+    runner_code = ("import sys, time; from pathlib import Path; from cs294 import pipeline; "
+                   f"pipeline.LocalBackend(1).launch(None, [sys.executable, {str(script)!r}], Path({str(log)!r}), {{}}, []); time.sleep(600)")
+    runner = subprocess.Popen([sys.executable, "-c", runner_code], cwd=REPO_ROOT)
+    try:
+        deadline = time.monotonic() + 90
+        while not started.exists():
+            assert runner.poll() is None and time.monotonic() < deadline, "the step never started"
+            time.sleep(0.05)
+        time.sleep(0.2)  # the pid files are complete
+        step, grandchild = int(started.read_text()), int(child.read_text())
+        os.kill(runner.pid, signal.SIGKILL)
+        runner.wait()
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+    deadline = time.monotonic() + 15
+    while pid_alive(step) or pid_alive(grandchild):
+        assert time.monotonic() < deadline, "the step or what it started outlived its runner"
+        time.sleep(0.05)
+    assert f"the runner (pid {runner.pid}) is gone; stopping the step (pid {step})" in log.read_text()
