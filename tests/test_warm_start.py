@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, write_expert_rollouts
 from test_cluster import numbers
 from test_platforms import pid_alive
+from test_reproduce import rendering_works
 from cs294 import pipeline, warm_start
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="steps are forked from a warm interpreter on Linux only")
@@ -119,3 +120,15 @@ def test_a_killed_runner_takes_its_forked_step_and_what_it_started_along(tmp_pat
         assert time.monotonic() < deadline, "the step or what it started outlived its runner"
         time.sleep(0.05)
     assert f"the runner (pid {runner.pid}) is gone; stopping the step (pid {step})" in log.read_text()
+
+
+def test_a_render_step_starts_fresh_and_renders(backend, tmp_path):
+    """OpenGL crashes (SIGSEGV) beside TensorFlow, which the warm interpreter holds: render_video.py's steps must not be forked."""
+    if not rendering_works():
+        pytest.skip("offscreen rendering is not available on this machine (render_video.py --check fails)")
+    episodes = write_expert_rollouts(tmp_path, "Hopper-v1", 1, 8)
+    command = [sys.executable, str(REPO_ROOT / "hw1" / "render_video.py"), str(episodes), "--size", "32", "--output", str(tmp_path / "clip.gif")]
+    handle = backend.launch(JOB, command, tmp_path / "render.log", {}, [])
+    assert isinstance(handle, pipeline.LocalStep)
+    assert handle.process.wait(timeout=120) == 0, (tmp_path / "render.log").read_text()
+    assert (tmp_path / "clip.gif").stat().st_size > 0

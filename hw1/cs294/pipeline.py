@@ -18,6 +18,7 @@ it; one runner at a time may use a state directory. Nothing here imports TensorF
 import ast
 import dataclasses
 import datetime
+import functools
 import hashlib
 import json
 import os
@@ -95,6 +96,13 @@ class Hasher:
 
 def imported_project_files(path: Path) -> set[Path]:
     """The cs294 modules and hw1/ scripts that one source file imports directly."""
+    stat = path.stat()
+    return set(_imported_project_files(path, stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=None)
+def _imported_project_files(path: Path, mtime_ns: int, size: int) -> frozenset[Path]:
+    """imported_project_files, parsed once per version of the file (a plan of 236 steps would parse each module hundreds of times)."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and node.module == "cs294":
@@ -105,7 +113,7 @@ def imported_project_files(path: Path) -> set[Path]:
             for alias in node.names:
                 top, _, rest = alias.name.partition(".")
                 found.add(PACKAGE_DIR / f"{rest.split('.')[0]}.py" if top == "cs294" and rest else HW1_DIR / f"{top}.py")
-    return {file for file in found if file.exists()}
+    return frozenset(file for file in found if file.exists())
 
 
 def code_files(script: str) -> list[Path]:

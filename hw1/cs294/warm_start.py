@@ -14,7 +14,7 @@ leads the step's process group, forks the step with Linux's parent-death signal,
 and SIGINT on, and kills the group once its parent, the server, is gone. The server exits as soon
 as the runner is gone, kill -9 included: its stdin, a pipe from the runner, reaches end of file.
 Elsewhere (macOS: fork after some of Apple's frameworks have loaded is unsafe), or with
-CS294_FRESH_STEPS=1, every step starts fresh under step_guard.py.
+CS294_FRESH_STEPS=1, every step starts fresh under step_guard.py, and so do FRESH_SCRIPTS' steps.
 """
 
 import atexit
@@ -37,10 +37,16 @@ PRELOAD = ("cs294.quiet_tensorflow", "keras", "matplotlib.pyplot", "cs294.runs",
 POLL_SECONDS = 0.05
 
 
+# Scripts that must start fresh: render_video.py sets MUJOCO_GL before MuJoCo is first imported, and OpenGL crashes
+# (SIGSEGV) in a process that has TensorFlow loaded.
+FRESH_SCRIPTS = ("render_video.py",)
+
+
 def available(command: list[str]) -> bool:
     """Whether `command` (a Job's: python hw1/<script>.py ARGS) can be forked from the warm interpreter here."""
     return (sys.platform.startswith("linux") and os.environ.get("CS294_FRESH_STEPS") != "1"
-            and len(command) >= 2 and command[0] == sys.executable and command[1].endswith(".py"))
+            and len(command) >= 2 and command[0] == sys.executable and command[1].endswith(".py")
+            and Path(command[1]).name not in FRESH_SCRIPTS)
 
 
 class Server:
