@@ -132,3 +132,28 @@ def test_a_render_step_starts_fresh_and_renders(backend, tmp_path):
     assert isinstance(handle, pipeline.LocalStep)
     assert handle.process.wait(timeout=120) == 0, (tmp_path / "render.log").read_text()
     assert (tmp_path / "clip.gif").stat().st_size > 0
+
+
+def test_an_edit_to_the_package_gives_the_next_step_a_new_server(tmp_path, monkeypatch):
+    """A server keeps the code it imported: after an edit, steps must not run it; the old server serves its steps to their end."""
+    package = tmp_path / "package"
+    package.mkdir()
+    (package / "module.py").write_text("VALUE = 1\n")
+    monkeypatch.setattr(warm_start, "PACKAGE_DIR", package)
+    script = tmp_path / "step.py"
+    script.write_text("import os, sys, time\ntime.sleep(float(sys.argv[1])); print(os.getppid())\n")
+    local = pipeline.LocalBackend(2)
+    try:
+        slow = local.launch(JOB, [sys.executable, str(script), "3"], tmp_path / "slow.log", {}, [])
+        first_server = local.server
+        (package / "module.py").write_text("VALUE = 22\n")
+        quick = local.launch(JOB, [sys.executable, str(script), "0"], tmp_path / "quick.log", {}, [])
+        assert local.server is not first_server and local.retired == [first_server]
+        for handle in (slow, quick):
+            while handle.poll() is None:
+                time.sleep(0.05)
+            assert handle.poll() == 0
+        assert slow.server is first_server and quick.server is local.server  # the running step stayed with its server to the end
+    finally:
+        local.close()
+    assert first_server.process.poll() is not None and local.server is None

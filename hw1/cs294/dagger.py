@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cs294 import aggregation, cli, crashpoints, data, experts, files, locks, models, plots, provenance, reporting, rollouts, runs, training
+from cs294 import aggregation, cli, crashpoints, data, expert_scores, experts, files, locks, models, plots, provenance, reporting, rollouts, runs, training
 from cs294.errors import UserError
 
 import keras  # noqa: E402  (after cs294, which keeps TensorFlow's start-up banner quiet)
@@ -86,12 +86,16 @@ class DaggerRun:
         config = self.record()
         self.logger.text("hyperparameters", reporting.hyperparameter_table(config))
         self.logger.hparams(config)
-        expert_on_evaluation, expert_episodes = runs.evaluate_finite(
-            self.expert, self.spec, evaluation_seeds, self.args.num_envs, f"the expert {self.expert_path}",
-            "on the evaluation episodes, before iteration 0", runs.expert_hint(self.expert_path))
+        expert_on_evaluation, expert_returns, kept = expert_scores.expert_returns(
+            self.expert_path, self.spec, evaluation_seeds, self.args.num_envs, lambda: runs.evaluate_finite(
+                self.expert, self.spec, evaluation_seeds, self.args.num_envs, f"the expert {self.expert_path}",
+                "on the evaluation episodes, before iteration 0", runs.expert_hint(self.expert_path)))
+        if kept:
+            print(f"the expert's returns on the {len(evaluation_seeds)} evaluation episodes were played before: "
+                  f"read back from {expert_scores.cache_dir()}")
         metrics = {"config": config, "source_data": {"path": str(source), "sha256": provenance.file_sha256(source),
                                                      "episodes": len(demonstrations.trajectories)},
-                   "expert": {**vars(expert_on_evaluation), "returns": [t.episode_return for t in expert_episodes]},
+                   "expert": {**vars(expert_on_evaluation), "returns": expert_returns},
                    "expert_in_data": vars(expert_stats), "evaluation_seeds": evaluation_seeds, "iterations": [],
                    "validation_loss_per_epoch": [], "package_versions": provenance.package_versions()}
 

@@ -313,12 +313,16 @@ class LocalBackend:
     def __init__(self, workers: int) -> None:
         self.workers = max(1, workers)
         self.server = None  # the warm-start server (Linux), started with the first step
+        self.retired = []  # servers whose code was edited since: they serve their running steps to the end
 
     def launch(self, job: "Job", command: list[str], log: Path, env: dict[str, str], reads: list[Path]) -> "LocalStep | WarmStep":
         """Start the step's command; it reads its inputs and writes its output in place."""
         from cs294 import warm_start  # imports no TensorFlow here: the server it starts does
 
         if warm_start.available(command):
+            if self.server is not None and self.server.stale():
+                self.retired.append(self.server)
+                self.server = None
             if self.server is None:
                 self.server = warm_start.Server({**os.environ, **env})
             return WarmStep(self.server, self.server.start(command, log, {**os.environ, **env}, HW1_DIR.parent))
@@ -328,10 +332,10 @@ class LocalBackend:
         return LocalStep(process)
 
     def close(self) -> None:
-        """End the warm-start server, if one was started."""
-        if self.server is not None:
-            self.server.close()
-            self.server = None
+        """End the warm-start servers, if any were started."""
+        for server in [*self.retired, *([self.server] if self.server else [])]:
+            server.close()
+        self.server, self.retired = None, []
 
 
 @dataclasses.dataclass

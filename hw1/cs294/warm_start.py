@@ -9,6 +9,10 @@ thread or run an op (it does both lazily, reading TF_NUM_INTRAOP_THREADS then), 
 its threads as a fresh process does; tests/test_warm_start.py checks that a forked step's numbers
 equal a fresh one's.
 
+The server keeps the code it imported. If the package's source changes during a run, the next
+step gets a new server (the old one serves its running steps to their end), so a step never runs
+older code than its cache key names.
+
 Each process forked from the server is the step's guard, as step_guard.py is for a fresh step: it
 leads the step's process group, forks the step with Linux's parent-death signal, passes SIGTERM
 and SIGINT on, and kills the group once its parent, the server, is gone. The server exits as soon
@@ -35,6 +39,7 @@ from cs294 import step_guard
 # Imported once by the server: what the steps' scripts import at start-up, TensorFlow first (quietly).
 PRELOAD = ("cs294.quiet_tensorflow", "keras", "matplotlib.pyplot", "cs294.runs", "cs294.dagger", "cs294.bco", "cs294.video")
 POLL_SECONDS = 0.05
+PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 # Scripts that must start fresh: render_video.py sets MUJOCO_GL before MuJoCo is first imported, and OpenGL crashes
@@ -53,6 +58,7 @@ class Server:
     """The runner's end of the fork server: one request line per step, answered with its guard's pid, then its exit status."""
 
     def __init__(self, env: dict[str, str]) -> None:
+        self.sources = source_stamp()  # what it will import; taken first, so that an edit during its start-up counts as one
         self.process = subprocess.Popen([sys.executable, "-c", "from cs294 import warm_start; warm_start.serve()"],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         self.pending, self.ended = b"", {}
@@ -92,11 +98,20 @@ class Server:
                 self.ended[reply["ended"]] = reply["returncode"]
         return replies
 
+    def stale(self) -> bool:
+        """Whether the package's source changed since the server imported it: a step forked from it would run the old code."""
+        return source_stamp() != self.sources
+
     def close(self) -> None:
         """End the server (its steps have ended): end of file on its stdin."""
         self.process.stdin.close()
         self.process.wait()
         self.process.stdout.close()
+
+
+def source_stamp() -> tuple:
+    """The size and modification time of every module of the package, which the server imports once and keeps."""
+    return tuple((path.name, path.stat().st_size, path.stat().st_mtime_ns) for path in sorted(PACKAGE_DIR.glob("*.py")))
 
 
 def is_alive(pid: int) -> bool:

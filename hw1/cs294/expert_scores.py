@@ -1,0 +1,70 @@
+"""The expert's returns on a run's evaluation episodes: played once per machine, then read back.
+
+bc.py and dagger.py score the expert on the very episodes they score the policy on, so that the %
+compares like with like. Those episodes depend on the run's --seed and on the data file's episode
+seeds, not on the method or on --num_demos, so the full reproduction's BC, DAgger and
+data-efficiency runs of one task and seed played the same 50 expert episodes eight times. The
+first run now keeps the returns in a small JSON file named by a hash of everything that decides
+them: the expert file's sha256, the task, the episode seeds, --num_envs, the versions of the
+packages that shape results and the source of this package (an edit to any module plays them
+again). A file that cannot be read, holds another key, or whose returns do not add up to its
+summary is played again and rewritten, atomically. The files live in $CS294_CACHE/expert_scores
+(default ~/.cache/cs294); CS294_CACHE=off plays the episodes every time.
+"""
+
+import dataclasses
+import hashlib
+import json
+import math
+import os
+from pathlib import Path
+from typing import Callable
+
+from cs294 import data, environments, files, provenance, rollouts
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def cache_dir() -> Path | None:
+    """Where the played returns are kept; None when CS294_CACHE=off."""
+    setting = os.environ.get("CS294_CACHE", str(Path.home() / ".cache" / "cs294"))
+    return None if setting == "off" else Path(setting) / "expert_scores"
+
+
+def cache_key(expert_path: Path, spec: environments.EnvSpec, seeds: list[int], num_envs: int) -> str:
+    """sha256 of everything that decides the expert's returns on these episodes."""
+    source = hashlib.sha256()
+    for path in sorted(PACKAGE_DIR.glob("*.py")):
+        source.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    decided_by = {"expert": provenance.file_sha256(expert_path), "spec": repr(spec), "seeds": list(seeds), "num_envs": num_envs,
+                  "versions": provenance.package_versions(), "source": source.hexdigest()}
+    return hashlib.sha256(json.dumps(decided_by, sort_keys=True).encode()).hexdigest()
+
+
+def expert_returns(expert_path: Path, spec: environments.EnvSpec, seeds: list[int], num_envs: int,
+                   play: Callable[[], tuple[rollouts.EpisodeStats, list[data.Trajectory]]]) -> tuple[rollouts.EpisodeStats, list[float], bool]:
+    """The expert's stats and returns on `seeds`: read back if kept, else played with `play()` and kept. The flag says it was read."""
+    directory = cache_dir()
+    key = cache_key(expert_path, spec, seeds, num_envs) if directory else ""
+    path = directory / f"{key}.json" if directory else None
+    kept = read(path, key, len(seeds)) if path else None
+    if kept:
+        return *kept, True
+    stats, episodes = play()
+    returns = [trajectory.episode_return for trajectory in episodes]
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        files.write_json(path, {"key": key, "stats": dataclasses.asdict(stats), "returns": returns})
+    return stats, returns, False
+
+
+def read(path: Path, key: str, episodes: int) -> tuple[rollouts.EpisodeStats, list[float]] | None:
+    """A kept file's stats and returns, or None if it is missing, damaged or not this key's."""
+    try:
+        kept = json.loads(path.read_text())
+        stats, returns = rollouts.EpisodeStats(**kept["stats"]), [float(value) for value in kept["returns"]]
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    whole = (kept.get("key") == key and len(returns) == episodes == stats.episodes and all(map(math.isfinite, returns))
+             and math.isclose(sum(returns) / episodes, stats.mean, rel_tol=1e-9, abs_tol=1e-9))
+    return (stats, returns) if whole else None
