@@ -87,11 +87,34 @@ def live_processes() -> dict[int, tuple[int, list[str]]]:
 
 
 def step_processes(script: str, directory: Path) -> list[tuple[int, int]]:
-    """(pid, parent pid) of this test's running steps of `script` started by a Ray worker (run from a cs294-step- scratch directory,
-    writing under `directory`): each is the step's guard (step_guard.py, as a local step's), whose parent is the Ray worker."""
-    return [(pid, parent) for pid, (parent, words) in live_processes().items()
-            if any(word.endswith("step_guard.py") for word in words)
-            and any(word.endswith(f"hw1/{script}") and "cs294-step-" in word for word in words) and any(str(directory) in word for word in words)]
+    """(guard pid, Ray worker pid) of this test's running steps of `script` started by a Ray worker, from a cs294-step- scratch directory.
+
+    A fresh step's guard is step_guard.py, a child of the worker, with the step's command line. On Linux the guard is forked
+    from the worker's warm server (cs294.warm_start), the worker's child, and has the server's command line: there the step
+    is told by its scratch directory, which holds this test's run directory of the script's method (e.g. .../dagger/seed0).
+    """
+    table, found = live_processes(), []
+    for pid, (parent, words) in table.items():
+        if (any(word.endswith("step_guard.py") for word in words) and any(word.endswith(f"hw1/{script}") and "cs294-step-" in word for word in words)
+                and any(str(directory) in word for word in words)):
+            found.append((pid, parent))
+        elif is_warm_guard(pid, parent, table) and list((working_directory(pid) / "_abs" / str(directory).lstrip("/")).rglob(Path(script).stem)):
+            found.append((pid, table[parent][0]))
+    return found
+
+
+def working_directory(pid: int) -> Path:
+    try:
+        return Path(os.readlink(f"/proc/{pid}/cwd"))
+    except OSError:
+        return Path("/nonexistent")
+
+
+def is_warm_guard(pid: int, parent: int, table: dict) -> bool:
+    """A process forked from a warm server into a step's scratch directory by the server itself (the step is the guard's child)."""
+    server = any("warm_start.serve()" in word for word in table.get(parent, (0, []))[1])
+    return (server and any("warm_start.serve()" in word for word in table[pid][1]) and "cs294-step-" in str(working_directory(pid))
+            and "cs294-step-" not in str(working_directory(parent)))
 
 
 def descendants(pid: int) -> set[int]:
@@ -151,6 +174,7 @@ def test_a_worker_killed_after_a_commit_is_retried_from_that_commit(tmp_path, lo
         steps = step_processes("dagger.py", tmp_path)
         assert len(steps) == 1
         assert len(descendants(steps[0][0])) >= 1  # the step itself runs under its guard
+        assert steps[0][0] in descendants(steps[0][1])  # and the guard under the worker killed below
         assert landed_commit(run_dir) == 0  # the commit is on the driver's disk while the step runs on, as a local run's would be
         os.kill(steps[0][1], signal.SIGKILL)  # the Ray worker that runs the step
         output, _ = driver.communicate(timeout=300)

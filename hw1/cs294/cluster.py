@@ -32,7 +32,7 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
-from cs294 import pipeline, provenance
+from cs294 import pipeline, provenance, warm_start
 from cs294.errors import UserError
 
 CHECKOUT = pipeline.HW1_DIR.parent
@@ -436,11 +436,17 @@ def run_step(name: str, script: str, arguments: list[str], references: dict[str,
                 watch.sent = (scratch / output / marker).read_bytes()
         began = time.perf_counter()
         process_log = scratch / ".step.log"
+        command = [sys.executable, str(scratch / "hw1" / script), *words]
         with process_log.open("wb") as handle:
             # Under the same guard as a local step: the step and all it started die with this worker process, kill -9 included,
-            # on Linux and macOS alike (the guard watches its parent's pid; prctl is Linux's only).
-            process = subprocess.Popen(pipeline.guarded([sys.executable, str(scratch / "hw1" / script), *words]), cwd=scratch, stdout=handle,
-                                       stderr=subprocess.STDOUT, env={**os.environ, **env}, start_new_session=True)
+            # on Linux and macOS alike (the guard watches its parent's pid; prctl is Linux's only). On Linux it is forked from
+            # this worker's warm server, which imported the shipped code once (cs294.warm_start).
+            if warm_start.available(command):
+                server = warm_server(code, env)
+                process = pipeline.WarmStep(server, server.start(command, process_log, {**os.environ, **env}, scratch))
+            else:
+                process = subprocess.Popen(pipeline.guarded(command), cwd=scratch, stdout=handle, stderr=subprocess.STDOUT,
+                                           env={**os.environ, **env}, start_new_session=True)
             try:
                 watch.follow(process) if watch else process.wait()
             finally:  # whatever went wrong here, the step must not run on without its scratch directory
@@ -453,6 +459,21 @@ def run_step(name: str, script: str, arguments: list[str], references: dict[str,
         contents = [collect(scratch / output, back) for output in outputs] if ok else []
         log = translate(log.encode(), back).decode()
     return {"node": node, "seconds": seconds, "returncode": process.returncode, "log": log, "files": contents}
+
+
+WARM_SERVERS: dict[Path, "warm_start.Server"] = {}
+"""This worker process's warm servers, one per shipped checkout; each ends when the worker does (its stdin closes)."""
+
+
+def warm_server(code: Path, env: dict[str, str]) -> "warm_start.Server":
+    """The server that forks this worker's steps from the shipped checkout `code`, started on first use and again after an edit."""
+    server = WARM_SERVERS.get(code)
+    if server is not None and (server.stale() or server.process.poll() is not None):
+        server.close()  # a worker runs one step at a time: none of its steps is running now
+        server = None
+    if server is None:
+        server = WARM_SERVERS[code] = warm_start.Server({**os.environ, **env}, package_dir=code / "hw1" / "cs294")
+    return server
 
 
 def lay_out(target: Path, content: bytes, translation: dict[str, str]) -> None:

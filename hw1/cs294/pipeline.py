@@ -296,6 +296,19 @@ class WarmStep:
     def poll(self) -> int | None:
         return self.server.returncode(self.pid)
 
+    @property
+    def returncode(self) -> int | None:
+        return self.poll()
+
+    def wait(self, timeout: float | None = None) -> int:
+        """As Popen.wait: the exit status, or subprocess.TimeoutExpired after `timeout` seconds."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while (code := self.poll()) is None:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(f"step {self.pid}", timeout)
+            time.sleep(0.05)
+        return code
+
     def stop(self) -> None:
         try:
             os.killpg(self.pid, signal.SIGTERM)

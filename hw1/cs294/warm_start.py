@@ -35,6 +35,7 @@ import traceback
 from pathlib import Path
 
 from cs294 import step_guard
+from cs294.errors import UserError
 
 # Imported once by the server: what the steps' scripts import at start-up, TensorFlow first (quietly).
 PRELOAD = ("cs294.quiet_tensorflow", "keras", "matplotlib.pyplot", "cs294.runs", "cs294.dagger", "cs294.bco", "cs294.video")
@@ -57,8 +58,12 @@ def available(command: list[str]) -> bool:
 class Server:
     """The runner's end of the fork server: one request line per step, answered with its guard's pid, then its exit status."""
 
-    def __init__(self, env: dict[str, str]) -> None:
-        self.sources = source_stamp()  # what it will import; taken first, so that an edit during its start-up counts as one
+    def __init__(self, env: dict[str, str], package_dir: Path | None = None) -> None:
+        """A server importing the package from `package_dir` (a Ray worker's shipped copy of the checkout), by default this one."""
+        self.package_dir = package_dir or PACKAGE_DIR
+        self.sources = source_stamp(self.package_dir)  # what it will import; taken first, so that an edit during its start-up counts
+        if package_dir is not None:
+            env = {**env, "PYTHONPATH": os.pathsep.join([str(package_dir.parent), *filter(None, [env.get("PYTHONPATH")])])}
         self.process = subprocess.Popen([sys.executable, "-c", "from cs294 import warm_start; warm_start.serve()"],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         self.pending, self.ended = b"", {}
@@ -75,6 +80,8 @@ class Server:
 
     def returncode(self, pid: int) -> int | None:
         """The guard's exit status (negative: the signal it died of) once it has ended, else None."""
+        if pid in self.ended or self.process.stdout.closed:  # known, or asked after close(), when every step had ended
+            return self.ended.get(pid)
         self.read(timeout=0)
         if pid not in self.ended and self.process.poll() is not None and not is_alive(pid):
             return -signal.SIGKILL  # the server died first; the guard then killed its step (its parent was gone)
@@ -89,7 +96,7 @@ class Server:
             chunk = os.read(self.process.stdout.fileno(), 65536)
             if not chunk:
                 if timeout is None:
-                    raise RuntimeError("the warm-start server of the steps ended; run again with CS294_FRESH_STEPS=1 to start every step fresh")
+                    raise UserError("the warm-start server of the steps ended; run again with CS294_FRESH_STEPS=1 to start every step fresh")
                 break
             *lines, self.pending = (self.pending + chunk).split(b"\n")
             replies += [json.loads(line) for line in lines]
@@ -100,7 +107,7 @@ class Server:
 
     def stale(self) -> bool:
         """Whether the package's source changed since the server imported it: a step forked from it would run the old code."""
-        return source_stamp() != self.sources
+        return source_stamp(self.package_dir) != self.sources
 
     def close(self) -> None:
         """End the server (its steps have ended): end of file on its stdin."""
@@ -109,9 +116,10 @@ class Server:
         self.process.stdout.close()
 
 
-def source_stamp() -> tuple:
+def source_stamp(package_dir: Path | None = None) -> tuple:
     """The size and modification time of every module of the package, which the server imports once and keeps."""
-    return tuple((path.name, path.stat().st_size, path.stat().st_mtime_ns) for path in sorted(PACKAGE_DIR.glob("*.py")))
+    paths = sorted((package_dir or PACKAGE_DIR).glob("*.py"))
+    return tuple((path.name, path.stat().st_size, path.stat().st_mtime_ns) for path in paths)
 
 
 def is_alive(pid: int) -> bool:
@@ -125,6 +133,7 @@ def is_alive(pid: int) -> bool:
 def serve() -> None:
     """The server: import PRELOAD, then fork a guarded step per request line on stdin, until stdin ends (the runner is gone)."""
     global REPLIES
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the runner's to handle (it stops the steps); the server ends with it
     REPLIES = os.dup(1)  # the pipe to the runner, for replies alone: whatever else writes to stdout goes to stderr
     os.dup2(2, 1)
     for name in PRELOAD:
