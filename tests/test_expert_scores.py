@@ -51,3 +51,14 @@ def test_cache_off_plays_every_time(tmp_path, hopper_data, capsys, monkeypatch):
     for name in ("a", "b"):
         code, output = run(bc, [*common, "--run_dir", tmp_path / name], capsys)
         assert code == 0 and "played before" not in output
+
+
+def test_a_cache_that_cannot_be_written_only_costs_the_next_run_the_episodes(tmp_path, hopper_data, capsys, monkeypatch):
+    blocked = tmp_path / "not_a_directory"
+    blocked.write_text("a file where the cache's folder would go\n")
+    monkeypatch.setenv("CS294_CACHE", str(blocked))
+    common = ["Hopper-v1", "--data", hopper_data, "--epochs", "1", "--eval_episodes", "1", "--seed", "10"]
+    for name in ("a", "b"):
+        code, output = run(bc, [*common, "--run_dir", tmp_path / name], capsys)
+        assert code == 0 and "played before" not in output
+    assert json.loads((tmp_path / "a" / "metrics.json").read_text())["expert"] == json.loads((tmp_path / "b" / "metrics.json").read_text())["expert"]

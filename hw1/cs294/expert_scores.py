@@ -27,7 +27,12 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 
 def cache_dir() -> Path | None:
     """Where the played returns are kept; None when CS294_CACHE=off."""
-    setting = os.environ.get("CS294_CACHE", str(Path.home() / ".cache" / "cs294"))
+    setting = os.environ.get("CS294_CACHE")
+    if setting is None:
+        try:
+            setting = str(Path.home() / ".cache" / "cs294")
+        except RuntimeError:  # no home directory to keep them in: play them every time
+            return None
     return None if setting == "off" else Path(setting) / "expert_scores"
 
 
@@ -53,8 +58,11 @@ def expert_returns(expert_path: Path, spec: environments.EnvSpec, seeds: list[in
     stats, episodes = play()
     returns = [trajectory.episode_return for trajectory in episodes]
     if path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        files.write_json(path, {"key": key, "stats": dataclasses.asdict(stats), "returns": returns})
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            files.write_json(path, {"key": key, "stats": dataclasses.asdict(stats), "returns": returns})
+        except OSError:  # a cache that cannot be written (read-only home, full disk) only costs the next run the episodes
+            pass
     return stats, returns, False
 
 
