@@ -145,15 +145,15 @@ def test_an_edit_to_the_package_gives_the_next_step_a_new_server(tmp_path, monke
     local = pipeline.LocalBackend(2)
     try:
         slow = local.launch(JOB, [sys.executable, str(script), "3"], tmp_path / "slow.log", {}, [])
-        first_server = local.server
+        first_server = local.servers.current
         (package / "module.py").write_text("VALUE = 22\n")
         quick = local.launch(JOB, [sys.executable, str(script), "0"], tmp_path / "quick.log", {}, [])
-        assert local.server is not first_server and local.retired == [first_server]
+        assert local.servers.current is not first_server and local.servers.retired == [first_server]
         for handle in (slow, quick):
             while handle.poll() is None:
                 time.sleep(0.05)
             assert handle.poll() == 0
-        assert slow.server is first_server and quick.server is local.server  # the running step stayed with its server to the end
+        assert slow.server is first_server and quick.server is local.servers.current  # the running step stayed with its server to the end
     finally:
         local.close()
-    assert first_server.process.poll() is not None and local.server is None
+    assert first_server.process.poll() is not None and local.servers.current is None

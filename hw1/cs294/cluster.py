@@ -461,19 +461,14 @@ def run_step(name: str, script: str, arguments: list[str], references: dict[str,
     return {"node": node, "seconds": seconds, "returncode": process.returncode, "log": log, "files": contents}
 
 
-WARM_SERVERS: dict[Path, "warm_start.Server"] = {}
-"""This worker process's warm servers, one per shipped checkout; each ends when the worker does (its stdin closes)."""
+WARM_SERVERS: dict[Path, "warm_start.Pool"] = {}
+"""This worker process's warm servers, per shipped checkout; each ends when the worker does (its stdin closes)."""
 
 
 def warm_server(code: Path, env: dict[str, str]) -> "warm_start.Server":
     """The server that forks this worker's steps from the shipped checkout `code`, started on first use and again after an edit."""
-    server = WARM_SERVERS.get(code)
-    if server is not None and (server.stale() or server.process.poll() is not None):
-        server.close()  # a worker runs one step at a time: none of its steps is running now
-        server = None
-    if server is None:
-        server = WARM_SERVERS[code] = warm_start.Server({**os.environ, **env}, package_dir=code / "hw1" / "cs294")
-    return server
+    pool = WARM_SERVERS.setdefault(code, warm_start.Pool(code / "hw1" / "cs294"))
+    return pool.server({**os.environ, **env})
 
 
 def lay_out(target: Path, content: bytes, translation: dict[str, str]) -> None:

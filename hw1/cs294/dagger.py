@@ -86,13 +86,10 @@ class DaggerRun:
         config = self.record()
         self.logger.text("hyperparameters", reporting.hyperparameter_table(config))
         self.logger.hparams(config)
-        expert_on_evaluation, expert_returns, kept = expert_scores.expert_returns(
+        expert_on_evaluation, expert_returns = expert_scores.expert_returns(
             self.expert_path, self.spec, evaluation_seeds, self.args.num_envs, lambda: runs.evaluate_finite(
                 self.expert, self.spec, evaluation_seeds, self.args.num_envs, f"the expert {self.expert_path}",
                 "on the evaluation episodes, before iteration 0", runs.expert_hint(self.expert_path)))
-        if kept:
-            print(f"the expert's returns on the {len(evaluation_seeds)} evaluation episodes were played before: "
-                  f"read back from {expert_scores.cache_dir()}")
         metrics = {"config": config, "source_data": {"path": str(source), "sha256": provenance.file_sha256(source),
                                                      "episodes": len(demonstrations.trajectories)},
                    "expert": {**vars(expert_on_evaluation), "returns": expert_returns},

@@ -47,14 +47,15 @@ def cache_key(expert_path: Path, spec: environments.EnvSpec, seeds: list[int], n
 
 
 def expert_returns(expert_path: Path, spec: environments.EnvSpec, seeds: list[int], num_envs: int,
-                   play: Callable[[], tuple[rollouts.EpisodeStats, list[data.Trajectory]]]) -> tuple[rollouts.EpisodeStats, list[float], bool]:
-    """The expert's stats and returns on `seeds`: read back if kept, else played with `play()` and kept. The flag says it was read."""
+                   play: Callable[[], tuple[rollouts.EpisodeStats, list[data.Trajectory]]]) -> tuple[rollouts.EpisodeStats, list[float]]:
+    """The expert's stats and returns on `seeds`: read back if kept (saying so), else played with `play()` and kept."""
     directory = cache_dir()
     key = cache_key(expert_path, spec, seeds, num_envs) if directory else ""
     path = directory / f"{key}.json" if directory else None
     kept = read(path, key, len(seeds)) if path else None
     if kept:
-        return *kept, True
+        print(f"the expert's returns on these {len(seeds)} evaluation episodes were played before: read back from {directory}")
+        return kept
     stats, episodes = play()
     returns = [trajectory.episode_return for trajectory in episodes]
     if path:
@@ -63,7 +64,7 @@ def expert_returns(expert_path: Path, spec: environments.EnvSpec, seeds: list[in
             files.write_json(path, {"key": key, "stats": dataclasses.asdict(stats), "returns": returns})
         except OSError:  # a cache that cannot be written (read-only home, full disk) only costs the next run the episodes
             pass
-    return stats, returns, False
+    return stats, returns
 
 
 def read(path: Path, key: str, episodes: int) -> tuple[rollouts.EpisodeStats, list[float]] | None:

@@ -325,20 +325,16 @@ class LocalBackend:
 
     def __init__(self, workers: int) -> None:
         self.workers = max(1, workers)
-        self.server = None  # the warm-start server (Linux), started with the first step
-        self.retired = []  # servers whose code was edited since: they serve their running steps to the end
+        self.servers = None  # the warm-start servers (Linux), started with the first step
 
     def launch(self, job: "Job", command: list[str], log: Path, env: dict[str, str], reads: list[Path]) -> "LocalStep | WarmStep":
         """Start the step's command; it reads its inputs and writes its output in place."""
         from cs294 import warm_start  # imports no TensorFlow here: the server it starts does
 
         if warm_start.available(command):
-            if self.server is not None and self.server.stale():
-                self.retired.append(self.server)
-                self.server = None
-            if self.server is None:
-                self.server = warm_start.Server({**os.environ, **env})
-            return WarmStep(self.server, self.server.start(command, log, {**os.environ, **env}, HW1_DIR.parent))
+            self.servers = self.servers or warm_start.Pool()
+            server = self.servers.server({**os.environ, **env})
+            return WarmStep(server, server.start(command, log, {**os.environ, **env}, HW1_DIR.parent))
         with open(log, "a") as handle:
             process = subprocess.Popen(guarded(command), stdout=handle, stderr=subprocess.STDOUT, env={**os.environ, **env},
                                        cwd=HW1_DIR.parent, start_new_session=True)
@@ -346,9 +342,8 @@ class LocalBackend:
 
     def close(self) -> None:
         """End the warm-start servers, if any were started."""
-        for server in [*self.retired, *([self.server] if self.server else [])]:
-            server.close()
-        self.server, self.retired = None, []
+        if self.servers is not None:
+            self.servers.close()
 
 
 @dataclasses.dataclass

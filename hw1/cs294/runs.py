@@ -210,10 +210,8 @@ def behavioral_cloning(args: argparse.Namespace) -> dict:
     expert_model = experts.load_checked_expert(expert_path, spec) if run.env in data.DEMONSTRATION_ROLLOUTS else None
     # The expert on the very episodes the policy was scored on: a paired, less noisy yardstick.
     if expert_model:
-        expert, _, kept = expert_scores.expert_returns(expert_path, spec, evaluation_seeds, run.num_envs, lambda: evaluate_finite(
+        expert, _ = expert_scores.expert_returns(expert_path, spec, evaluation_seeds, run.num_envs, lambda: evaluate_finite(
             expert_model, spec, evaluation_seeds, run.num_envs, f"the expert {expert_path}", "on the evaluation episodes", expert_hint(expert_path)))
-        if kept:
-            print(f"the expert's returns on these {len(evaluation_seeds)} episodes were played before: read back from {expert_scores.cache_dir()}")
     else:
         expert = expert_in_data
     # Step = expert-labelled transitions, as dagger.py logs its iterations: BC and DAgger share one axis in one chart.

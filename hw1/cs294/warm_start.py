@@ -116,6 +116,28 @@ class Server:
         self.process.stdout.close()
 
 
+class Pool:
+    """The servers of one runner or Ray worker: the current one, and those retired since, which serve their running steps to the end."""
+
+    def __init__(self, package_dir: Path | None = None) -> None:
+        self.package_dir, self.current, self.retired = package_dir, None, []
+
+    def server(self, env: dict[str, str]) -> Server:
+        """The current server, started on first use and again once the package's source is edited or the server has died."""
+        if self.current is not None and (self.current.stale() or self.current.process.poll() is not None):
+            self.retired.append(self.current)
+            self.current = None
+        if self.current is None:
+            self.current = Server(env, self.package_dir)
+        return self.current
+
+    def close(self) -> None:
+        """End every server (their steps have ended)."""
+        for server in [*self.retired, *([self.current] if self.current else [])]:
+            server.close()
+        self.current, self.retired = None, []
+
+
 def source_stamp(package_dir: Path | None = None) -> tuple:
     """The size and modification time of every module of the package, which the server imports once and keeps."""
     paths = sorted((package_dir or PACKAGE_DIR).glob("*.py"))
