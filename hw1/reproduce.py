@@ -3,11 +3,12 @@
     python hw1/reproduce.py                  # everything: six tasks, three seeds (results/)
     python hw1/reproduce.py --profile demo   # a short version of every stage (results/demo/)
 
-Stages: the speed benchmark; expert data with seed 002's rollout counts; BC and DAgger on six
-tasks over three seeds; seed 000's Hopper architecture study; BC against the number of
-demonstrations on Hopper and Humanoid; BCO on six tasks (CartPole, MountainCar, Reacher, Hopper,
-HalfCheetah and Ant), with its table and plot; videos of the
-expert, BC and DAgger; and the report, ROOT/REPORT.md. Every step is an ordinary command of
+Stages: the speed benchmark; every expert checked over 100 episodes; expert data with seed 002's
+rollout counts; BC and DAgger on six tasks over three seeds; the data-efficiency study (BC and
+DAgger from 1, 2 and 5 expert rollouts); seed 000's Hopper architecture study; BC against the
+number of demonstrations on Humanoid; BCO on six tasks (CartPole, MountainCar, Reacher, Hopper,
+HalfCheetah and Ant), with its table and plot; videos of the expert, BC and DAgger; and the
+report, ROOT/REPORT.md. Every step is an ordinary command of
 this project (the report lists them), run in its own process, two at a time on two cores.
 
 Steps are cached by their inputs: the arguments, the content of the files they read, the code
