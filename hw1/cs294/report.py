@@ -230,6 +230,37 @@ def labels_needed(p: dict, root: Path, finished: "set[Path] | None" = None) -> l
     return lines
 
 
+EFFICIENCY_START, EFFICIENCY_END = "<!-- efficiency:start -->", "<!-- efficiency:end -->"
+
+
+def share_and_falls(runs: list[dict]) -> str:
+    """'53%, falls 20/150' (Reacher: 'gap -1237.4, falls 0/150'): the runs' mean against the expert on the same episodes."""
+    if not runs:
+        return "–"
+    evaluations = [scored(run) for run in runs]
+    return f"{share([e['mean'] for e in evaluations], [run['expert']['mean'] for run in runs]).strip(' ()')}, {falls_text(evaluations)}"
+
+
+def efficiency_headline(p: dict, root: Path, finished: "set[Path] | None" = None) -> list[str]:
+    """The short table of the study README.md copies word for word (a test checks the copy): BC and DAgger from the fewest rollouts."""
+    fewest, tasks = min(p["efficiency"]), list(p["tasks"])
+    rows: dict[str, list[str]] = {"BC": [], "DAgger, last iteration": [], "DAgger: expert labels when it first scored as the expert": []}
+    for task in tasks:
+        bc_runs, dagger_runs = (efficiency_runs(root, task, method, fewest, p["rollouts"][task], finished) for method in ("bc", "dagger"))
+        needed = [labels for labels in map(labels_to_reach, dagger_runs) if labels is not None]
+        rows["BC"].append(share_and_falls(bc_runs))
+        rows["DAgger, last iteration"].append(share_and_falls(dagger_runs))
+        rows["DAgger: expert labels when it first scored as the expert"].append(
+            f"{np.mean(needed):,.0f} ({len(needed)}/{len(dagger_runs)} seeds)" if needed else "–")
+    lines = [f"| from {fewest} expert rollout{'s' if fewest > 1 else ''} | " + " | ".join(tasks) + " |", "|---|" + "---|" * len(tasks),
+             *(f"| {name} | " + " | ".join(cells) + " |" for name, cells in rows.items())]
+    note = (f"Mean over seed{'s' if len(p['seeds']) > 1 else ''} {', '.join(map(str, p['seeds']))}, each run scored on {p['eval_episodes']} episodes: % of the expert on the same "
+            "episodes (on negative returns, the gap to the expert's), and falls out of all the runs' episodes. DAgger: "
+            f"{study_schedule(p)}. Scoring as the expert: 95% of its return (on negative returns, within 1.0), at the first iteration "
+            "that did, on the first 10 evaluation episodes (dagger.py's --curve_episodes); the mean over the seeds that got there.")
+    return [EFFICIENCY_START, *lines, "", note, EFFICIENCY_END]
+
+
 def efficiency_study(p: dict, root: Path, finished: "set[Path] | None" = None) -> tuple[list[str], list[dict]]:
     """The data-efficiency table (one row per task and number of rollouts) and the figure's panels; p: a profile's settings."""
     lines = ["| task | rollouts | BC: expert labels | BC return | DAgger: expert labels | DAgger return |", "|---|---|---|---|---|---|"]
@@ -552,7 +583,7 @@ def build_report(context: Context) -> str:
         rows, panels = efficiency_study(p, root, finished)
         if panels:
             plots.plot_efficiency_grid(figures / "data_efficiency.png", panels)
-        lines += ["## Data efficiency: BC against DAgger per expert label", "",
+        lines += ["## Data efficiency: BC against DAgger per expert label", "", *efficiency_headline(p, root, finished), "",
                   f"BC and DAgger started from the first N expert rollouts of each task's file (N = {', '.join(map(str, p['efficiency']))} "
                   "and the published count, whose runs are the main table's), with the main table's settings: BC "
                   f"{p.get('efficiency_epochs', 100)} epochs on the few rollouts, DAgger {study_schedule(p)} from a first fit of as many epochs. "
