@@ -71,6 +71,7 @@ def test_dagger_killed_around_its_commit_resumes_to_the_uninterrupted_result(tmp
     process.wait()
     state = json.loads((run_dir / "state.json").read_text())
     assert state["completed_iterations"] == (0 if "before" in point else 1)
+    assert not list(run_dir.glob("*.png"))  # the plots are drawn for a complete run only: none of an unfinished one looks final
 
     wrong = run_script("dagger.py", *map(str, dagger_args(hopper_data, run_dir, seed=5)), "--resume")
     assert wrong.returncode == 2 and "other settings" in wrong.stderr and "seed was 0, now 5" in wrong.stderr
@@ -83,6 +84,7 @@ def test_dagger_killed_around_its_commit_resumes_to_the_uninterrupted_result(tmp
     assert [a.get("dagger_iteration", 0) for a in data.read_rollouts(run_dir / "aggregated.h5").episode_attributes] == [0] * 4 + [1] * 2 + [2] * 2
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["complete"]
+    assert {path.name for path in run_dir.glob("*.png")} == {"returns.png", "validation_loss.png"}
     # Only the last iteration's checkpoint is kept.
     assert {path.name for path in (run_dir / "checkpoints").iterdir()} == {"iteration_002.keras"}
 

@@ -21,6 +21,7 @@ from cs294.errors import UserError
 import keras  # noqa: E402  (after cs294, which keeps TensorFlow's start-up banner quiet)
 
 AGGREGATED_FILE = "aggregated.h5"
+PLOTS = ("returns.png", "validation_loss.png")
 
 # The settings of DAgger's own that decide a run's result; metrics.json records them beside the shared ones.
 OPTIONS = ("iterations", "rollouts_per_iter", "retrain_epochs", "beta", "curve_episodes")
@@ -219,19 +220,25 @@ class DaggerRun:
         with files.atomic_path(self.run_dir / "policy.keras") as temporary:
             shutil.copyfile(self.run_dir / state.checkpoint, temporary)
         files.write_json(self.run_dir / "metrics.json", state.metrics)
-        self.plot(state.metrics)
+        # The plots are drawn once, for the whole run (about a second each time, ten times a run); TensorBoard shows the
+        # iterations as they come. A run that is not complete has none, so no plot of an unfinished run looks final.
+        if state.metrics.get("complete"):
+            self.plot(state.metrics)
+        else:
+            for name in PLOTS:
+                (self.run_dir / name).unlink(missing_ok=True)
         for path in (self.run_dir / "checkpoints").glob("*.keras"):
             if path.relative_to(self.run_dir).as_posix() != state.checkpoint:
                 path.unlink()
 
     def plot(self, metrics: dict) -> None:
         rows = metrics["iterations"]
-        plots.plot_dagger_returns(self.run_dir / "returns.png", self.args.env, [r["iteration"] for r in rows],
+        plots.plot_dagger_returns(self.run_dir / PLOTS[0], self.args.env, [r["iteration"] for r in rows],
                                       [r["return_mean"] for r in rows], [r["return_std"] for r in rows],
                                       metrics["expert"]["mean"], rows[0]["return_mean"])
         losses = metrics["validation_loss_per_epoch"]
         if losses and losses[0]:
-            plots.plot_validation_loss(self.run_dir / "validation_loss.png", self.args.env, losses[0],
+            plots.plot_validation_loss(self.run_dir / PLOTS[1], self.args.env, losses[0],
                                            [value for iteration in losses[1:] for value in iteration])
 
 
