@@ -6,7 +6,8 @@ Each configuration is a bc.py run on the Hopper-v1 expert data. The network foll
 BCModel: hidden layers of 128 and 64 units; its regularization, tf.contrib's
 l2_regularizer(0.01) = 0.01 * sum(w^2) / 2, is Keras L2(0.005). Runs whose metrics.json already
 holds the same settings are reused, so an interrupted study continues where it stopped. The
-table, beside seed 000's numbers, goes to results/hopper_architectures.md.
+table, beside seed 000's numbers, goes to runs/hopper_architectures.md (reproduce.py writes it to
+results/hopper_architectures.md).
 """
 
 import argparse
