@@ -16,7 +16,8 @@ Four sections, each a table of rates and of ratios measured in the same process:
    TensorFlow against the numpy pass the rollout loop uses, beside 16 bare MuJoCo steps (mj_step) of
    Hopper, the physical cost of the step it drives;
 4. loops, per environment: a bare loop (one environment, numpy expert, nothing recorded) against
-   cs294.rollouts.sample_trajectories driven by the expert and by a policy trained on its episodes.
+   cs294.rollouts.sample_trajectories driven by the expert and by a policy trained on its episodes,
+   the three taking turns in --trials rounds that share --steps.
 """
 
 import argparse
@@ -56,9 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     output = parser.add_argument_group("output")
     what.add_argument("--sections", default=",".join(SECTIONS), help="comma-separated sections: training, fits, policy, loops")
     what.add_argument("--training_shapes", default=",".join(TRAINING_SHAPES), help="comma-separated data shapes of the training section")
-    what.add_argument("--trials", type=int, default=3, help="interleaved rounds of the training and policy sections; the median is kept")
+    what.add_argument("--trials", type=int, default=3, help="interleaved rounds of every section (the loops split --steps among them); the median is kept")
     loops.add_argument("--envs", default=",".join(EXPERT_ENVS), help="comma-separated published env names (default: all six)")
-    loops.add_argument("--steps", type=int, default=20000, help="environment steps per loop and env (default: 20000)")
+    loops.add_argument("--steps", type=int, default=20000, help="environment steps per loop and env, over all the rounds (default: 20000)")
     loops.add_argument("--num_envs", type=int, default=configs.DEFAULT_NUM_ENVS, help="environments in the package loop")
     loops.add_argument("--seed", type=int, default=0, help="seed of the episodes, the networks and the synthetic data")
     loops.add_argument("--epochs", type=int, default=5, help="epochs of the learned policy's training (default: 5)")
@@ -97,7 +98,7 @@ def main(args: argparse.Namespace) -> dict:
         print(tables[-1] + "\n", flush=True)
     if "loops" in sections:
         envs = [name.strip() for name in args.envs.split(",")]
-        results["loops"] = benchmarks.loop_rows(envs, args.steps, args.seed, args.num_envs, args.epochs)
+        results["loops"] = benchmarks.loop_rows(envs, args.steps, args.seed, args.num_envs, args.epochs, args.trials)
         tables.append(markdown_table(f"Rollout loops, {args.steps:,} steps, {args.num_envs} environments", results["loops"], "steps/s"))
         print(tables[-1], flush=True)
     if args.output:
