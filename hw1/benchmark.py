@@ -99,7 +99,7 @@ def main(args: argparse.Namespace) -> dict:
     if "loops" in sections:
         envs = [name.strip() for name in args.envs.split(",")]
         results["loops"] = benchmarks.loop_rows(envs, args.steps, args.seed, args.num_envs, args.epochs, args.trials)
-        tables.append(markdown_table(f"Rollout loops, {args.steps:,} steps, {args.num_envs} environments", results["loops"], "steps/s"))
+        tables.append(markdown_table(f"Rollout loops, {args.steps:,} steps each in {args.trials} interleaved round{'s' if args.trials > 1 else ''}, {args.num_envs} environments", results["loops"], "steps/s"))
         print(tables[-1], flush=True)
     if args.output:
         files.write_text(args.output, "\n\n".join(tables) + "\n")
