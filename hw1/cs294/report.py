@@ -203,9 +203,12 @@ def reached(score: float, expert: float) -> bool:
 
 
 def labels_to_reach(run: dict) -> int | None:
-    """The expert labels of a DAgger run's first iteration that scored as the expert (reached()), or None if none did."""
-    expert = run["expert"]["mean"]
-    return next((it.get("expert_labels", it["transitions"]) for it in run["iterations"] if reached(it["return_mean"], expert)), None)
+    """The expert labels of a DAgger run's first iteration that scored as the expert (reached()), or None if none did.
+
+    Each iteration is held to the expert on its own episodes (an iteration before the last plays the first --curve_episodes).
+    """
+    return next((it.get("expert_labels", it["transitions"]) for it in run["iterations"]
+                 if reached(it["return_mean"], it.get("expert_return_mean", run["expert"]["mean"]))), None)
 
 
 def labels_needed(p: dict, root: Path, finished: "set[Path] | None" = None) -> list[str]:
@@ -251,7 +254,7 @@ def efficiency_headline(p: dict, root: Path, finished: "set[Path] | None" = None
         rows["BC"].append(share_and_falls(bc_runs))
         rows["DAgger, last iteration"].append(share_and_falls(dagger_runs))
         rows["DAgger: expert labels when it first scored as the expert"].append(
-            f"{np.mean(needed):,.0f} ({len(needed)}/{len(dagger_runs)} seeds)" if needed else "–")
+            f"{np.mean(needed):,.0f} ({len(needed)}/{len(p['seeds'])} seeds)" if needed else "–")
     lines = [f"| from {fewest} expert rollout{'s' if fewest > 1 else ''} | " + " | ".join(tasks) + " |", "|---|" + "---|" * len(tasks),
              *(f"| {name} | " + " | ".join(cells) + " |" for name, cells in rows.items())]
     note = (f"Mean over seed{'s' if len(p['seeds']) > 1 else ''} {', '.join(map(str, p['seeds']))}, each run scored on {p['eval_episodes']} episodes: % of the expert on the same "
