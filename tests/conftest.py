@@ -1,8 +1,10 @@
 """Shared test helpers: paths into the checkout and a way to run the scripts as a user does."""
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,20 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EXPERTS_DIR = REPO_ROOT / "experts"
 EXPERT_ENVS = ("Ant-v1", "HalfCheetah-v1", "Hopper-v1", "Humanoid-v1", "Reacher-v1", "Walker2d-v1")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One fresh cache of the expert's returns per test session (the xdist workers inherit it), as on a clean CI machine.
+
+    The developer's ~/.cache/cs294 would otherwise let a test read back episodes that an earlier session played.
+    """
+    if "CS294_CACHE" not in os.environ:
+        os.environ["CS294_CACHE"] = config.cs294_cache = tempfile.mkdtemp(prefix="cs294-test-cache-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if getattr(config, "cs294_cache", None):  # the process that made it: the controller, or a run without xdist
+        shutil.rmtree(config.cs294_cache, ignore_errors=True)
 
 
 def run_script(script: str, *args: str, cwd: Path = REPO_ROOT, timeout: float = 120) -> subprocess.CompletedProcess:

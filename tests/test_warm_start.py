@@ -65,6 +65,7 @@ def test_a_forked_bc_run_gives_a_fresh_runs_numbers(backend, tmp_path, hopper_da
         return [sys.executable, str(REPO_ROOT / "hw1" / "bc.py"), "Hopper-v1", "--data", str(hopper_data), "--epochs", "3",
                 "--eval_episodes", "2", "--seed", "4", "--run_dir", str(run_dir)]
 
+    monkeypatch.setenv("CS294_CACHE", "off")  # both runs play the expert's episodes: none reads the other's back
     assert run_step(backend, bc(tmp_path / "forked"), tmp_path / "forked.log") == 0
     monkeypatch.setenv("CS294_FRESH_STEPS", "1")
     assert not warm_start.available(bc(tmp_path / "fresh"))

@@ -22,6 +22,7 @@ CS294_FRESH_STEPS=1, every step starts fresh under step_guard.py, and so do FRES
 """
 
 import atexit
+import contextlib
 import importlib
 import json
 import os
@@ -62,8 +63,9 @@ class Server:
         """A server importing the package from `package_dir` (a Ray worker's shipped copy of the checkout), by default this one."""
         self.package_dir = package_dir or PACKAGE_DIR
         self.sources = source_stamp(self.package_dir)  # what it will import; taken first, so that an edit during its start-up counts
-        if package_dir is not None:
-            env = {**env, "PYTHONPATH": os.pathsep.join([str(package_dir.parent), *filter(None, [env.get("PYTHONPATH")])])}
+        # Its package, ahead of any install of it: a step forked from the server runs the code the cache key hashed, also in a
+        # second checkout whose virtual environment holds an editable install of the first (the step's own environment is its own).
+        env = {**env, "PYTHONPATH": os.pathsep.join([str(self.package_dir.parent), *filter(None, [env.get("PYTHONPATH")])])}
         self.process = subprocess.Popen([sys.executable, "-c", "from cs294 import warm_start; warm_start.serve()"],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         self.pending, self.ended = b"", {}
@@ -168,15 +170,18 @@ def serve() -> None:
                 return  # the runner is gone: each guard sees its parent change and stops its step
             *lines, pending = (pending + chunk).split(b"\n")
             for line in lines:
+                server = os.getpid()  # before the fork: a guard that asked after it could find the server gone and watch init
                 pid = os.fork()
                 if pid == 0:
                     code = 1
                     try:
-                        code = guard_step(**json.loads(line))
+                        code = guard_step(**json.loads(line), server=server)
                     except BaseException:
                         traceback.print_exc()
                     finally:
                         os._exit(code)
+                with contextlib.suppress(OSError):  # the group exists before the runner hears of it, so an early stop reaches it
+                    os.setpgid(pid, pid)
                 guards.add(pid)
                 reply({"started": pid})
         for pid in list(guards):
@@ -193,9 +198,10 @@ def reply(message: dict) -> None:
     os.write(REPLIES, json.dumps(message).encode() + b"\n")
 
 
-def guard_step(script_and_args: list[str], log: str, env: dict[str, str], cwd: str, runner: int) -> int:
+def guard_step(script_and_args: list[str], log: str, env: dict[str, str], cwd: str, runner: int, server: int) -> int:
     """In the process forked from the server: lead a new process group, start the step in it, and end as it did."""
-    os.setpgid(0, 0)  # the runner stops a step by signalling this group
+    with contextlib.suppress(OSError):  # the server may have made the group already
+        os.setpgid(0, 0)  # the runner stops a step by signalling this group
     os.close(REPLIES)
     devnull = os.open(os.devnull, os.O_RDONLY)
     output = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
@@ -206,7 +212,7 @@ def guard_step(script_and_args: list[str], log: str, env: dict[str, str], cwd: s
     os.chdir(cwd)
     os.environ.clear()
     os.environ.update(env)  # the runner's environment with the step's own, as Popen(env=...) gives a fresh step
-    return step_guard.guard(lambda: ForkedStep(script_and_args), runner, parent=os.getppid())
+    return step_guard.guard(lambda: ForkedStep(script_and_args), runner, parent=server)
 
 
 class ForkedStep:
