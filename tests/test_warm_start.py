@@ -155,6 +155,11 @@ def test_an_edit_to_the_package_gives_the_next_step_a_new_server(tmp_path, monke
                 time.sleep(0.05)
             assert handle.poll() == 0
         assert slow.server is first_server and quick.server is local.servers.current  # the running step stayed with its server to the end
+        last = local.launch(JOB, [sys.executable, str(script), "0"], tmp_path / "last.log", {}, [])
+        assert local.servers.retired == [] and first_server.process.poll() is not None  # its steps done, the old server is gone
+        while last.poll() is None:
+            time.sleep(0.05)
+        assert last.poll() == 0 and slow.poll() == 0  # and what it served still answers
     finally:
         local.close()
     assert first_server.process.poll() is not None and local.servers.current is None

@@ -68,7 +68,7 @@ class Server:
         env = {**env, "PYTHONPATH": os.pathsep.join([str(self.package_dir.parent), *filter(None, [env.get("PYTHONPATH")])])}
         self.process = subprocess.Popen([sys.executable, "-c", "from cs294 import warm_start; warm_start.serve()"],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
-        self.pending, self.ended = b"", {}
+        self.pending, self.ended, self.running = b"", {}, set()
 
     def start(self, command: list[str], log: Path, env: dict[str, str], cwd: Path) -> int:
         """Fork a step's guard; returns its pid."""
@@ -78,6 +78,7 @@ class Server:
         while True:
             for reply in self.read(timeout=None):
                 if "started" in reply:
+                    self.running.add(reply["started"])
                     return reply["started"]
 
     def returncode(self, pid: int) -> int | None:
@@ -105,6 +106,7 @@ class Server:
         for reply in replies:
             if "ended" in reply:
                 self.ended[reply["ended"]] = reply["returncode"]
+                self.running.discard(reply["ended"])
         return replies
 
     def stale(self) -> bool:
@@ -129,6 +131,11 @@ class Pool:
         if self.current is not None and (self.current.stale() or self.current.process.poll() is not None):
             self.retired.append(self.current)
             self.current = None
+        for server in list(self.retired):  # a retired server whose steps have all ended goes, with the memory TensorFlow holds
+            server.read(timeout=0)
+            if not server.running:  # (a dead server's steps are told apart by returncode(), which needs it open)
+                server.close()
+                self.retired.remove(server)
         if self.current is None:
             self.current = Server(env, self.package_dir)
         return self.current
