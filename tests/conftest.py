@@ -45,10 +45,11 @@ def tensorboard_tags(run_dir: Path) -> set[str]:
     return {tag for tags in accumulator.Tags().values() if isinstance(tags, list) for tag in tags}
 
 
-# The suite runs on two pytest-xdist workers (pyproject.toml). The tests of these files, and any test of the session's
-# tiny reproduction, go to one worker: it builds that reproduction once for all of them (test_cluster.py compares its
-# Ray clusters' numbers with it), and two Ray clusters never start at the same time.
-SHARED_WORKER_FILES = {"test_reproduce.py", "test_cluster.py"}
+# The suite runs on two pytest-xdist workers (pyproject.toml). Every test of the session's tiny reproduction, and every test
+# of test_cluster.py, goes to one worker: it builds that reproduction once for all of them (test_cluster.py compares its
+# Ray clusters' numbers with it), and two Ray clusters never start at the same time. The other tests of test_reproduce.py
+# go to either worker, so that the one holding the group is not the long pole by their 40 s or so.
+SHARED_WORKER_FILES = {"test_cluster.py"}
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the groups

@@ -202,8 +202,10 @@ def test_a_driver_killed_mid_iteration_leaves_no_ray_behind_and_a_rerun_resumes_
     finally:
         if driver.poll() is None:
             driver.kill()
-    # Ray's head services die with the driver at once; its runtime-env agent notices a dead raylet by polling, later.
-    killed, deadline = time.time(), time.time() + 180
+    # Ray's head services die with the driver at once. Its two agents would spend 60 s telling the dead GCS that their raylet
+    # died; the reaper that cluster.connect starts beside a private instance kills them when the driver's pipe closes (0.6 s
+    # here, against 62 s without it), so 30 s is a wide margin that still tells the two apart.
+    killed, deadline = time.time(), time.time() + 30
     while (alive := private_instance & set(live_processes())) and time.time() < deadline:
         time.sleep(0.5)
     assert not alive, [" ".join(live_processes().get(pid, (0, []))[1][:3]) for pid in alive]

@@ -1,6 +1,7 @@
 """reproduce.py: cache keys, a tiny end-to-end reproduction, resuming, and the videos it renders."""
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import reproduce
 import tables
 from conftest import REPO_ROOT, run_script, tensorboard_tags, write_expert_rollouts
 from cs294 import files, pipeline, plans, report, studies
+
+EFFICIENCY_MARKS = report.EFFICIENCY_START, report.EFFICIENCY_END
 
 
 def make_job(tmp_path: Path, args: list[str], inputs: tuple[Path, ...] = (), script: str = "bc.py") -> pipeline.Job:
@@ -93,6 +96,11 @@ def test_tiny_reproduction_covers_every_stage_then_skips_or_resumes(tiny_reprodu
     # The study's rows: 1 rollout from its own runs, the published count (2 here) from the main table's runs.
     assert [line.split(" | ")[1] for line in report.splitlines() if line.startswith("| Hopper-v1 | ") and "falls" in line
             and line.count(" | ") == 5] == ["1", "2"]
+    # The short table README.md quotes: BC and DAgger from the fewest rollouts, each a share of the expert with its falls.
+    short = report[report.index(EFFICIENCY_MARKS[0]):report.index(EFFICIENCY_MARKS[1])].splitlines()
+    assert short[1] == "| from 1 expert rollout | Hopper-v1 |"
+    assert [line.split(" | ")[0] for line in short[3:6]] == ["| BC", "| DAgger, last iteration", "| DAgger: expert labels when it first scored as the expert"]
+    assert all(re.search(r"\| -?\d+%, falls \d/1 \|$", line) for line in short[3:5]), short
     # The labels each method needed to score as the expert: a row per task, in the report and from tables.py on the same runs.
     assert "### Expert labels needed to score as the expert" in report
     needed = [line for line in report.splitlines() if line.startswith("| Hopper-v1 |") and "N = 1: " in line]

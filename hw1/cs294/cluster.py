@@ -46,6 +46,41 @@ ADDRESS_TIMEOUT = 30.0
 # Asks the head's GCS for the cluster's id, as ray.init does first. Run in a child process because a port that
 # accepts connections but never answers makes Ray retry forever, and a thread stuck in Ray cannot be stopped.
 GCS_PROBE = "import sys; from ray._raylet import GcsClient; GcsClient(address=sys.argv[1]).cluster_id"
+# A private instance's raylet and GCS die with a driver killed by kill -9, but its two agents, which notice the dead raylet
+# at once, then spend 60 s telling the dead GCS about it (Ray's publish_error timeout). This process, started beside the
+# instance, waits for the driver's end (its stdin closes) and then kills what the instance's raylet started: the children
+# it saw the raylet have (the agents retitle themselves over their environment, so only their parent names them) and every
+# process whose environment names the raylet (the workers and the steps under them).
+REAPER = """
+import os, select, signal, sys, time
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+raylet, started = sys.argv[1], sys.argv[2]
+mark, namespace = ("RAY_RAYLET_PID=" + raylet).encode(), os.readlink("/proc/self/ns/pid")
+
+def start_time(pid):
+    return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[19]
+
+children = {}
+while not select.select([0], [], [], 2.0)[0] or os.read(0, 1):
+    try:
+        if start_time(raylet) == started:
+            for tasks in os.listdir(f"/proc/{raylet}/task"):
+                for child in open(f"/proc/{raylet}/task/{tasks}/children").read().split():
+                    children.setdefault(child, start_time(child))
+    except (OSError, IndexError):
+        pass
+for _ in range(2):  # twice: a process forked while the first pass ran is caught by the second
+    for entry in os.listdir("/proc"):
+        try:
+            when = start_time(entry)
+            # RAY_RAYLET_PID names a pid of this pid namespace only; a container's Ray may hold the same number.
+            if entry.isdigit() and (children.get(entry) == when or (int(when) >= int(started) and os.readlink(f"/proc/{entry}/ns/pid") == namespace
+                    and mark in open(f"/proc/{entry}/environ", "rb").read().split(b"\\0"))):
+                os.kill(int(entry), signal.SIGKILL)
+        except (OSError, ValueError, IndexError):
+            pass
+    time.sleep(0.2)
+"""
 TEXT_SUFFIXES = {".json", ".md", ".txt", ".csv"}
 TEMPORARY = re.compile(r"^\..*\.tmp-\d+")
 """What files.atomic_path names a file while it is being written."""
@@ -92,7 +127,22 @@ def connect(address: str | None, workers: int | None = None, timeout: float = AD
     except Exception as error:  # e.g. a cluster of another Ray version
         first = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise UserError(f"Ray could not start{' at ' + address if address else ''}: {first}") from None
-    return RayBackend(ray, started_here=address is None, workers=workers)
+    return RayBackend(ray, started_here=address is None, workers=workers, reaper=start_reaper() if address is None else None)
+
+
+def start_reaper() -> subprocess.Popen | None:
+    """The REAPER of the private instance this process just started (Linux: it reads /proc); None where there is none to watch."""
+    if not sys.platform.startswith("linux"):
+        return None
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes().split(b"\0")[0]
+        except (OSError, IndexError):
+            continue
+        if entry.name.isdigit() and int(stat[1]) == os.getpid() and command.endswith(b"/raylet"):
+            return subprocess.Popen([sys.executable, "-c", REAPER, entry.name, stat[19]], stdin=subprocess.PIPE, start_new_session=True)
+    return None  # RAY_ADDRESS named a cluster, so ray.init started nothing here
 
 
 class RayStep:
@@ -149,8 +199,8 @@ class RayBackend:
 
     name = "ray"
 
-    def __init__(self, ray, started_here: bool, workers: int | None) -> None:
-        self.ray, self.started_here = ray, started_here
+    def __init__(self, ray, started_here: bool, workers: int | None, reaper: subprocess.Popen | None = None) -> None:
+        self.ray, self.started_here, self.reaper = ray, started_here, reaper
         # As many steps in flight as the cluster has cores: more would only queue inside Ray, out of the runner's order.
         self.workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         self.uploaded: dict[tuple[str, int, int], object] = {}
@@ -260,6 +310,12 @@ class RayBackend:
     def close(self) -> None:
         """Disconnect; a private instance stops, a cluster joined with --address keeps running."""
         self.ray.shutdown()
+        if self.reaper is not None:  # whatever of the private instance outlived its shutdown goes now
+            self.reaper.stdin.close()
+            try:
+                self.reaper.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # a process stuck in the kernel holds /proc up; the run's own work is done
+                self.reaper.kill()
 
 
 def scratch_path(path: Path) -> str:
