@@ -46,6 +46,28 @@ def test_cache_key_is_stable_and_follows_every_input(tmp_path, monkeypatch):
     assert pipeline.cache_key(job, pipeline.Hasher()) != key
 
 
+def test_a_step_is_stamped_with_the_code_it_ran_when_the_code_changed_while_it_waited(tmp_path, monkeypatch):
+    # One worker: `uses` is ready at once but waits while `edit` runs, and `edit` edits the module `uses` imports.
+    hw1 = tmp_path / "hw1"
+    shutil.copytree(REPO_ROOT / "hw1" / "cs294", hw1 / "cs294", ignore=shutil.ignore_patterns("__pycache__"))
+    (hw1 / "cs294" / "waited_on.py").write_text("VALUE = 1\n")
+    (hw1 / "edit.py").write_text("import pathlib, sys\npathlib.Path(sys.argv[1]).write_text('VALUE = 2\\n')\npathlib.Path(sys.argv[2]).write_text('edited')\n")
+    (hw1 / "uses.py").write_text("import pathlib, sys\nfrom cs294 import waited_on\npathlib.Path(sys.argv[1]).write_text(str(waited_on.VALUE))\n")
+    monkeypatch.setattr(pipeline, "HW1_DIR", hw1)
+    monkeypatch.setattr(pipeline, "PACKAGE_DIR", hw1 / "cs294")
+    monkeypatch.setenv("CS294_FRESH_STEPS", "1")  # plain processes: the copied package starts no warm server of its own
+    edit = pipeline.Job(name="edit", script="edit.py", args=[str(hw1 / "cs294" / "waited_on.py"), str(tmp_path / "edited")],
+                        output=tmp_path / "edited", stage="BC", cost=100)
+    uses = pipeline.Job(name="uses", script="uses.py", args=[str(tmp_path / "used")], output=tmp_path / "used", stage="BC", cost=1)
+    state = tmp_path / "state"
+    pipeline.Runner([edit, uses], state, pipeline.LocalBackend(1), echo=lambda line: None).run()
+    assert (tmp_path / "used").read_text() == "2"  # it ran the edited module
+    stamp = json.loads(pipeline.stamp_path(state, uses).read_text())
+    assert stamp["status"] == "done" and stamp["key"] == pipeline.cache_key(uses, pipeline.Hasher())  # and its stamp says so
+    (hw1 / "cs294" / "waited_on.py").write_text("VALUE = 1\n")  # so the code it never ran does not find it done
+    assert not pipeline.is_done(uses, pipeline.cache_key(uses, pipeline.Hasher()), state, pipeline.Hasher())
+
+
 def test_chain_costs_start_the_longest_chain_first(tmp_path):
     jobs = {name: pipeline.Job(name=name, script="bc.py", args=[], output=tmp_path / name, stage="BC", deps=deps, cost=cost)
             for name, deps, cost in [("data", (), 1), ("long", ("data",), 50), ("short", (), 10)]}

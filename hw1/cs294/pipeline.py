@@ -476,16 +476,22 @@ class Runner:
                                key=lambda job: -self.priority[job.name])
                 exclusive_running = any(self.jobs[name].exclusive for name in running)
                 for job in ready:
-                    if job.name not in keys:  # once: its inputs are final when its deps are done, and hashing is not free
+                    if job.name not in keys:  # once while it waits: its inputs are final when its deps are done
                         keys[job.name] = self.key(job)
-                    key = keys[job.name]
+                        if is_done(job, keys[job.name], self.state_dir, self.hasher):
+                            del pending[job.name]
+                            finished.add(job.name)
+                            outcome.cached.append(job.name)
+                            continue
+                    if exclusive_running or len(running) >= self.backend.workers or (job.exclusive and running):
+                        continue  # no room now; cached jobs further down the list can still be ticked off
+                    # Hashed again as it starts: code edited while it waited is the code it runs, and its stamp must name that.
+                    key = keys[job.name] = self.key(job)
                     if is_done(job, key, self.state_dir, self.hasher):
                         del pending[job.name]
                         finished.add(job.name)
                         outcome.cached.append(job.name)
                         continue
-                    if exclusive_running or len(running) >= self.backend.workers or (job.exclusive and running):
-                        continue  # no room now; cached jobs further down the list can still be ticked off
                     del pending[job.name]
                     running[job.name] = (self.start(job, key), key, time.perf_counter())
                     exclusive_running = job.exclusive
