@@ -245,7 +245,7 @@ def share_and_falls(runs: list[dict]) -> str:
 
 
 def efficiency_headline(p: dict, root: Path, finished: "set[Path] | None" = None) -> list[str]:
-    """The short table of the study README.md copies word for word (a test checks the copy): BC and DAgger from the fewest rollouts."""
+    """The short table of the study, for README.md to copy word for word: BC and DAgger from the fewest rollouts."""
     fewest, tasks = min(p["efficiency"]), list(p["tasks"])
     rows: dict[str, list[str]] = {"BC": [], "DAgger, last iteration": [], "DAgger: expert labels when it first scored as the expert": []}
     for task in tasks:
