@@ -8,7 +8,6 @@ saved by bc.py, dagger.py or bco.py (a .keras file) runs the same way in place o
 """
 
 import argparse
-import datetime
 import subprocess
 import sys
 from pathlib import Path
@@ -86,7 +85,7 @@ def main(args: argparse.Namespace) -> dict:
         "seed": args.seed,
         "max_episode_steps": args.max_timesteps or environments.default_max_episode_steps(spec) or 0,
         "package_versions": provenance.package_versions(),
-        "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        # No creation time: the same command writes the same bytes, so the steps that read the file stay cached when it is remade.
     })
     print(f"wrote {len(trajectories)} episodes, {sum(t.length for t in trajectories)} steps, to {output}")
     if args.render:

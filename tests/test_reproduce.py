@@ -157,6 +157,16 @@ def test_tiny_reproduction_covers_every_stage_then_skips_or_resumes(tiny_reprodu
     fourth = reproduce.main(args)
     assert sorted(fourth["ran"]) == sorted([f"study/{config.slug}/seed0", "study/table"])
 
+    # A fresh clone lacks the files git ignores (the rollout data, DAgger's aggregated.h5): the data is made again byte
+    # for byte, so every step that reads it stays done; an interrupted DAgger run without its episodes starts over.
+    for ignored in [*(tmp_path / "data").glob("*.h5"), *(tmp_path / "results").rglob("aggregated.h5")]:
+        ignored.unlink()
+    stamp_file.write_text(json.dumps({**json.loads(stamp_file.read_text()), "status": "running"}))
+    fifth = reproduce.main(args)
+    assert sorted(fifth["ran"]) == ["dagger/Hopper-v1/seed0", "data/CartPole-v1", "data/Hopper-v1"]
+    log = (tmp_path / "results" / "reproduce" / "logs" / "dagger__Hopper-v1__seed0.log").read_text()
+    assert not log.splitlines()[0].endswith("--resume") and "resuming" not in log
+
 
 def test_the_report_counts_no_dagger_run_stopped_mid_way(tiny_reproduction, tmp_path):
     finished = json.loads((tiny_reproduction[0] / "results" / "Hopper-v1" / "dagger" / "seed0" / "metrics.json").read_text())

@@ -33,6 +33,16 @@ def test_short_real_run_writes_a_valid_file(tmp_path, capsys):
         assert file["episode_000001/actions"].shape == (50, 3)
 
 
+def test_the_same_command_writes_the_same_bytes(tmp_path):
+    # reproduce.py keys the steps that read a rollout file by its sha256: remade data must not redo them.
+    written = []
+    for name in ("first.h5", "second.h5"):
+        arguments = [str(EXPERTS_DIR / "Hopper-v1.pkl"), "Hopper-v1", "--num_rollouts", "2", "--max_timesteps", "30", "--output", str(tmp_path / name)]
+        assert cli.run(run_expert.main, run_expert.build_parser(), arguments) == 0
+        written.append((tmp_path / name).read_bytes())
+    assert written[0] == written[1]
+
+
 def test_default_output_goes_under_data():
     assert data.default_rollouts_path("Hopper-v1", 10).as_posix() == "data/Hopper-v1_10_rollouts.h5"
 

@@ -219,7 +219,6 @@ class DaggerRun:
         """Rewrite the files derived from the commit record: metrics.json, the policy, the plots; drop stale checkpoints."""
         with files.atomic_path(self.run_dir / "policy.keras") as temporary:
             shutil.copyfile(self.run_dir / state.checkpoint, temporary)
-        files.write_json(self.run_dir / "metrics.json", state.metrics)
         # The plots are drawn once, for the whole run (about a second each time, ten times a run); TensorBoard shows the
         # iterations as they come. A run that is not complete has none, so no plot of an unfinished run looks final.
         if state.metrics.get("complete"):
@@ -227,6 +226,8 @@ class DaggerRun:
         else:
             for name in PLOTS:
                 (self.run_dir / name).unlink(missing_ok=True)
+        # metrics.json last: a run killed before it says "complete" is not missing a plot.
+        files.write_json(self.run_dir / "metrics.json", state.metrics)
         for path in (self.run_dir / "checkpoints").glob("*.keras"):
             if path.relative_to(self.run_dir).as_posix() != state.checkpoint:
                 path.unlink()

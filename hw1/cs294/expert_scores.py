@@ -17,6 +17,7 @@ import hashlib
 import json
 import math
 import os
+import platform
 from pathlib import Path
 from typing import Callable
 
@@ -42,6 +43,7 @@ def cache_key(expert_path: Path, spec: environments.EnvSpec, seeds: list[int], n
     for path in sorted(PACKAGE_DIR.glob("*.py")):
         source.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     decided_by = {"expert": provenance.file_sha256(expert_path), "spec": repr(spec), "seeds": list(seeds), "num_envs": num_envs,
+                  "machine": platform.machine(),  # a cache shared over a network between x86-64 and arm64 nodes keeps each one's own
                   "versions": provenance.package_versions(), "source": source.hexdigest()}
     return hashlib.sha256(json.dumps(decided_by, sort_keys=True).encode()).hexdigest()
 

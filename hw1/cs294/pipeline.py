@@ -57,6 +57,9 @@ class Job:
     resume_args: tuple[str, ...] = ()
     resume_marker: str | None = None
     """A file in the output whose presence means that an interrupted run can be resumed with resume_args."""
+    regenerable: tuple[str, ...] = ()
+    """Files in the output that git does not keep (large, and remade by the step): a fresh checkout lacks them, so the
+    done check leaves them out, and a resume needs them."""
     exclusive: bool = False
     """Run alone (a speed benchmark should not share the cores)."""
     extra_outputs: tuple[Path, ...] = ()
@@ -71,6 +74,10 @@ class Job:
     @property
     def command(self) -> list[str]:
         return [sys.executable, str(HW1_DIR / self.script), *self.args]
+
+
+# dagger.py's runs: --resume continues from state.json's commit, with the episodes of aggregated.h5 (which git ignores).
+DAGGER_RESUME = {"resume_args": ("--resume",), "resume_marker": "state.json", "regenerable": ("aggregated.h5",)}
 
 
 class Hasher:
@@ -181,9 +188,10 @@ def files_of(path: Path) -> list[Path]:
 def output_manifest(job: Job, hasher: Hasher) -> dict[str, list]:
     """[size, sha256] of every file a job wrote (each output file, and every file under an output directory)."""
     manifest = {}
+    skipped = {job.output / name for name in job.regenerable}
     for output in job.outputs:
         manifest |= {path.relative_to(job.output.parent).as_posix() if path.is_relative_to(job.output.parent) else str(path):
-                     [path.stat().st_size, hasher.file(path)] for path in files_of(output)}
+                     [path.stat().st_size, hasher.file(path)] for path in files_of(output) if path not in skipped}
     return manifest
 
 
@@ -393,7 +401,7 @@ class Runner:
     def start(self, job: Job, key: str) -> StepHandle:
         stamp = read_stamp(self.state_dir, job)
         resuming = bool(job.resume_marker and stamp and stamp.get("key") == key and stamp.get("status") == "running"
-                        and (job.output / job.resume_marker).exists())
+                        and all((job.output / name).exists() for name in (job.resume_marker, *job.regenerable)))
         if locks.is_locked(job.output):  # e.g. a step left running by a runner on another machine
             raise UserError(f"{job.output} is in use by {locks.holder(job.output)}; wait for it to end, then run again")
         if not resuming:

@@ -206,7 +206,7 @@ class Plan:
         return self.add(name=f"dagger/{task}/seed{seed}", script="dagger.py", args=args, output=run_dir, stage="DAgger",
                         deps=(self.expert_data(task),), inputs=(self.data_path(task), Path("experts") / f"{task}.pkl"),
                         cost=60 + iterations * (15 if task in ("Ant-v1", "Humanoid-v1", "Walker2d-v1") else 6),
-                        resume_args=("--resume",), resume_marker="state.json")
+                        **pipeline.DAGGER_RESUME)
 
     def dagger_schedule(self, task: str, first_epochs: int, schedule: tuple[int, int] | None = None) -> list[str]:
         """dagger.py's schedule flags of this profile for one task (or the given (iterations, retrain epochs))."""
@@ -229,7 +229,7 @@ class Plan:
                     self.add(name=f"efficiency/{task}/{method}/demos{count}_seed{seed}", script=script, args=args, output=run_dir,
                              stage="data efficiency", deps=(self.expert_data(task),), inputs=inputs,
                              cost=20 + p.efficiency_epochs * count * 0.05 + ((schedule or p.dagger[task])[0] * 10 if method == "dagger" else 0),
-                             **({"resume_args": ("--resume",), "resume_marker": "state.json"} if method == "dagger" else {}))
+                             **(pipeline.DAGGER_RESUME if method == "dagger" else {}))
 
     def study(self) -> None:
         p, task = self.profile, "Hopper-v1"

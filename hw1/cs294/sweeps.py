@@ -158,8 +158,7 @@ def jobs(sweep: Sweep, root: Path, data_dir: Path) -> list[pipeline.Job]:
                 steps.append(pipeline.Job(name=f"{sweep.script}/{task}/{cell_slug(cell)}/seed{seed}", script=SCRIPTS[sweep.script], args=args,
                                           output=directory, stage="sweep", deps=(source.name,),
                                           inputs=(source.output, *((Path("experts") / f"{task}.pkl",) if sweep.script in ("dagger", "bco") else ())),
-                                          cost=60, resume_args=("--resume",) if sweep.script == "dagger" else (),
-                                          resume_marker="state.json" if sweep.script == "dagger" else None))
+                                          cost=60, **(pipeline.DAGGER_RESUME if sweep.script == "dagger" else {})))
     return steps
 
 
