@@ -1,10 +1,10 @@
 """Reproduce every table, plot and video of this project in one command, then write REPORT.md.
 
-    python hw1/reproduce.py                  # everything: six tasks, three seeds (results/)
+    python hw1/reproduce.py                  # everything: six tasks, five seeds (results/)
     python hw1/reproduce.py --profile demo   # a short version of every stage (results/demo/)
 
 Stages: the speed benchmark; every expert checked over 100 episodes; expert data with seed 002's
-rollout counts; BC and DAgger on six tasks over three seeds; the data-efficiency study (BC and
+rollout counts; BC and DAgger on six tasks over five seeds; the data-efficiency study (BC and
 DAgger from 1, 2 and 5 expert rollouts); seed 000's Hopper architecture study; BC against the
 number of demonstrations on Humanoid; BCO on six tasks (CartPole, MountainCar, Reacher, Hopper,
 HalfCheetah and Ant), with its table and plot; videos of the expert, BC and DAgger; and the

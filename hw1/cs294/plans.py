@@ -84,7 +84,7 @@ def _full() -> Profile:
     rollouts = {task: data.DEMONSTRATION_ROLLOUTS[task] for task in (*SEED_002_TASKS, "CartPole-v1")} | {"MountainCar-v0": 10}
     large = {task for task, count in rollouts.items() if count >= 100}
     return Profile(
-        tasks=SEED_002_TASKS, seeds=(0, 1, 2), rollouts=rollouts,
+        tasks=SEED_002_TASKS, seeds=(0, 1, 2, 3, 4), rollouts=rollouts,
         # 250 rollouts hold 25x the data of 10: 10 epochs there are still 2.5x the gradient steps of 100 epochs on 10.
         bc_epochs={task: 10 if task in large else 100 for task in rollouts},
         # DAgger retrains warm, so a few epochs per iteration suffice; Reacher's 500 transitions need more passes.
