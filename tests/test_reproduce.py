@@ -179,11 +179,13 @@ def test_the_report_counts_no_dagger_run_stopped_mid_way(tiny_reproduction, tmp_
 
 def test_a_run_that_found_steps_cached_is_not_reported_as_a_clean_start(tmp_path):
     state = tmp_path / "reproduce"
-    context = report.Context(command="", profile="paper", profile_settings={}, root=tmp_path, jobs=[], outcome=pipeline.Outcome(),
+    plan = [pipeline.Job(name=f"step{index}", script="bc.py", args=[], output=tmp_path / f"step{index}", stage="BC") for index in range(66)]
+    context = report.Context(command="", profile="paper", profile_settings={}, root=tmp_path, jobs=plan, outcome=pipeline.Outcome(),
                              video_problem=None, machine="")
     assert report.partial_run_text(context) == "no complete run is recorded"
     pipeline.record_invocation(state, pipeline.now(), pipeline.Outcome(ran=[], cached=["data/Hopper-v1"], seconds=70.4), interrupted=True)
     pipeline.record_invocation(state, pipeline.now(), pipeline.Outcome(ran=["bc"] * 65, cached=["data/Hopper-v1"], seconds=4922.1))
+    pipeline.record_invocation(state, pipeline.now(), pipeline.Outcome(ran=["data"] * 8, seconds=101.8))  # --only data/: 8 of the 66 steps
     assert report.latest_clean_run(context) is None
     assert report.partial_run_text(context) == "no clean start is recorded; the latest complete run ran 65 steps in 82.0 min with 1 cached"
     pipeline.record_invocation(state, pipeline.now(), pipeline.Outcome(ran=["bc"] * 66, seconds=4930.0))

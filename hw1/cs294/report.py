@@ -404,10 +404,13 @@ def span_minutes(stamps: list[dict]) -> float:
 
 
 def latest_complete_run(context: Context, clean: bool = True) -> dict | None:
-    """The latest recorded run of reproduce.py that ran steps and finished every one; with clean, one that found nothing cached."""
+    """The latest recorded run of reproduce.py that ran steps and finished every step of the plan; with clean, one that found nothing cached.
+
+    A run of part of the plan (--only data/, say) covers fewer steps than the plan holds: its time is no reproduction's.
+    """
     history = pipeline.read_invocations(context.root / "reproduce")
     complete = [run for run in history if run.get("ran") and not run.get("failed") and not run.get("interrupted")
-                and (run.get("cached") == 0 or not clean)]
+                and run["ran"] + run.get("cached", 0) == len(context.jobs) and (run.get("cached") == 0 or not clean)]
     return complete[-1] if complete else None
 
 
