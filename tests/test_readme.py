@@ -8,13 +8,18 @@ from cs294 import arguments, report
 README = (REPO_ROOT / "README.md").read_text()
 
 
-def block(text: str) -> list[str]:
-    start, end = text.index(report.HEADLINE_START), text.index(report.HEADLINE_END)
+def block(text: str, marks: tuple[str, str] = (report.HEADLINE_START, report.HEADLINE_END)) -> list[str]:
+    start, end = text.index(marks[0]), text.index(marks[1])
     return text[start:end].strip().splitlines()
 
 
 def test_readme_headline_is_the_reports():
     assert block(README) == block((REPO_ROOT / "results" / "REPORT.md").read_text())
+
+
+def test_readme_data_efficiency_table_is_the_reports():
+    marks = (report.EFFICIENCY_START, report.EFFICIENCY_END)
+    assert block(README, marks) == block((REPO_ROOT / "results" / "REPORT.md").read_text(), marks)
 
 
 def test_readme_expert_table_is_the_expert_checks():
