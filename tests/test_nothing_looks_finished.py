@@ -10,6 +10,7 @@ open on the mount the test must unmount). A lock held by another process is held
 import importlib
 import json
 import pickle
+import re
 import shutil
 import socket
 import subprocess
@@ -244,9 +245,11 @@ def test_a_damaged_entry_of_the_invocation_log_is_dropped(run_main, tmp_path):
     reproduce = ("--profile", "tiny", "--root", str(root), "--data_dir", str(tmp_path / "data"), "--only", "data/Hopper-v1", "--jobs", "1")
     first = run_main("reproduce.py", *reproduce)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
+    # The run covered one step; recorded as a clean start of the whole plan, so that the damaged entries compete with it.
+    planned = int(re.search(r"^(\d+) steps, ", run_main("reproduce.py", *reproduce[:6], "--dry_run").stdout, re.MULTILINE).group(1))
     log = root / "reproduce" / "invocations.json"
-    history = json.loads(log.read_text())
-    clean = {**history[-1], "cached": 0, "ran": 1}
+    history = [{**entry, "ran": planned, "cached": 0} for entry in json.loads(log.read_text())]
+    clean = history[-1]
     history += [{**clean, "started_utc": "yesterday"}, {**clean, "started_utc": "2026-12-03T10:00:00", "finished_utc": "2026-12-03T11:00:00"}]
     log.write_text(json.dumps(history))
     for extra in (("--report_only",), ()):
