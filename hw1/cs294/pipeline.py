@@ -484,21 +484,18 @@ class Runner:
                                key=lambda job: -self.priority[job.name])
                 exclusive_running = any(self.jobs[name].exclusive for name in running)
                 for job in ready:
-                    if job.name not in keys:  # once while it waits: its inputs are final when its deps are done
-                        keys[job.name] = self.key(job)
-                        if is_done(job, keys[job.name], self.state_dir, self.hasher):
-                            del pending[job.name]
-                            finished.add(job.name)
-                            outcome.cached.append(job.name)
-                            continue
-                    if exclusive_running or len(running) >= self.backend.workers or (job.exclusive and running):
-                        continue  # no room now; cached jobs further down the list can still be ticked off
-                    # Hashed again as it starts: code edited while it waited is the code it runs, and its stamp must name that.
+                    room = not (exclusive_running or len(running) >= self.backend.workers or (job.exclusive and running))
+                    if job.name in keys and not room:
+                        continue  # hashed and not done when it became ready; it waits for room
+                    # Hashed when it becomes ready (cached jobs further down the list are ticked off while others wait for
+                    # room) and again as it starts: code edited while it waited is the code it runs, and its stamp must name that.
                     key = keys[job.name] = self.key(job)
                     if is_done(job, key, self.state_dir, self.hasher):
                         del pending[job.name]
                         finished.add(job.name)
                         outcome.cached.append(job.name)
+                        continue
+                    if not room:
                         continue
                     del pending[job.name]
                     running[job.name] = (self.start(job, key), key, time.perf_counter())
