@@ -91,7 +91,7 @@ def clone(observations: np.ndarray, labels: np.ndarray, size: int, seed: int,
 
     keras.utils.set_random_seed(seed)
     train, validation = training.split_train_validation(observations, labels, training_config.validation_fraction,
-                                                        np.random.default_rng(seed))
+                                                        np.random.default_rng(seed), training_config.batch_size)
     policy = ensembles.build_ensemble(lambda name: models.build_policy(train[0], labels.shape[1], policy_config, name), size, "policy")
     ensembles.compile_ensemble(policy, training_config, discrete=False)
     ensembles.fit_ensemble(policy, train, validation, training_config, seed=seed)

@@ -85,6 +85,31 @@ def test_the_same_seed_gives_the_same_weights_and_another_seed_other_weights(xla
     assert not all(np.array_equal(a, b) for a, b in zip(first, other))
 
 
+@pytest.mark.parametrize("xla", [True, False], ids=["xla", "graph"])
+def test_a_split_goes_into_the_engine_without_a_copy_and_trains_as_plain_arrays(xla):
+    observations, actions = regression_data(700)
+    config = training.TrainingConfig(epochs=2)
+    (train, train_labels), (held_out, held_out_labels) = training.split_train_validation(observations, actions, 0.1, np.random.default_rng(3))
+    order = np.random.default_rng(3).permutation(700)  # the split's own order: 70 held out, then the rest
+    np.testing.assert_array_equal(train, observations[order[70:]])
+    np.testing.assert_array_equal(held_out_labels, actions[order[:70]])
+    assert train.ctypes.data % training.ALIGNMENT == 0
+    tensor = training.resident_tensor(train, len(train), training.capacity_for(len(train), 32))
+    train[0, 0] = 12345.0  # the tensor shares the split's buffer...
+    assert float(tensor[0, 0]) == 12345.0 and not np.asarray(tensor[len(train):]).any()  # ...and its padding is zero
+    train[0, 0] = observations[order[70], 0]
+
+    def trained(*data) -> tuple[list[np.ndarray], training.TrainingResult]:
+        model = new_policy(observations, config)
+        result = training.fit_policy(model, *data, config, seed=5, xla=xla)
+        return weights(model), result
+
+    shared, shared_result = trained((train, train_labels), (held_out, held_out_labels))
+    copied, copied_result = trained((train.copy(), train_labels.copy()), (held_out.copy(), held_out_labels.copy()))
+    assert all(np.array_equal(a, b) for a, b in zip(shared, copied))
+    assert shared_result.validation_loss == copied_result.validation_loss and shared_result.train_loss == copied_result.train_loss
+
+
 def test_training_learns_and_the_saved_model_acts_as_the_trained_one(tmp_path):
     observations, actions = regression_data(2000)
     config = training.TrainingConfig(epochs=10)

@@ -239,7 +239,8 @@ class BcoRun:
             config = self.training_config
         else:
             config = dataclasses.replace(self.training_config, epochs=self.args.retrain_epochs)
-        train, validation = training.split_train_validation(states, actions, config.validation_fraction, np.random.default_rng([self.args.seed, iteration, 2]))
+        train, validation = training.split_train_validation(states, actions, config.validation_fraction,
+                                                            np.random.default_rng([self.args.seed, iteration, 2]), config.batch_size)
         callback = reporting.EpochLogger(self.logger, config.epochs, f"policy {iteration}", tag_prefix="policy", step_offset=iteration * 1000)
         ensembles.fit_ensemble(policy, train, validation, config, [callback], seed=[self.args.seed, iteration, 4])
         return policy

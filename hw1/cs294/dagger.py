@@ -44,7 +44,8 @@ def fit(model: keras.Model, trajectories: list[data.Trajectory], config: trainin
         logger: reporting.TensorBoardLogger, description: str, epoch_offset: int) -> training.TrainingResult:
     """Fit the model to all transitions, with a fresh random validation split drawn from `seed`."""
     observations, actions = data.transitions(trajectories)
-    train, validation = training.split_train_validation(observations, actions, config.validation_fraction, np.random.default_rng(seed))
+    train, validation = training.split_train_validation(observations, actions, config.validation_fraction, np.random.default_rng(seed),
+                                                        config.batch_size)
     callback = reporting.EpochLogger(logger, config.epochs, description, step_offset=epoch_offset)
     return training.fit_policy(model, train, validation, config, callbacks=[callback], seed=seed)
 
@@ -68,6 +69,7 @@ class DaggerRun:
             training.check_split(sum(t.length for t in demonstrations.trajectories), self.training_config.validation_fraction, self.config.data)
         locks.claim_run_dir(self.run_dir, resume=args.resume, overwrite=args.overwrite)
         self.logger = reporting.TensorBoardLogger(self.run_dir)
+        self.episodes: list[data.Trajectory] = []  # the aggregated file's episodes, kept as they are written: read back only to resume
 
     def seeds_for(self, iteration: int, count: int, exclude: list[int]) -> list[int]:
         """Episode seeds of one iteration, from a generator of (seed, iteration): a resumed iteration redoes the same episodes."""
@@ -81,6 +83,7 @@ class DaggerRun:
         whole_file = data.read_rollouts(source, env_name=self.args.env)
         demonstrations = runs.first_demonstrations(whole_file, self.args.num_demos, source)
         data.write_rollouts(self.data_path, demonstrations.trajectories, demonstrations.attributes, demonstrations.episode_attributes)
+        self.episodes = list(demonstrations.trajectories)
         expert_stats = rollouts.rollout_stats(demonstrations.trajectories)
         # bc.py's run of this seed is scored on these very episodes: the expert column and the % agree across the two.
         evaluation_seeds = rollouts.evaluation_seeds(self.args.seed, self.args.eval_episodes, exclude=[t.seed for t in whole_file.trajectories])
@@ -119,6 +122,7 @@ class DaggerRun:
         state.metrics["config"]["iterations"] = self.args.iterations
         state.metrics["complete"] = state.completed_iterations >= self.args.iterations
         dropped = aggregation.drop_unfinished_episodes(self.data_path, state.episodes)
+        self.episodes = data.read_rollouts(self.data_path).trajectories
         policy = models.load_keras_model(self.run_dir / state.checkpoint, "start the run again with --overwrite")  # with its optimizer state
         self.publish(state)
         print(f"resuming {self.run_dir} after iteration {state.completed_iterations}"
@@ -155,11 +159,10 @@ class DaggerRun:
     def iterate(self, iteration: int, policy: keras.Model, metrics: dict, state: aggregation.DaggerState) -> None:
         """Roll out, relabel, aggregate (one atomic step), retrain, evaluate."""
         started = time.perf_counter()
-        aggregated = data.read_rollouts(self.data_path)
         beta = self.args.beta ** iteration
         driver = aggregation.mixture_policy(policy, self.expert, beta, seed=self.args.seed * 1000 + iteration)
         seeds = self.seeds_for(iteration, self.args.rollouts_per_iter,
-                               exclude=metrics["evaluation_seeds"] + [t.seed for t in aggregated.trajectories])
+                               exclude=metrics["evaluation_seeds"] + [t.seed for t in self.episodes])
         visited = rollouts.sample_trajectories(driver, self.spec, seeds, num_envs=self.args.num_envs)
         # Checked before the append: NaN or infinite episodes must never enter the aggregated data.
         runs.check_finite_episodes(visited, "the driving policy", f"in DAgger iteration {iteration}'s rollouts", runs.divergence_hint(self.args))
@@ -168,7 +171,7 @@ class DaggerRun:
             raise UserError(f"the expert {self.expert_path} labeled states with NaN or infinite actions in DAgger iteration {iteration}; "
                             + runs.expert_hint(self.expert_path))
         data.append_rollouts(self.data_path, labeled, [{"dagger_iteration": iteration, "beta": beta}] * len(labeled))
-        all_episodes = aggregated.trajectories + labeled
+        all_episodes = self.episodes = self.episodes + labeled
         keras.utils.set_random_seed(self.args.seed * 1000 + iteration)
         epoch_offset = self.training_config.epochs + (iteration - 1) * self.retrain_config.epochs
         result = fit(policy, all_episodes, self.retrain_config, self.args.seed * 1000 + iteration, self.logger,

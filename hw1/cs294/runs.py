@@ -182,7 +182,8 @@ def behavioral_cloning(args: argparse.Namespace) -> dict:
     keras.utils.set_random_seed(run.seed)
     rng = np.random.default_rng(run.seed)
     observations, actions = data.transitions(demonstrations.trajectories)
-    train, validation = training.split_train_validation(observations, actions, training_config.validation_fraction, rng)
+    train, validation = training.split_train_validation(observations, actions, training_config.validation_fraction, rng,
+                                                        training_config.batch_size)
     action_dim, discrete = output_dim(spec, actions)
     model = models.build_policy(train[0], action_dim, run.policy)
     training.compile_policy(model, training_config, discrete)

@@ -50,12 +50,18 @@ def check_split(samples: int, fraction: float, source: object) -> None:
                     f"{hint}, or more data")
 
 
-def split_train_validation(observations: np.ndarray, actions: np.ndarray, fraction: float, rng: np.random.Generator):
-    """Shuffle the transitions with rng and hold out `fraction` of them (at least one) for validation."""
+def split_train_validation(observations: np.ndarray, actions: np.ndarray, fraction: float, rng: np.random.Generator,
+                           batch_size: int = TrainingConfig.batch_size):
+    """Shuffle the transitions with rng and hold out `fraction` of them (at least one) for validation.
+
+    Each part is taken straight into the buffer fit_policy trains from (take_rows), so a large data
+    set is not copied again on its way into the engine.
+    """
     order = rng.permutation(len(observations))
     held_out = held_out_count(len(order), fraction)
     validation, train = order[:held_out], order[held_out:]
-    return (observations[train], actions[train]), (observations[validation], actions[validation])
+    return ((take_rows(observations, train, batch_size), take_rows(actions, train, batch_size)),
+            (take_rows(observations, validation, batch_size), take_rows(actions, validation, batch_size)))
 
 
 def make_optimizer(config: TrainingConfig) -> keras.optimizers.Optimizer:
@@ -93,6 +99,60 @@ def capacity_for(count: int, batch_size: int) -> int:
     return 1 << max(6, math.ceil(math.log2(count + batch_size)))
 
 
+def engine_dtype(array: np.ndarray) -> np.dtype:
+    """What the engine holds an array as: int32 for integer labels, float32 for everything else."""
+    return np.dtype(np.int32 if array.dtype.kind in "iu" else np.float32)
+
+
+# Every fresh page of a large array costs a page fault, which made copies of DAgger's 400 MB data sets cost seconds here
+# (docs/speed.md). So take_rows gathers a split straight into a zeroed buffer of the engine's capacity, 64-byte aligned as
+# TensorFlow requires, and the engine hands that memory to TensorFlow without a copy (DLPack). This maps the address of
+# each such split to the array that owns its memory (a split's `.base`), for as long as the memory lives.
+_PADDED_OWNERS: "weakref.WeakValueDictionary[int, np.ndarray]" = weakref.WeakValueDictionary()
+ALIGNMENT = 64
+
+
+def padded_buffer(capacity: int, row_shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """A zeroed (capacity, *row_shape) array whose data starts on a 64-byte boundary."""
+    size = capacity * int(np.prod(row_shape, dtype=np.int64)) * dtype.itemsize
+    raw = np.zeros(size + ALIGNMENT, dtype=np.uint8)
+    offset = -raw.ctypes.data % ALIGNMENT
+    return raw[offset:offset + size].view(dtype).reshape(capacity, *row_shape)
+
+
+def take_rows(array: np.ndarray, rows: np.ndarray, batch_size: int) -> np.ndarray:
+    """array[rows], as the leading rows of a padded buffer of the engine's capacity when the engine holds it as it is."""
+    array = np.asarray(array)
+    if array.dtype != engine_dtype(array):  # the engine converts it anyway; its caller keeps the dtype it gave
+        return array[rows]
+    taken = padded_buffer(capacity_for(len(rows), batch_size), array.shape[1:], array.dtype)[:len(rows)]
+    np.take(array, rows, axis=0, out=taken)
+    _PADDED_OWNERS[taken.ctypes.data] = taken.base
+    return taken
+
+
+def padded_view(array: np.ndarray, capacity: int) -> np.ndarray | None:
+    """The zero-padded buffer of `capacity` rows that take_rows gathered `array` into, or None if it did not."""
+    owner = _PADDED_OWNERS.get(array.ctypes.data)
+    if owner is None or array.base is not owner or not array.flags.c_contiguous or array.dtype != engine_dtype(array):
+        return None
+    start = array.ctypes.data - owner.ctypes.data
+    size = capacity * int(np.prod(array.shape[1:], dtype=np.int64)) * array.dtype.itemsize
+    if start + size > owner.nbytes:  # made for a larger batch size's capacity than this one
+        return None
+    return owner[start:start + size].view(array.dtype).reshape(capacity, *array.shape[1:])
+
+
+def resident_tensor(array: np.ndarray, count: int, capacity: int) -> tf.Tensor:
+    """The first `count` rows of `array`, zero-padded to `capacity` rows, as a tensor; take_rows's buffers are used without a copy."""
+    array = np.asarray(array)
+    buffer = padded_view(array, capacity) if len(array) == count else None
+    if buffer is None:
+        buffer = padded_buffer(capacity, array.shape[1:], engine_dtype(array))
+        buffer[:count] = array
+    return tf.experimental.dlpack.from_dlpack(buffer.__dlpack__())  # shares the buffer, and keeps it alive
+
+
 def make_resident(inputs: Any, labels: Any, batch_size: int) -> ResidentData:
     """Pad each array of the (nested) inputs and labels to the same capacity; an array given twice is stored once."""
     count = len(tf.nest.flatten(inputs)[0])
@@ -101,10 +161,7 @@ def make_resident(inputs: Any, labels: Any, batch_size: int) -> ResidentData:
 
     def resident(array: np.ndarray) -> tf.Tensor:
         if id(array) not in stored:
-            array = np.asarray(array)
-            padded = np.zeros((capacity, *array.shape[1:]), dtype=np.int32 if array.dtype.kind in "iu" else np.float32)
-            padded[:count] = array
-            stored[id(array)] = tf.constant(padded)
+            stored[id(array)] = resident_tensor(array, count, capacity)
         return stored[id(array)]
 
     return ResidentData(tf.nest.map_structure(resident, inputs), tf.nest.map_structure(resident, labels), tf.constant(count, tf.int32))
@@ -226,7 +283,8 @@ def check_finite_data(arrays: Any, what: str) -> None:
     """Refuse NaN or infinite inputs or labels before they turn every weight into NaN."""
     for array in tf.nest.flatten(arrays):
         array = np.asarray(array)
-        if array.dtype.kind == "f" and not np.isfinite(array).all():
+        # NaN propagates through min and max, and an infinity is one of them: two passes, with no array of flags to allocate.
+        if array.dtype.kind == "f" and array.size and not (np.isfinite(array.min()) and np.isfinite(array.max())):
             raise UserError(f"the {what} hold {int(np.size(array) - np.isfinite(array).sum())} NaN or infinite values; "
                             "check the data file (hw1/show_data.py shows it)")
 
