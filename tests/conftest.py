@@ -50,6 +50,9 @@ def tensorboard_tags(run_dir: Path) -> set[str]:
 # Ray clusters' numbers with it), and two Ray clusters never start at the same time. The other tests of test_reproduce.py
 # go to either worker, so that the one holding the group is not the long pole by their 40 s or so.
 SHARED_WORKER_FILES = {"test_cluster.py"}
+# A module-scoped fixture is made once per worker that runs a test using it: the install matrix's 15 resolutions (about 15 s
+# of CPU) and crash_safety's uninterrupted DAgger run (8 s) would be made on both workers, so their tests share one.
+ONE_WORKER_FIXTURES = ("resolutions", "straight_dagger")
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the groups
@@ -57,6 +60,10 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.path.name in SHARED_WORKER_FILES or "tiny_reproduction" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("tiny_reproduction"))
+        else:
+            for fixture in ONE_WORKER_FIXTURES:
+                if fixture in getattr(item, "fixturenames", ()):
+                    item.add_marker(pytest.mark.xdist_group(fixture))
 
 
 @pytest.fixture
