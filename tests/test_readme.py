@@ -38,3 +38,13 @@ def test_readme_and_help_agree_on_the_input_clip_default():
     for text in [README, *(page.read_text() for page in (REPO_ROOT / "docs").glob("*.md"))]:
         for claim in re.findall(r"--clip_observations[^.]*?default[^.]*?(\d+)", text):
             assert float(claim) == default
+
+
+def test_ci_runs_the_readmes_test_command_and_every_install_is_the_same():
+    commands = re.findall(r"^python3\.11 -m venv .*$", README, flags=re.MULTILINE)
+    tests = [command for command in commands if command.endswith("-m pytest")]
+    ci = [line for line in (REPO_ROOT / ".ci" / "run").read_text().splitlines() if line.startswith("python3.11")]
+    assert len(tests) == 1 and ci == tests
+    install = tests[0].removesuffix(" && .venv/bin/python -m pytest")
+    for text in [README, (REPO_ROOT / "docs" / "install.md").read_text(), (REPO_ROOT / "docs" / "cluster.md").read_text()]:
+        assert all(line.startswith(install) for line in re.findall(r"^python3\.11 -m venv .*$", text, flags=re.MULTILINE))
