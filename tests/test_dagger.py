@@ -122,6 +122,17 @@ def test_resume_without_a_run_is_a_clear_error(tmp_path, capsys):
     assert code == 2 and "nothing to resume" in output.err
 
 
+def test_a_cloned_run_without_its_aggregated_data_is_sent_to_overwrite_and_that_works(tmp_path, hopper_data, capsys):
+    run_dir = tmp_path / "cloned"
+    assert run_dagger(tiny_run(hopper_data, run_dir, 1), capsys)[0] == 0
+    (run_dir / "aggregated.h5").unlink()  # what a clone of the repository holds: the record and the policy, not the data
+    code, output = run_dagger(tiny_run(hopper_data, run_dir, 1) + ["--resume"], capsys)
+    assert code == 2 and "cannot be resumed; run it again with --overwrite" in output.err and len(output.err.strip().splitlines()) == 1
+    code, output = run_dagger(tiny_run(hopper_data, run_dir, 1) + ["--overwrite"], capsys)
+    assert code == 0, output.err
+    assert json.loads((run_dir / "metrics.json").read_text())["complete"] and (run_dir / "aggregated.h5").exists()
+
+
 def test_a_saved_keras_policy_can_be_the_expert_that_labels(tmp_path, hopper_data, capsys):
     # Any .keras policy of the task labels the visited states: here a network with fixed, distinctive weights.
     inputs = keras.Input((11,))

@@ -37,6 +37,9 @@ def check_args(args: argparse.Namespace) -> None:
     if args.resume and args.run_dir is None:
         raise UserError("--resume needs --run_dir, the directory of the run to continue")
     if args.resume and not (args.run_dir / AGGREGATED_FILE).exists():
+        if (args.run_dir / aggregation.STATE_FILE).exists():  # a run that came with a clone: git keeps its record, not its data
+            raise UserError(f"{args.run_dir} holds a DAgger run but not its {AGGREGATED_FILE}, the data it was trained on (git does not keep it, "
+                            "so a cloned or copied run has none), so it cannot be resumed; run it again with --overwrite instead of --resume")
         raise UserError(f"nothing to resume in {args.run_dir}: it has no {AGGREGATED_FILE}; start the run without --resume")
 
 
