@@ -92,7 +92,7 @@ def test_interrupted_run_leaves_no_file(tmp_path):
     output = tmp_path / "humanoid.h5"
     process = subprocess.Popen(
         [sys.executable, str(REPO_ROOT / "hw1" / "run_expert.py"), str(EXPERTS_DIR / "Humanoid-v1.pkl"), "Humanoid-v1",
-         "--num_rollouts", "200", "--output", str(output)],
+         "--num_rollouts", "400", "--max_timesteps", "100", "--output", str(output)],  # short episodes: the first line comes soon
         cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         # A shell's background job ignores SIGINT, and so would its children; a terminal's Ctrl-C reaches a default handler.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
