@@ -62,3 +62,17 @@ def test_a_cache_that_cannot_be_written_only_costs_the_next_run_the_episodes(tmp
         code, output = run(bc, [*common, "--run_dir", tmp_path / name], capsys)
         assert code == 0 and "played before" not in output
     assert json.loads((tmp_path / "a" / "metrics.json").read_text())["expert"] == json.loads((tmp_path / "b" / "metrics.json").read_text())["expert"]
+
+
+def test_the_key_names_the_cpu_so_a_shared_cache_keeps_each_cpus_own_returns(tmp_path, hopper_data, capsys, monkeypatch):
+    identity = expert_scores.cpu_identity()
+    assert identity.startswith(__import__("platform").machine()) and identity.count(" | ") == 2
+    monkeypatch.setenv("CS294_CACHE", str(tmp_path / "cache"))
+    common = ["Hopper-v1", "--data", hopper_data, "--epochs", "1", "--eval_episodes", "2", "--seed", "11"]
+    code, first = run(bc, [*common, "--run_dir", tmp_path / "here"], capsys)
+    assert code == 0 and "played before" not in first
+    # Another node's CPU, sharing this cache over the network: it plays the episodes itself and keeps a file of its own.
+    monkeypatch.setattr(expert_scores, "cpu_identity", lambda: "x86_64 | another CPU | 0123456789abcdef")
+    code, other = run(bc, [*common, "--run_dir", tmp_path / "there"], capsys)
+    assert code == 0 and "played before" not in other
+    assert len(list((tmp_path / "cache" / "expert_scores").glob("*.json"))) == 2

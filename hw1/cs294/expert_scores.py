@@ -5,8 +5,8 @@ compares like with like. Those episodes depend on the run's --seed and on the da
 seeds, not on the method or on --num_demos, so the full reproduction's BC, DAgger and
 data-efficiency runs of one task and seed played the same 50 expert episodes eight times. The
 first run now keeps the returns in a small JSON file named by a hash of everything that decides
-them: the expert file's sha256, the task, the episode seeds, --num_envs, the versions of the
-packages that shape results and the source of this package (an edit to any module plays them
+them: the expert file's sha256, the task, the episode seeds, --num_envs, the CPU (cpu_identity), the
+versions of the packages that shape results and the source of this package (an edit to any module plays them
 again). A file that cannot be read, holds another key, or whose returns do not add up to its
 summary is played again and rewritten, atomically. The files live in $CS294_CACHE/expert_scores
 (default ~/.cache/cs294); CS294_CACHE=off plays the episodes every time.
@@ -18,6 +18,8 @@ import json
 import math
 import os
 import platform
+import subprocess
+import sys
 from pathlib import Path
 from typing import Callable
 
@@ -37,13 +39,35 @@ def cache_dir() -> Path | None:
     return None if setting == "off" else Path(setting) / "expert_scores"
 
 
+def cpu_identity() -> str:
+    """The machine's architecture, CPU model and a hash of its instruction-set flags.
+
+    MuJoCo's arithmetic differs in its last bits between CPU models, and an episode grows that into
+    other returns: the expert's on the same 50 Humanoid episodes were 10375.3 on one x86-64 machine
+    and 10173.4 on another (docs/reproduction.md). A cache shared between them must keep each one's own.
+    """
+    try:
+        lines = Path("/proc/cpuinfo").read_text(errors="replace").splitlines()
+    except OSError:  # not Linux
+        lines = []
+    field = lambda names: next((line.split(":", 1)[1].strip() for line in lines if line.split(":")[0].strip() in names), "")  # noqa: E731
+    model = field(("model name", "Hardware", "cpu model", "uarch"))
+    flags = " ".join(sorted(field(("flags", "Features", "isa")).split()))
+    if not model and sys.platform == "darwin":
+        try:
+            model = subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            model = platform.processor()
+    return f"{platform.machine()} | {model or platform.processor()} | {hashlib.sha256(flags.encode()).hexdigest()[:16]}"
+
+
 def cache_key(expert_path: Path, spec: environments.EnvSpec, seeds: list[int], num_envs: int) -> str:
     """sha256 of everything that decides the expert's returns on these episodes."""
     source = hashlib.sha256()
     for path in sorted(PACKAGE_DIR.glob("*.py")):
         source.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     decided_by = {"expert": provenance.file_sha256(expert_path), "spec": repr(spec), "seeds": list(seeds), "num_envs": num_envs,
-                  "machine": platform.machine(),  # a cache shared over a network between x86-64 and arm64 nodes keeps each one's own
+                  "cpu": cpu_identity(),  # a cache shared over a network between nodes of different CPUs keeps each one's own
                   "versions": provenance.package_versions(), "source": source.hexdigest()}
     return hashlib.sha256(json.dumps(decided_by, sort_keys=True).encode()).hexdigest()
 
