@@ -50,21 +50,21 @@ def tensorboard_tags(run_dir: Path) -> set[str]:
 # Ray clusters' numbers with it), and two Ray clusters never start at the same time. The other tests of test_reproduce.py
 # go to either worker, so that the one holding the group is not the long pole by their 40 s or so.
 SHARED_WORKER_FILES = {"test_cluster.py"}
-# A module-scoped fixture is made once per worker that runs a test using it: the install matrix's 15 resolutions (about 15 s
-# of CPU) and crash_safety's uninterrupted DAgger run (8 s) would be made on both workers, so their tests share one.
-ONE_WORKER_FIXTURES = ("resolutions", "straight_dagger")
+# A module- or session-scoped fixture is made once per worker that runs a test using it, so each expensive one keeps its tests
+# on one worker: the tiny reproduction (above), BCO's tiny CartPole run, the install matrix's 15 resolutions (about 15 s of
+# CPU) and crash_safety's uninterrupted DAgger run (8 s). Fixture name: its group.
+ONE_WORKER_FIXTURES = {"tiny_reproduction": "tiny_reproduction", "tiny_cartpole_run": "bco_tiny_cartpole_run",
+                       "resolutions": "resolutions", "straight_dagger": "straight_dagger"}
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the groups
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if item.path.name in SHARED_WORKER_FILES or "tiny_reproduction" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("tiny_reproduction"))
-        else:
-            for fixture in ONE_WORKER_FIXTURES:
-                if fixture in getattr(item, "fixturenames", ()):
-                    item.add_marker(pytest.mark.xdist_group(fixture))
-
+        fixtures = getattr(item, "fixturenames", ())
+        group = "tiny_reproduction" if item.path.name in SHARED_WORKER_FILES else next(
+            (name for fixture, name in ONE_WORKER_FIXTURES.items() if fixture in fixtures), None)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
 
 @pytest.fixture
 def expert_path():

@@ -44,19 +44,13 @@ def tiny_run(demos, run_dir):
 
 @pytest.fixture(scope="module")
 def tiny_cartpole_run(tmp_path_factory, cartpole_demos):
-    """The run directory of one tiny_run on the CartPole demonstrations, made once for the tests that only read it."""
+    """The run directory of one tiny_run on the CartPole demonstrations, made once for the tests that only read it (on one worker: conftest.py)."""
     run_dir = tmp_path_factory.mktemp("bco") / "run"
     assert cli.run(bco.main, bco.build_parser(), [str(a) for a in tiny_run(cartpole_demos, run_dir)]) == 0
     return run_dir
 
 
-# Its readers go to one pytest-xdist worker (--dist loadgroup), so that the run is made once, not once per worker. With
-# pytest 9.2 and pytest-xdist 3.8 the group is silently not kept (pytest-xdist issue 1386): then each worker that runs
-# one of them makes the run once, which is never more runs than before the fixture.
-SHARES_THE_TINY_RUN = pytest.mark.xdist_group("bco_tiny_cartpole_run")
 
-
-@SHARES_THE_TINY_RUN
 def test_short_real_run_writes_both_models_and_metrics(tiny_cartpole_run):
     run_dir = tiny_cartpole_run
     metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -71,7 +65,6 @@ def test_short_real_run_writes_both_models_and_metrics(tiny_cartpole_run):
             "distance/evaluation"} <= tensorboard_tags(run_dir)
 
 
-@SHARES_THE_TINY_RUN
 def test_scrambling_the_demonstration_actions_changes_nothing(tmp_path, cartpole_demos, tiny_cartpole_run, capsys):
     scrambled = tmp_path / "scrambled.h5"
     shutil.copyfile(cartpole_demos, scrambled)
