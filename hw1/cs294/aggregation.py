@@ -89,10 +89,10 @@ class DaggerState:
             raise UserError(f"{path} is damaged ({error}); start the run again with --overwrite") from None
 
 
-def drop_unfinished_episodes(path: Path, keep: int) -> int:
-    """Cut the aggregated file back to its first `keep` episodes (what an unfinished iteration added); how many went."""
+def drop_unfinished_episodes(path: Path, keep: int) -> tuple[list[data.Trajectory], int]:
+    """Cut the aggregated file back to its first `keep` episodes (what an unfinished iteration added): those episodes, and how many went."""
     rollouts = data.read_rollouts(path)
     extra = len(rollouts.trajectories) - keep
     if extra > 0:
         data.write_rollouts(path, rollouts.trajectories[:keep], rollouts.attributes, rollouts.episode_attributes[:keep])
-    return max(extra, 0)
+    return rollouts.trajectories[:keep], max(extra, 0)

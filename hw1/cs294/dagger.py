@@ -124,8 +124,7 @@ class DaggerRun:
         # --iterations may grow on resume: the record says what the run now aims at, and whether it got there.
         state.metrics["config"]["iterations"] = self.args.iterations
         state.metrics["complete"] = state.completed_iterations >= self.args.iterations
-        dropped = aggregation.drop_unfinished_episodes(self.data_path, state.episodes)
-        self.episodes = data.read_rollouts(self.data_path).trajectories
+        self.episodes, dropped = aggregation.drop_unfinished_episodes(self.data_path, state.episodes)
         policy = models.load_keras_model(self.run_dir / state.checkpoint, "start the run again with --overwrite")  # with its optimizer state
         self.publish(state)
         print(f"resuming {self.run_dir} after iteration {state.completed_iterations}"
