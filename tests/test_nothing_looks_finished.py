@@ -368,13 +368,17 @@ def test_bc_interrupted_by_ctrl_c_is_refused_as_unfinished_and_never_offered_a_r
 
     run_dir = tmp_path / "bc"
     command = [sys.executable, str(REPO_ROOT / "hw1" / "bc.py"), "Hopper-v1", "--data", str(hopper_data), "--epochs", "100000", "--run_dir", str(run_dir)]
-    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # stderr goes to a file, not a pipe: the progress bar writes a line per epoch, and a pipe that nobody reads fills
+    # (64 KB, about 500 epochs here) and blocks the run, and then its exit, which is a hang of the test and not of bc.py.
+    stderr = tmp_path / "stderr.txt"
+    with stderr.open("w") as log:
+        process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=log, text=True)
     deadline = time.monotonic() + 120
     while not list(run_dir.glob("events.out.tfevents.*")) and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.2)
     time.sleep(1.0)  # into training
     process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=60) == 130, process.stderr.read()[-2000:]
+    assert process.wait(timeout=60) == 130, stderr.read_text()[-2000:]
     assert not (run_dir / "metrics.json").exists()
     rerun = run_main("bc.py", "Hopper-v1", "--data", str(hopper_data), "--epochs", "1", "--eval_episodes", "1", "--run_dir", str(run_dir))
     line = one_line_error(rerun, "an unfinished (interrupted or failed) run", "--overwrite")
