@@ -372,7 +372,10 @@ def test_bc_interrupted_by_ctrl_c_is_refused_as_unfinished_and_never_offered_a_r
     # (64 KB, about 500 epochs here) and blocks the run, and then its exit, which is a hang of the test and not of bc.py.
     stderr = tmp_path / "stderr.txt"
     with stderr.open("w") as log:
-        process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=log, text=True)
+        # A shell's background job (the suite started with `&`) ignores SIGINT, and so would bc.py; a terminal's Ctrl-C
+        # reaches a default handler.
+        process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=log, text=True,
+                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while not list(run_dir.glob("events.out.tfevents.*")) and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.2)
