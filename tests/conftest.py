@@ -36,6 +36,14 @@ def run_script(script: str, *args: str, cwd: Path = REPO_ROOT, timeout: float = 
     )
 
 
+def as_if_from_a_terminal() -> None:
+    """Popen's preexec_fn for a child that must take Ctrl-C: a shell's background job (a suite started with `&`) ignores
+    SIGINT, and its children would inherit that; a terminal's Ctrl-C reaches a default handler."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def tensorboard_tags(run_dir: Path) -> set[str]:
     """Every tag in a run's TensorBoard event files, read back as TensorBoard reads them."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator

@@ -364,7 +364,7 @@ def test_bc_interrupted_by_ctrl_c_is_refused_as_unfinished_and_never_offered_a_r
     import subprocess
     import sys
 
-    from conftest import REPO_ROOT
+    from conftest import REPO_ROOT, as_if_from_a_terminal
 
     run_dir = tmp_path / "bc"
     command = [sys.executable, str(REPO_ROOT / "hw1" / "bc.py"), "Hopper-v1", "--data", str(hopper_data), "--epochs", "100000", "--run_dir", str(run_dir)]
@@ -372,10 +372,7 @@ def test_bc_interrupted_by_ctrl_c_is_refused_as_unfinished_and_never_offered_a_r
     # (64 KB, about 500 epochs here) and blocks the run, and then its exit, which is a hang of the test and not of bc.py.
     stderr = tmp_path / "stderr.txt"
     with stderr.open("w") as log:
-        # A shell's background job (the suite started with `&`) ignores SIGINT, and so would bc.py; a terminal's Ctrl-C
-        # reaches a default handler.
-        process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=log, text=True,
-                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=log, text=True, preexec_fn=as_if_from_a_terminal)
     deadline = time.monotonic() + 120
     while not list(run_dir.glob("events.out.tfevents.*")) and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.2)

@@ -10,7 +10,7 @@ import pytest
 
 import run_expert
 import show_data
-from conftest import EXPERTS_DIR, REPO_ROOT, run_script
+from conftest import EXPERTS_DIR, REPO_ROOT, as_if_from_a_terminal, run_script
 from cs294 import cli, data
 
 
@@ -94,8 +94,7 @@ def test_interrupted_run_leaves_no_file(tmp_path):
         [sys.executable, str(REPO_ROOT / "hw1" / "run_expert.py"), str(EXPERTS_DIR / "Humanoid-v1.pkl"), "Humanoid-v1",
          "--num_rollouts", "400", "--max_timesteps", "100", "--output", str(output)],  # short episodes: the first line comes soon
         cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        # A shell's background job ignores SIGINT, and so would its children; a terminal's Ctrl-C reaches a default handler.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        preexec_fn=as_if_from_a_terminal)
     # Wait until episodes are running, then press Ctrl-C.
     assert process.stdout.readline().startswith("episode")
     process.send_signal(signal.SIGINT)
