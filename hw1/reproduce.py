@@ -129,7 +129,23 @@ def dry_run(runner: pipeline.Runner, args: argparse.Namespace) -> dict:
     predictions = {count: pipeline.predict_wall_time(runner.jobs, costs, count) for count in workers}
     print(f"{len(runner.jobs)} steps, {sum(costs.values()) / 60:.1f} min of step time ({source}).")
     print("predicted wall time of a clean start: " + ", ".join(f"{count} workers {seconds / 60:.1f} min" for count, seconds in predictions.items()))
-    return {"jobs": len(runner.jobs), "predicted_seconds": predictions, "step_seconds": sum(costs.values())}
+    floor = simulation_floor(runner, workers)
+    return {"jobs": len(runner.jobs), "predicted_seconds": predictions, "step_seconds": sum(costs.values()), "floor_seconds": floor}
+
+
+def simulation_floor(runner: pipeline.Runner, workers: list[int]) -> float:
+    """Print the least time the finished steps' recorded simulation and training could take, at the speed benchmark's loop rates."""
+    jobs = list(runner.jobs.values())
+    benchmark = next((path for path in (runner.state_dir.parent / "benchmark.json", Path("results") / "benchmark.json") if path.is_file()), None)
+    simulation, timed = forecast.simulation_seconds(forecast.simulated_steps(jobs), benchmark) if benchmark else (0.0, 0.0)
+    if not timed:
+        return 0.0
+    training = forecast.training_seconds(jobs)
+    floor = simulation + training
+    print(f"the least it could take: the finished steps record {timed / 1e6:.1f} M MuJoCo steps ({simulation / 60:.1f} min at "
+          f"{benchmark}'s fastest loop rates) and {training / 60:.1f} min of bc.py's and bco.py's fits, {floor / 60:.1f} min in all: "
+          + ", ".join(f"{count} workers {floor / 60 / count:.1f} min" for count in workers))
+    return floor
 
 
 def placements(args: argparse.Namespace) -> dict[str, str]:

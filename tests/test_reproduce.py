@@ -10,7 +10,7 @@ import pytest
 import reproduce
 import tables
 from conftest import REPO_ROOT, run_script, tensorboard_tags, write_expert_rollouts
-from cs294 import files, pipeline, plans, report, studies
+from cs294 import data, files, forecast, pipeline, plans, report, studies
 
 EFFICIENCY_MARKS = report.EFFICIENCY_START, report.EFFICIENCY_END
 
@@ -166,6 +166,32 @@ def test_tiny_reproduction_covers_every_stage_then_skips_or_resumes(tiny_reprodu
     assert sorted(fifth["ran"]) == ["dagger/Hopper-v1/seed0", "data/CartPole-v1", "data/Hopper-v1"]
     log = (tmp_path / "results" / "reproduce" / "logs" / "dagger__Hopper-v1__seed0.log").read_text()
     assert not log.splitlines()[0].endswith("--resume") and "resuming" not in log
+
+
+def test_the_dry_run_gives_the_least_time_the_recorded_simulation_and_fits_take(tiny_reproduction, capsys):
+    tmp_path, _ = tiny_reproduction
+    results = tmp_path / "results" / "Hopper-v1"
+    bc_run = json.loads((results / "bc" / "seed0" / "metrics.json").read_text())
+    dagger_run = json.loads((results / "dagger" / "seed0" / "metrics.json").read_text())
+    # The expert's scoring episodes count once per episode set: DAgger's seed 0 reads bc.py's from the cache.
+    assert dagger_run["evaluation_seeds"] == bc_run["evaluation"]["seeds"]
+    expert = bc_run["expert"]["episodes"] * bc_run["expert"]["mean_length"]
+    assert expert > 0 and forecast.run_steps(bc_run, set()) == expert + forecast.played(bc_run["evaluation"])
+    seen: set = set()
+    forecast.run_steps(bc_run, seen)
+    with_expert, without = forecast.run_steps(dagger_run, set()), forecast.run_steps(dagger_run, seen)
+    assert with_expert - without == expert
+    # DAgger's driving steps are the episodes its aggregated file holds beyond the demonstrations.
+    aggregated = data.read_rollouts(results / "dagger" / "seed0" / "aggregated.h5").trajectories
+    driven = sum(t.length for t in aggregated[dagger_run["source_data"]["episodes"]:])
+    rows = dagger_run["iterations"]
+    curve = sum((row["episodes_scored"] - row["falls"]) * 1000 for row in rows[:-1])
+    assert driven > 0 and without == driven + curve + forecast.played(dagger_run["evaluation"])
+
+    outcome = reproduce.main(reproduce.build_parser().parse_args(tiny_args(tmp_path) + ["--dry_run", "--workers", "1,2"]))
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("the least it could take"))
+    assert outcome["floor_seconds"] > 0 and f"2 workers {outcome['floor_seconds'] / 120:.1f} min" in line, line
+    assert str(tmp_path / "results" / "benchmark.json") in line  # the tiny profile's own loop rates
 
 
 def test_the_report_counts_no_dagger_run_stopped_mid_way(tiny_reproduction, tmp_path):

@@ -92,3 +92,86 @@ def scaled_costs(jobs: list[pipeline.Job], measured_jobs: list[pipeline.Job], st
         costs[job.name] = scaled
         matched += 1
     return costs, matched
+
+
+# Steps in an episode that ran to its time limit; an episode that ended early ("fell") counts none where its length is not recorded.
+TIME_LIMITS = {"Ant-v1": 1000, "HalfCheetah-v1": 1000, "Hopper-v1": 1000, "Humanoid-v1": 1000, "Reacher-v1": 50, "Walker2d-v1": 1000}
+
+
+def played(record: dict) -> float:
+    """Environment steps of one evaluation record (episodes and their mean length)."""
+    return float(record.get("episodes", 0)) * float(record.get("mean_length", 0.0))
+
+
+def run_steps(metrics: dict, experts: set) -> float:
+    """Steps a bc.py, dagger.py or bco.py run simulated; the expert's scoring episodes count once per episode set (then they are cached)."""
+    env, evaluation = metrics["config"]["env"], metrics.get("evaluation") or {}
+    seeds = tuple(metrics.get("evaluation_seeds") or evaluation.get("seeds") or ())
+    steps = 0.0
+    if isinstance(metrics.get("expert"), dict) and (env, seeds) not in experts:
+        experts.add((env, seeds))
+        steps += played(metrics["expert"])
+    if "interactions" in metrics:  # bco.py: its interactions (pre, post, selection), the evaluations, the random policy's score
+        return steps + metrics["interactions"]["total"] + metrics["interactions"]["evaluation"] + played(metrics.get("random") or {})
+    steps += played(evaluation)
+    iterations = metrics.get("iterations") or []
+    if iterations:  # dagger.py: the driving episodes, and each earlier iteration's curve episodes
+        steps += iterations[-1]["transitions"] - iterations[0]["transitions"]
+        steps += sum((row["episodes_scored"] - row["falls"]) * TIME_LIMITS.get(env, 0) for row in iterations[:-1])
+    return steps
+
+
+def job_steps(job: pipeline.Job, experts: set) -> dict[str, float]:
+    """Environment steps per task that a finished job simulated, from what it wrote (none for a step that plays no episode)."""
+    if job.script in ("bc.py", "dagger.py", "bco.py"):
+        metrics = read_json(job.output / "metrics.json")
+        return {metrics["config"]["env"]: run_steps(metrics, experts)} if metrics else {}
+    if job.script == "run_expert.py" and job.output.is_file():
+        import h5py  # the lengths only: reading the episodes themselves (750 MB for Humanoid's file) is not needed
+
+        with h5py.File(job.output, "r") as file:
+            return {job.args[1]: float(file["episode_lengths"][()].sum())}
+    if job.script == "label_noise.py":
+        payload = read_json(job.output.with_suffix(".json")) or {}
+        records = [record for row in payload.get("rows", []) for runs in row.get("returns", {}).values() for record in runs]
+        return {payload.get("env"): sum(map(played, records + payload.get("experts", [])))} if payload else {}
+    if job.script == "check_experts.py":
+        try:
+            rows = json.loads((job.output / "experts.json").read_text())
+        except (OSError, ValueError):
+            return {}
+        return {row["task"]: (row["episodes"] - row["falls"]) * TIME_LIMITS.get(row["task"], 0) for row in rows}
+    return {}
+
+
+def simulated_steps(jobs: list[pipeline.Job]) -> dict[str, float]:
+    """Environment steps per task that the finished jobs' outputs record: a lower bound on what a clean start simulates."""
+    experts: set = set()
+    steps: dict[str, float] = {}
+    for job in jobs:
+        for task, count in job_steps(job, experts).items():
+            steps[task] = steps.get(task, 0.0) + count
+    return steps
+
+
+def simulation_seconds(steps: dict[str, float], benchmark: Path) -> tuple[float, float]:
+    """(seconds on one core, steps timed) for the tasks the benchmark timed, each at the fastest of its four loop rates."""
+    payload = read_json(benchmark) or {}
+    rates = {row["env"]: max(value for key, value in row.items() if key.endswith(("expert", "learned")))
+             for row in payload.get("loops", [])}
+    timed = {task: count for task, count in steps.items() if task in rates}
+    return sum(count / rates[task] for task, count in timed.items()), sum(timed.values())
+
+
+def training_seconds(jobs: list[pipeline.Job]) -> float:
+    """Seconds the finished bc.py and bco.py steps recorded as fitting (dagger.py records none apart from its rollouts)."""
+    total = 0.0
+    for job in jobs:
+        metrics = read_json(job.output / "metrics.json") if job.script in ("bc.py", "bco.py") else None
+        if not metrics:
+            continue
+        if isinstance(metrics.get("seconds"), dict):
+            total += float(metrics["seconds"].get("training", 0.0))
+        for row in metrics.get("iterations") or []:
+            total += sum(float(row.get("phase_seconds", {}).get(phase, 0.0)) for phase in ("inverse_fit", "policy_fit"))
+    return total
