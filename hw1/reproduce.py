@@ -137,10 +137,10 @@ def simulation_floor(runner: pipeline.Runner, workers: list[int]) -> float:
     """Print the least time the finished steps' recorded simulation and training could take, at the speed benchmark's loop rates."""
     jobs = list(runner.jobs.values())
     benchmark = next((path for path in (runner.state_dir.parent / "benchmark.json", Path("results") / "benchmark.json") if path.is_file()), None)
-    simulation, timed = forecast.simulation_seconds(forecast.simulated_steps(jobs), benchmark) if benchmark else (0.0, 0.0)
+    simulation, timed = forecast.simulation_seconds(forecast.simulated_steps(jobs, runner.state_dir), benchmark) if benchmark else (0.0, 0.0)
     if not timed:
         return 0.0
-    training = forecast.training_seconds(jobs)
+    training = forecast.training_seconds(jobs, runner.state_dir)
     floor = simulation + training
     print(f"the least it could take: the finished steps record {timed / 1e6:.1f} M MuJoCo steps ({simulation / 60:.1f} min at "
           f"{benchmark}'s fastest loop rates) and {training / 60:.1f} min of bc.py's and bco.py's fits, {floor / 60:.1f} min in all: "

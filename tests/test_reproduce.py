@@ -194,6 +194,22 @@ def test_the_dry_run_gives_the_least_time_the_recorded_simulation_and_fits_take(
     assert str(tmp_path / "results" / "benchmark.json") in line  # the tiny profile's own loop rates
 
 
+def test_the_floor_counts_a_damaged_or_unfinished_record_as_nothing(tmp_path):
+    state_dir = tmp_path / "state"
+    data_file = tmp_path / "Hopper-v1_1_rollouts.h5"
+    data_file.write_bytes(b"\x89HDF\r\n" + bytes(100))  # a truncated HDF5 file
+    run_dir = tmp_path / "run"
+    files.write_json(run_dir / "metrics.json", {"config": {"env": "Hopper-v1"}, "evaluation": {"episodes": 2, "mean_length": 10.0}})
+    data_job = pipeline.Job(name="data/Hopper-v1", script="run_expert.py", args=["experts/Hopper-v1.pkl", "Hopper-v1"], output=data_file, stage="data")
+    bc_job = pipeline.Job(name="bc/Hopper-v1/seed0", script="bc.py", args=[], output=run_dir, stage="BC")
+    assert forecast.simulated_steps([data_job, bc_job], state_dir) == {}  # no stamp: neither step finished
+    for job in (data_job, bc_job):
+        files.write_json(pipeline.stamp_path(state_dir, job), {"status": "done", "key": "k", "seconds": 1.0})
+    assert forecast.simulated_steps([data_job, bc_job], state_dir) == {"Hopper-v1": 20.0}  # the damaged data file counts none
+    files.write_json(run_dir / "metrics.json", {"config": {"env": "Hopper-v1"}, "evaluation": {"episodes": "many"}, "seconds": []})
+    assert forecast.simulated_steps([data_job, bc_job], state_dir) == {} and forecast.training_seconds([bc_job], state_dir) == 0.0
+
+
 def test_the_report_counts_no_dagger_run_stopped_mid_way(tiny_reproduction, tmp_path):
     finished = json.loads((tiny_reproduction[0] / "results" / "Hopper-v1" / "dagger" / "seed0" / "metrics.json").read_text())
     assert finished["complete"] is True

@@ -144,34 +144,56 @@ def job_steps(job: pipeline.Job, experts: set) -> dict[str, float]:
     return {}
 
 
-def simulated_steps(jobs: list[pipeline.Job]) -> dict[str, float]:
-    """Environment steps per task that the finished jobs' outputs record: a lower bound on what a clean start simulates."""
+def recorded_steps(job: pipeline.Job, experts: set) -> dict[str, float]:
+    """job_steps, where a record that is damaged or not in the expected form counts none (the total stays a lower bound)."""
+    try:
+        return {str(task): float(count) for task, count in job_steps(job, experts).items()}
+    except (OSError, KeyError, IndexError, TypeError, ValueError, AttributeError):
+        return {}
+
+
+def simulated_steps(jobs: list[pipeline.Job], state_dir: Path) -> dict[str, float]:
+    """Environment steps per task that the outputs of the finished jobs record: a lower bound on what a clean start simulates."""
     experts: set = set()
     steps: dict[str, float] = {}
-    for job in jobs:
-        for task, count in job_steps(job, experts).items():
+    for job in finished(jobs, state_dir):
+        for task, count in recorded_steps(job, experts).items():
             steps[task] = steps.get(task, 0.0) + count
     return steps
+
+
+def finished(jobs: list[pipeline.Job], state_dir: Path) -> list[pipeline.Job]:
+    """The jobs whose stamp says done: a running or failed step's partial output, or a run someone left, counts none."""
+    return [job for job in jobs if (pipeline.read_stamp(state_dir, job) or {}).get("status") == "done"]
 
 
 def simulation_seconds(steps: dict[str, float], benchmark: Path) -> tuple[float, float]:
     """(seconds on one core, steps timed) for the tasks the benchmark timed, each at the fastest of its four loop rates."""
     payload = read_json(benchmark) or {}
-    rates = {row["env"]: max(value for key, value in row.items() if key.endswith(("expert", "learned")))
-             for row in payload.get("loops", [])}
+    rates = {}
+    for row in payload.get("loops", []) if isinstance(payload.get("loops"), list) else []:
+        measured = [value for key, value in row.items() if key.endswith(("expert", "learned")) and isinstance(value, (int, float)) and value > 0]
+        if measured and isinstance(row.get("env"), str):
+            rates[row["env"]] = max(measured)
     timed = {task: count for task, count in steps.items() if task in rates}
     return sum(count / rates[task] for task, count in timed.items()), sum(timed.values())
 
 
-def training_seconds(jobs: list[pipeline.Job]) -> float:
+def fit_seconds(metrics: dict) -> float:
+    """Seconds one bc.py or bco.py run recorded as fitting."""
+    total = float(metrics["seconds"].get("training", 0.0)) if isinstance(metrics.get("seconds"), dict) else 0.0
+    for row in metrics.get("iterations") or []:
+        total += sum(float(row.get("phase_seconds", {}).get(phase, 0.0)) for phase in ("inverse_fit", "policy_fit"))
+    return total
+
+
+def training_seconds(jobs: list[pipeline.Job], state_dir: Path) -> float:
     """Seconds the finished bc.py and bco.py steps recorded as fitting (dagger.py records none apart from its rollouts)."""
     total = 0.0
-    for job in jobs:
+    for job in finished(jobs, state_dir):
         metrics = read_json(job.output / "metrics.json") if job.script in ("bc.py", "bco.py") else None
-        if not metrics:
+        try:
+            total += fit_seconds(metrics) if metrics else 0.0
+        except (KeyError, TypeError, ValueError, AttributeError):  # a record not in the expected form counts none
             continue
-        if isinstance(metrics.get("seconds"), dict):
-            total += float(metrics["seconds"].get("training", 0.0))
-        for row in metrics.get("iterations") or []:
-            total += sum(float(row.get("phase_seconds", {}).get(phase, 0.0)) for phase in ("inverse_fit", "policy_fit"))
     return total
