@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run only the steps whose names start with one of these comma-separated prefixes, and the steps they need (e.g. bco/,study/)")
     what.add_argument("--no_videos", action="store_true", help="skip the videos")
     mode.add_argument("--dry_run", action="store_true", help="list the steps and whether each is cached, and predict the wall time; run nothing")
-    mode.add_argument("--workers", default="1,2,4,8,16,32", help="with --dry_run: the numbers of steps side by side to predict the wall time for")
+    mode.add_argument("--workers", default=None, help="with --dry_run: the numbers of steps side by side to predict the wall time for (default: 1,2,4,8,16,32)")
     mode.add_argument("--report_only", action="store_true", help="rewrite REPORT.md from the finished steps, run nothing")
     return parser
 
@@ -73,13 +73,13 @@ def default_dirs(args: argparse.Namespace) -> tuple[Path, Path]:
     return args.root, args.data_dir
 
 
-def command_text(args: argparse.Namespace) -> str:
-    """The command that reproduces this report."""
+def command_text(args: argparse.Namespace, with_only: bool = True) -> str:
+    """The command that reproduces this report; without --only, the one that finishes every step of the profile."""
     words = ["python", "hw1/reproduce.py", "--profile", args.profile]
     for flag in ("root", "data_dir"):
         if getattr(args, flag) is not None:
             words += [f"--{flag}", str(getattr(args, flag))]
-    if args.only:
+    if args.only and with_only:
         words += ["--only", args.only]
     return " ".join(words + (["--no_videos"] if args.no_videos else []))
 
@@ -118,7 +118,7 @@ def predicted_costs(runner: pipeline.Runner, args: argparse.Namespace) -> tuple[
 def dry_run(runner: pipeline.Runner, args: argparse.Namespace) -> dict:
     """List the steps and whether each is cached, and predict a clean start's wall time for several numbers of workers."""
     try:
-        workers = [int(word) for word in args.workers.split(",")]
+        workers = [int(word) for word in (args.workers or "1,2,4,8,16,32").split(",")]
     except ValueError:
         raise UserError(f"--workers {args.workers!r}: give whole numbers separated by commas, e.g. 1,2,4") from None
     if not workers or min(workers) < 1:
@@ -128,9 +128,13 @@ def dry_run(runner: pipeline.Runner, args: argparse.Namespace) -> dict:
     costs, source = predicted_costs(runner, args)
     predictions = {count: pipeline.predict_wall_time(runner.jobs, costs, count) for count in workers}
     print(f"{len(runner.jobs)} steps, {sum(costs.values()) / 60:.1f} min of step time ({source}).")
-    print("predicted wall time of a clean start: " + ", ".join(f"{count} workers {seconds / 60:.1f} min" for count, seconds in predictions.items()))
+    print("predicted wall time of a clean start: " + ", ".join(f"{workers_text(count)} {seconds / 60:.1f} min" for count, seconds in predictions.items()))
     floor = simulation_floor(runner, workers)
     return {"jobs": len(runner.jobs), "predicted_seconds": predictions, "step_seconds": sum(costs.values()), "floor_seconds": floor}
+
+
+def workers_text(count: int) -> str:
+    return f"{count} worker" if count == 1 else f"{count} workers"
 
 
 def simulation_floor(runner: pipeline.Runner, workers: list[int]) -> float:
@@ -144,7 +148,7 @@ def simulation_floor(runner: pipeline.Runner, workers: list[int]) -> float:
     floor = simulation + training
     print(f"the least it could take: the finished steps record {timed / 1e6:.1f} M MuJoCo steps ({simulation / 60:.1f} min at "
           f"{benchmark}'s fastest loop rates) and {training / 60:.1f} min of bc.py's and bco.py's fits, {floor / 60:.1f} min in all: "
-          + ", ".join(f"{count} workers {floor / 60 / count:.1f} min" for count in workers))
+          + ", ".join(f"{workers_text(count)} {floor / 60 / count:.1f} min" for count in workers))
     return floor
 
 
@@ -186,6 +190,8 @@ def main(args: argparse.Namespace) -> dict:
     """Plan the steps, run those not cached, write the report; returns the outcome."""
     if args.jobs < 1:
         raise UserError(f"--jobs must be at least 1, got {args.jobs}")
+    if args.workers is not None and not args.dry_run:
+        raise UserError(f"--workers {args.workers} only predicts times with --dry_run; to run N steps side by side, pass --jobs N")
     cli.check_ray_address(args.address, args.backend, args.address_timeout)
     placements(args)
     checkout = Path(__file__).resolve().parents[1]
@@ -218,7 +224,7 @@ def main(args: argparse.Namespace) -> dict:
     everything.hasher = runner.hasher  # the files this run hashed need no second reading
     cached = [job.name for job, state in everything.plan() if state == "cached" and job.name not in outcome.ran]
     shown = dataclasses.replace(outcome, cached=cached)
-    context = report.Context(command=command_text(args), profile=args.profile, profile_settings=dataclasses.asdict(profile), root=root, jobs=plan,
+    context = report.Context(command=command_text(args), finish_command=command_text(args, with_only=False), profile=args.profile, profile_settings=dataclasses.asdict(profile), root=root, jobs=plan,
                              outcome=shown, video_problem=video_problem if profile.video_tasks else "this profile makes no videos",
                              machine=f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     report_path = report.write_report(context)

@@ -137,6 +137,8 @@ def test_the_report_counts_only_its_own_finished_steps(run_main, hopper_data, tm
     report = (root / "REPORT.md").read_text()
     assert "steps of this profile are not finished" in report and "dagger/Hopper-v1/seed0" in report
     assert "*Left out: `hopper_architectures.md`" in report and "Left out: `benchmark.md`" in report
+    # What it tells to run keeps this invocation's --root and --data_dir, and drops --only: it finishes every step.
+    assert f"`python hw1/reproduce.py --profile tiny --root {root} --data_dir {data_dir}` finishes them" in report
 
     # A run made by hand under the profile's root, as in the issue (there with another learning rate): here a real
     # bc.py run directory of the same kind, so on the old code the cell read "… ± 0.0" over two runs.
@@ -238,6 +240,13 @@ def test_dagger_resume_checks_the_expert_and_num_envs_and_records_extended_itera
     assert extended.returncode == 0, extended.stderr[-2000:]
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["config"]["iterations"] == 2 and [row["iteration"] for row in metrics["iterations"]] == [0, 1, 2] and metrics["complete"]
+
+
+def test_workers_without_a_dry_run_is_refused_before_any_work(run_main, tmp_path):
+    result = run_main("reproduce.py", "--profile", "tiny", "--root", str(tmp_path / "results"), "--data_dir", str(tmp_path / "data"),
+                      "--workers", "4")
+    one_line_error(result, "--workers 4 only predicts times with --dry_run", "--jobs N")
+    assert not (tmp_path / "results").exists()
 
 
 def test_a_damaged_entry_of_the_invocation_log_is_dropped(run_main, tmp_path):

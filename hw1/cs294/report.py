@@ -149,7 +149,7 @@ def unfinished_note(context: "Context") -> list[str]:
         return []
     shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
     return [f"**{len(missing)} steps of this profile are not finished with the current code and inputs ({shown}); "
-            f"their runs and sections are left out. `python hw1/reproduce.py --profile {context.profile}` finishes them.**", ""]
+            f"their runs and sections are left out. `{context.finishing}` finishes them.**", ""]
 
 
 def finished_section(context: "Context", path: Path, drop_title: bool = True) -> list[str]:
@@ -157,7 +157,7 @@ def finished_section(context: "Context", path: Path, drop_title: bool = True) ->
     if context.finished & {path.resolve(), *path.resolve().parents}:  # the step's output is the file or a folder holding it
         return section_file(path, drop_title)
     return [f"*Left out: `{relative(path, context.root)}` is not finished with the current code and inputs "
-            f"(`python hw1/reproduce.py --profile {context.profile}` makes it).*"]
+            f"(`{context.finishing}` makes it).*"]
 
 
 def table(results: Path, tasks: Sequence[str] = TASKS, finished: "set[Path] | None" = None) -> str:
@@ -369,6 +369,12 @@ class Context:
     outcome: pipeline.Outcome
     video_problem: str | None
     machine: str
+    finish_command: str = ""
+    """The command that finishes every step of the profile (the invocation's --root and --data_dir, without --only)."""
+
+    @property
+    def finishing(self) -> str:
+        return self.finish_command or f"python hw1/reproduce.py --profile {self.profile}"
 
     @property
     def finished(self) -> set[Path]:
@@ -625,7 +631,7 @@ def build_report(context: Context) -> str:
                   "model of 5, first fits 100 and 30 epochs, warm refits 10 and 10): " + bco_settings(p["bco"], p.get("bco_budget", ())) + ".", "",
                   bco_table(root, list(p["bco"]), finished).strip() if any(bco_runs_of(root, list(p["bco"]), finished).values())
                   else "*Left out: no BCO run of this profile is finished with the current code and inputs "
-                       f"(`python hw1/reproduce.py --profile {context.profile}` makes them).*", ""]
+                       f"(`{context.finishing}` makes them).*", ""]
         if panels:
             lines += [f"![BCO normalized score against interactions]({relative(figures / 'bco_scores.png', root)})", ""]
         if p.get("label_noise"):
