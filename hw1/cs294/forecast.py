@@ -10,6 +10,7 @@ other step takes its measured time as it is, and a step with no measured counter
 plan's estimate.
 """
 
+import functools
 import json
 import re
 from pathlib import Path
@@ -94,8 +95,18 @@ def scaled_costs(jobs: list[pipeline.Job], measured_jobs: list[pipeline.Job], st
     return costs, matched
 
 
-# Steps in an episode that ran to its time limit; an episode that ended early ("fell") counts none where its length is not recorded.
-TIME_LIMITS = {"Ant-v1": 1000, "HalfCheetah-v1": 1000, "Hopper-v1": 1000, "Humanoid-v1": 1000, "Reacher-v1": 50, "Walker2d-v1": 1000}
+@functools.cache
+def time_limit(task: str) -> int:
+    """Steps of an episode of `task` that ran to its registered time limit (0 for a name this project does not know).
+
+    Where an episode's length is not recorded, one that did not fall counts this many steps and one that fell counts none.
+    """
+    from cs294 import environments  # gymnasium and MuJoCo: only when a dry run counts steps
+
+    try:
+        return environments.default_max_episode_steps(environments.resolve(task)) or 0
+    except Exception:  # noqa: BLE001  (an unknown or unregistered task: its episodes count none)
+        return 0
 
 
 def played(record: dict) -> float:
@@ -117,7 +128,7 @@ def run_steps(metrics: dict, experts: set) -> float:
     iterations = metrics.get("iterations") or []
     if iterations:  # dagger.py: the driving episodes, and each earlier iteration's curve episodes
         steps += iterations[-1]["transitions"] - iterations[0]["transitions"]
-        steps += sum((row["episodes_scored"] - row["falls"]) * TIME_LIMITS.get(env, 0) for row in iterations[:-1])
+        steps += sum((row["episodes_scored"] - row["falls"]) * time_limit(env) for row in iterations[:-1])
     return steps
 
 
@@ -135,12 +146,9 @@ def job_steps(job: pipeline.Job, experts: set) -> dict[str, float]:
         payload = read_json(job.output.with_suffix(".json")) or {}
         records = [record for row in payload.get("rows", []) for runs in row.get("returns", {}).values() for record in runs]
         return {payload.get("env"): sum(map(played, records + payload.get("experts", [])))} if payload else {}
-    if job.script == "check_experts.py":
-        try:
-            rows = json.loads((job.output / "experts.json").read_text())
-        except (OSError, ValueError):
-            return {}
-        return {row["task"]: (row["episodes"] - row["falls"]) * TIME_LIMITS.get(row["task"], 0) for row in rows}
+    if job.script == "check_experts.py":  # its JSON is a list, which read_json refuses; recorded_steps catches a damaged one
+        rows = json.loads((job.output / "experts.json").read_text())
+        return {row["task"]: (row["episodes"] - row["falls"]) * time_limit(row["task"]) for row in rows}
     return {}
 
 
