@@ -43,6 +43,8 @@ def study_settings(results: Path, tasks: list[str]) -> dict:
 
 def main(args: argparse.Namespace) -> str:
     # Only the tasks that have runs: a table of dashes says nothing a user can act on.
+    if args.results.exists() and not args.results.is_dir():
+        raise UserError(f"--results {args.results} is a file; name the folder of <ENV>/<method>/seed*/ runs (results or runs)")
     tasks = [task for task in report.TASKS if report.load_runs(args.results, task, "bc") or report.load_runs(args.results, task, "dagger")]
     if not tasks and not report.bco_runs_of(args.results, report.BCO_TASKS):
         raise UserError(f"no finished bc.py, dagger.py or bco.py runs under {args.results}/<ENV>/<method>/seed*/; "

@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 
 import bc
+import bco
+import dagger
 import label_noise
 import run_expert
 import show_data
@@ -169,6 +171,20 @@ def test_an_output_that_is_an_input_is_refused_and_the_input_survives(tmp_path, 
     code, stderr = run_in_process(bc, ["Hopper-v1", "--data", data, "--run_dir", tmp_path, "--overwrite"], capsys)
     assert_one_line_refusal(code, stderr, "would overwrite the input")
     assert data.read_bytes() == good_rollouts.read_bytes()
+
+
+@pytest.mark.parametrize("script", [bc, dagger, bco], ids=["bc", "dagger", "bco"])
+def test_a_run_dir_holding_a_users_own_files_is_refused_even_with_overwrite(script, good_rollouts, tmp_path, capsys):
+    notes = tmp_path / "thesis"
+    (notes / "chapter1").mkdir(parents=True)
+    (notes / "draft.tex").write_text("my own words")
+    (notes / "metrics.json").write_text("{}")  # a run's name beside the user's files does not make it a run directory
+    data_flag = "--demos" if script is bco else "--data"
+    for extra in ([], ["--overwrite"]):
+        code, stderr = run_in_process(script, ["Hopper-v1", data_flag, good_rollouts, "--run_dir", notes, *extra], capsys)
+        assert_one_line_refusal(code, stderr, "holds files no run writes (chapter1, draft.tex)")
+    assert sorted(path.name for path in notes.iterdir()) == ["chapter1", "draft.tex", "metrics.json"]
+    assert (notes / "draft.tex").read_text() == "my own words"
 
 
 @pytest.mark.parametrize(("flags", "message"), [

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import run_expert
 import show_data
+import tables
 from conftest import EXPERTS_DIR, write_expert_rollouts
 from cs294 import cli, environments, inverse_dynamics, models, reporting
 
@@ -159,6 +160,8 @@ def test_resuming_dagger_with_other_data_is_refused_and_without_data_uses_the_ru
     without_data = [a for i, a in enumerate(resume) if a != "--data" and (i == 0 or resume[i - 1] != "--data")]
     assert cli.run(dagger.main, dagger.build_parser(), without_data) == 0, capsys.readouterr().err
     assert cli.run(dagger.main, dagger.build_parser(), resume) == 0, capsys.readouterr().err
+    # Neither the refused resume nor the two with nothing left to do added a TensorBoard events file to the finished run.
+    assert len(list(run_dir.glob("events.out.tfevents.*"))) == 1
 
     (run_dir / "checkpoints" / "iteration_000.keras").write_bytes(b"truncated")
     assert "is not a Keras model this project can load" in refusal(dagger, resume, capsys)
@@ -180,3 +183,26 @@ def test_a_model_file_keras_cannot_load_is_named_for_what_it_holds(tmp_path):
         with pytest.raises(UserError, match=words) as refusal:
             models.load_policy(tmp_path / name, 11, 3)
         assert "\n" not in str(refusal.value) and "Error" not in str(refusal.value)
+
+
+@pytest.mark.parametrize(("script", "argv", "message"), [
+    (bc, ["Hopper-v1", "--data", "{data}", "--learning_rate", -1], "--learning_rate must be positive, got -1"),
+    (bc, ["Hopper-v1", "--data", "{data}", "--l2", -0.5], "--l2 must not be negative, got -0.5"),
+    (dagger, ["Hopper-v1", "--data", "{data}", "--iterations", -1], "--iterations must be at least 0, got -1"),
+    (bco, ["CartPole-v1", "--selection_episodes", -1], "--selection_episodes must be at least 0, got -1"),
+    (bco, ["CartPole-v1", "--inverse_ensemble", 0], "--inverse_ensemble must be at least 1, got 0"),
+    (bco, ["Pendulum-v1", "--run_dir", "{tmp}/run"], "experts/ holds no expert of Pendulum-v1"),
+    (show_data, ["{tmp}"], "is a directory; name the .h5 rollout file itself"),
+    (tables, ["--results", "{data}"], "is a file; name the folder"),
+])
+def test_each_refusal_names_its_flag_or_file_and_what_is_wanted(script, argv, message, tiny_hopper, tmp_path, capsys):
+    argv = [str(a).format(data=tiny_hopper, tmp=tmp_path) for a in argv]
+    assert message in refusal(script, argv, capsys)
+    assert not (tmp_path / "run").exists()
+
+
+def test_dagger_says_when_every_iteration_is_scored_on_all_evaluation_episodes(tiny_hopper, tmp_path, capsys):
+    argv = ["Hopper-v1", "--data", tiny_hopper, "--iterations", 0, "--epochs", 1, "--eval_episodes", 1, "--curve_episodes", 5,
+            "--hidden", "8", "--validation_fraction", 0.2, "--run_dir", tmp_path / "run"]
+    assert cli.run(dagger.main, dagger.build_parser(), [str(a) for a in argv]) == 0
+    assert "--curve_episodes 5 is more than --eval_episodes 1, so every iteration is scored on all 1 evaluation episodes" in capsys.readouterr().out

@@ -190,7 +190,8 @@ def test_policy_keras_is_the_kept_iteration_and_last_policy_keras_the_last(tmp_p
     from cs294 import bco as bco_library
 
     probe = np.random.default_rng(2).normal(size=(64, 4)).astype(np.float32)
-    assert run_bco(tiny_run(cartpole_demos, tmp_path / "bco0") + ["--iterations", 0], capsys)[0] == 0
+    code, output = run_bco(tiny_run(cartpole_demos, tmp_path / "bco0") + ["--iterations", 0, "--selection_episodes", 0], capsys)
+    assert code == 0 and "kept iteration 0 (the last, as --selection_episodes 0 asks)" in output.out, output
     monkeypatch.setattr(bco_library, "select_iteration", lambda distances: 0)  # keep BCO(0) whatever the distances
     assert run_bco(tiny_run(cartpole_demos, tmp_path / "kept0") + ["--iterations", 2], capsys)[0] == 0
     metrics = json.loads((tmp_path / "kept0" / "metrics.json").read_text())

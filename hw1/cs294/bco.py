@@ -42,14 +42,12 @@ def check_args(args: argparse.Namespace) -> None:
         raise UserError(f"--pre_steps must be at least 2 (the inverse model trains on some and holds one out), got {args.pre_steps}")
     if args.alpha <= 0 and args.iterations > 0:
         raise UserError(f"--alpha must be positive for BCO(alpha) iterations, got {args.alpha}")
-    if args.iterations < 0 or min(args.inverse_epochs, args.inverse_retrain_epochs, args.retrain_epochs) < 1:
-        raise UserError("--iterations must be >= 0, --inverse_epochs, --inverse_retrain_epochs and --retrain_epochs >= 1")
-    if min(args.ensemble, args.inverse_ensemble, args.inverse_batch_size) < 1:
-        raise UserError("--ensemble, --inverse_ensemble and --inverse_batch_size must be at least 1")
+    for name, least in (("iterations", 0), ("selection_episodes", 0), ("inverse_epochs", 1), ("inverse_retrain_epochs", 1),
+                        ("retrain_epochs", 1), ("ensemble", 1), ("inverse_ensemble", 1), ("inverse_batch_size", 1)):
+        if getattr(args, name) < least:
+            raise UserError(f"--{name} must be at least {least}, got {getattr(args, name)}")
     if not 0 <= args.exploration <= 1:
         raise UserError(f"--exploration must be in [0, 1], got {args.exploration}")
-    if args.selection_episodes < 0 or args.eval_episodes < 1:
-        raise UserError(f"--selection_episodes must be >= 0 and --eval_episodes >= 1, got {args.selection_episodes} and {args.eval_episodes}")
     if args.demo_episodes is not None and args.demo_episodes < 1:
         raise UserError(f"--demo_episodes must be at least 1, got {args.demo_episodes}")
 
@@ -256,6 +254,8 @@ def run(args: argparse.Namespace) -> dict:
     if args.iterations and post_steps < 1:
         raise UserError(f"--alpha {args.alpha} x |I_pre| = {pre_steps} rounds to no post-demonstration steps; raise --alpha or --pre_steps")
     expert_path = experts.default_expert_path(args.env)
+    # Progress before the first epoch's line: on Humanoid, scoring and BCO(0)'s collection take minutes.
+    print(f"scoring the expert and a random policy on {args.eval_episodes} evaluation episode{'s' if args.eval_episodes != 1 else ''}")
     expert_stats, _ = bco.evaluate(experts.load_checked_expert(expert_path, bco.spec), f"the expert {expert_path}",
                                    "on the evaluation episodes", runs.expert_hint(expert_path))
     random_stats, _ = bco.evaluate(bco.explorer, "the random policy", "on the evaluation episodes", "report this as a bug")
@@ -282,6 +282,8 @@ def run(args: argparse.Namespace) -> dict:
             clock = time.perf_counter()
 
         if iteration == 0:
+            print(f"expert {expert_stats.mean:.1f}, random policy {random_stats.mean:.1f}; "
+                  f"collecting |I_pre| = {pre_steps} interactions with the random policy")
             collected_distance = bco.collect(bco.explorer, pre_steps, stream=0)
             bco.interactions.pre += pre_steps
         else:
@@ -330,7 +332,8 @@ def run(args: argparse.Namespace) -> dict:
     reporting.save_policy(policy.model, bco.run_dir / "policy.keras")
     reporting.save_policy(inverse.model, bco.run_dir / "inverse_dynamics.keras")
     files.write_json(bco.run_dir / "metrics.json", metrics)
-    print(f"kept iteration {kept_iteration} (closest to the demonstrations): return {kept['return_mean']:.1f}, normalized score "
+    why = "closest to the demonstrations" if args.selection_episodes else "the last, as --selection_episodes 0 asks"
+    print(f"kept iteration {kept_iteration} ({why}): return {kept['return_mean']:.1f}, normalized score "
           f"{kept['normalized_score']:.2f}; the last iteration: {last['return_mean']:.1f}, {last['normalized_score']:.2f}. "
           f"Interactions: |I_pre| = {bco.interactions.pre}, alpha |I_pre| = {bco.interactions.post}, selection {bco.interactions.selection}")
     print(f"wrote {bco.run_dir}/policy.keras (kept), last_policy.keras, inverse_dynamics.keras, metrics.json and TensorBoard events")

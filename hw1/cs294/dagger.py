@@ -9,6 +9,7 @@ last one committed.
 
 
 import argparse
+import functools
 import shutil
 import time
 from pathlib import Path
@@ -30,10 +31,14 @@ OPTIONS = ("iterations", "rollouts_per_iter", "retrain_epochs", "beta", "curve_e
 def check_args(args: argparse.Namespace) -> None:
     """DAgger's own flags, checked (the shared ones are checked by runs.RunConfig)."""
     for name in ("iterations", "rollouts_per_iter", "retrain_epochs", "curve_episodes"):
-        if getattr(args, name) < (0 if name == "iterations" else 1):
-            raise UserError(f"--{name} is too small: {getattr(args, name)}")
+        least = 0 if name == "iterations" else 1
+        if getattr(args, name) < least:
+            raise UserError(f"--{name} must be at least {least}, got {getattr(args, name)}")
     if not 0 <= args.beta <= 1:
         raise UserError(f"--beta must be in [0, 1], got {args.beta}")
+    if args.curve_episodes > args.eval_episodes > 0:  # not an error: --eval_episodes alone may be lowered below the default
+        print(f"note: --curve_episodes {args.curve_episodes} is more than --eval_episodes {args.eval_episodes}, "
+              f"so every iteration is scored on all {args.eval_episodes} evaluation episodes")
     if args.resume and args.run_dir is None:
         raise UserError("--resume needs --run_dir, the directory of the run to continue")
     if args.resume and not (args.run_dir / AGGREGATED_FILE).exists():
@@ -71,8 +76,17 @@ class DaggerRun:
             demonstrations = data.read_rollouts(self.config.data, env_name=args.env)
             training.check_split(sum(t.length for t in demonstrations.trajectories), self.training_config.validation_fraction, self.config.data)
         locks.claim_run_dir(self.run_dir, resume=args.resume, overwrite=args.overwrite)
-        self.logger = reporting.TensorBoardLogger(self.run_dir)
         self.episodes: list[data.Trajectory] = []  # the aggregated file's episodes, kept as they are written: read back only to resume
+
+    @functools.cached_property
+    def logger(self) -> reporting.TensorBoardLogger:
+        """The run's TensorBoard writer, opened on first use: a refused or no-op --resume adds no events file to the run."""
+        return reporting.TensorBoardLogger(self.run_dir)
+
+    def close(self) -> None:
+        """Flush and close the TensorBoard writer, if the run opened one."""
+        if "logger" in vars(self):
+            self.logger.close()
 
     def seeds_for(self, iteration: int, count: int, exclude: list[int]) -> list[int]:
         """Episode seeds of one iteration, from a generator of (seed, iteration): a resumed iteration redoes the same episodes."""
@@ -255,7 +269,7 @@ def run(args: argparse.Namespace) -> dict:
     policy, metrics, state = run.start()
     for iteration in range(state.completed_iterations + 1, args.iterations + 1):
         run.iterate(iteration, policy, metrics, state)
-    run.logger.close()
+    run.close()
     last = metrics["iterations"][-1]
     print(f"last iteration {last['iteration']}: return {last['return_mean']:.1f} ± {last['return_std']:.1f} over {last['episodes_scored']} episodes "
           f"(falls {last['falls']}/{last['episodes_scored']}) with {last['expert_labels']} expert labels; "

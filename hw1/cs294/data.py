@@ -185,6 +185,8 @@ def _write_episodes(file: h5py.File, first_index: int, trajectories: Sequence[Tr
 def _open_rollout_file(path: str | Path, env_name: str | None) -> Iterator[tuple[Path, h5py.File]]:
     """Open a rollout file for reading after checking it exists, is HDF5, has our format and the right env."""
     path = Path(path)
+    if path.is_dir():
+        raise UserError(f"data file {path} is a directory; name the .h5 rollout file itself")
     if not path.is_file():
         raise UserError(f"data file {path} does not exist")
     try:
@@ -219,6 +221,15 @@ def read_rollouts(path: str | Path, *, env_name: str | None = None) -> Rollouts:
     if env_name is not None:
         _check_env_shapes(path, trajectories, env_name)
     return Rollouts(trajectories=trajectories, attributes=attributes, episode_attributes=episode_attributes)
+
+
+def read_episode_lengths(path: str | Path) -> np.ndarray:
+    """The episodes' lengths alone, from a checked rollout file: its steps counted without reading the episodes."""
+    with _open_rollout_file(path, None) as (path, file):
+        try:
+            return _checked_dataset(file, file["episode_lengths"])
+        except (KeyError, ValueError, OSError, RuntimeError, TypeError) as error:
+            raise UserError(f"{path} is damaged: {error}") from None
 
 
 def read_observations(path: str | Path, *, env_name: str | None = None) -> tuple[list[np.ndarray], list[int]]:

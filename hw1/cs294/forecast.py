@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 
 from cs294 import pipeline
+from cs294.errors import UserError
 
 
 def flag(args: list[str], name: str, default: float) -> float:
@@ -138,10 +139,10 @@ def job_steps(job: pipeline.Job, experts: set) -> dict[str, float]:
         metrics = read_json(job.output / "metrics.json")
         return {metrics["config"]["env"]: run_steps(metrics, experts)} if metrics else {}
     if job.script == "run_expert.py" and job.output.is_file():
-        import h5py  # the lengths only: reading the episodes themselves (750 MB for Humanoid's file) is not needed
+        from cs294 import data  # here: only a finished expert step needs h5py
 
-        with h5py.File(job.output, "r") as file:
-            return {job.args[1]: float(file["episode_lengths"][()].sum())}
+        # The lengths only: reading the episodes themselves (750 MB for Humanoid's file) is not needed.
+        return {job.args[1]: float(data.read_episode_lengths(job.output).sum())}
     if job.script == "label_noise.py":
         payload = read_json(job.output.with_suffix(".json")) or {}
         records = [record for row in payload.get("rows", []) for runs in row.get("returns", {}).values() for record in runs]
@@ -156,7 +157,7 @@ def recorded_steps(job: pipeline.Job, experts: set) -> dict[str, float]:
     """job_steps, where a record that is damaged or not in the expected form counts none (the total stays a lower bound)."""
     try:
         return {str(task): float(count) for task, count in job_steps(job, experts).items()}
-    except (OSError, KeyError, IndexError, TypeError, ValueError, AttributeError):
+    except (OSError, KeyError, IndexError, TypeError, ValueError, AttributeError, UserError):
         return {}
 
 

@@ -11,6 +11,7 @@ there taking a lock is refused in one line that points to WSL2, where the Linux 
 """
 
 import datetime
+import fnmatch
 import json
 import os
 import shutil
@@ -90,16 +91,36 @@ def is_locked(path: Path) -> bool:
     return False
 
 
+RUN_ENTRIES = ("metrics.json", "policy.keras", "last_policy.keras", "inverse_dynamics.keras", "aggregated.h5", "state.json",
+               "checkpoints", "returns.png", "validation_loss.png", "tensorboard", "events.out.tfevents.*", ".*.tmp-*")
+"""Names bc.py, dagger.py and bco.py write in a run directory (files.atomic_path's temporary names last); nothing else is a run's."""
+
+
+def refuse_foreign_files(run_dir: Path) -> None:
+    """Refuse a run directory holding a name no run writes: --overwrite must never delete a user's own files."""
+    if not run_dir.is_dir():
+        return
+    foreign = sorted(entry.name for entry in run_dir.iterdir()
+                     if not any(fnmatch.fnmatchcase(entry.name, pattern) for pattern in RUN_ENTRIES))
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise UserError(f"--run_dir {run_dir} holds files no run writes ({shown}), so it is not a run directory and is "
+                        "never cleared, --overwrite or not; choose another directory")
+
+
 def claim_run_dir(run_dir: Path, *, resume: bool = False, overwrite: bool = False) -> Path:
     """Lock a run directory for this process and make sure a fresh run starts empty.
 
-    A fresh run refuses a directory that holds anything, unless `overwrite` clears it first;
-    `resume` continues what is there. Returns the directory, created if needed.
+    A fresh run refuses a directory that holds anything, unless `overwrite` clears it first, and
+    refuses one holding anything a run does not write even then; `resume` continues what is there.
+    Returns the directory, created if needed.
     """
     run_dir = Path(run_dir)
     if run_dir.exists() and not run_dir.is_dir():
         raise UserError(f"--run_dir {run_dir} is a file, not a directory; name a directory")
     acquire(run_dir)
+    if not resume:
+        refuse_foreign_files(run_dir)
     if not resume and run_dir.is_dir() and any(run_dir.iterdir()):
         if not overwrite:
             raise UserError(f"--run_dir {run_dir} already holds a run; pass --resume to continue it (dagger.py), "

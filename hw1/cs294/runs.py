@@ -31,8 +31,10 @@ def configs_from_args(args: argparse.Namespace) -> tuple[models.PolicyConfig, tr
             raise UserError(f"--{name} must be at least 1, got {getattr(args, name)}")
     if not 0 <= args.validation_fraction < 1:
         raise UserError(f"--validation_fraction must be in [0, 1), got {args.validation_fraction}")
-    if args.learning_rate <= 0 or args.l2 < 0:
-        raise UserError("--learning_rate must be positive and --l2 must not be negative")
+    if args.learning_rate <= 0:
+        raise UserError(f"--learning_rate must be positive, got {args.learning_rate:g}")
+    if args.l2 < 0:
+        raise UserError(f"--l2 must not be negative, got {args.l2:g}")
     if args.clip_observations < 0:
         raise UserError(f"--clip_observations must not be negative, got {args.clip_observations}")
     policy = models.PolicyConfig(hidden=tuple(args.hidden), activation=args.activation, l2=args.l2, head=args.head,
@@ -50,8 +52,12 @@ def resolve_data_path(env_name: str, data_path: Path | None) -> Path:
     num_rollouts = data.DEMONSTRATION_ROLLOUTS.get(env_name, 20)
     path = data_path or data.default_rollouts_path(env_name, num_rollouts)
     if not path.exists():
+        expert = experts.default_expert_path(env_name)
+        if not expert.exists():  # no published expert: only the user's own policy can demonstrate the task
+            raise UserError(f"data file {path} does not exist, and experts/ holds no expert of {env_name} to make it with; record demonstrations "
+                            f"with your own policy: python hw1/run_expert.py POLICY.keras {env_name} --num_rollouts {num_rollouts} --output {path}")
         raise UserError(f"data file {path} does not exist; make it with: "
-                        f"python hw1/run_expert.py experts/{env_name}.pkl {env_name} --num_rollouts {num_rollouts}"
+                        f"python hw1/run_expert.py experts/{expert.name} {env_name} --num_rollouts {num_rollouts}"
                         + (f" --output {path}" if data_path else ""))
     return path
 
@@ -112,6 +118,7 @@ def expert_hint(path: Path) -> str:
 
 def claim_fresh_run_dir(run_dir: Path, overwrite: bool, script: str) -> Path:
     """locks.claim_run_dir for a script that cannot resume (bc.py, bco.py), whose refusal of a non-empty directory says what it holds."""
+    locks.refuse_foreign_files(run_dir)
     if not overwrite and run_dir.is_dir() and any(run_dir.iterdir()) and not locks.is_locked(run_dir):
         finished = (run_dir / "metrics.json").exists()  # written last: without it the run was interrupted or failed
         raise UserError(f"--run_dir {run_dir} already holds {'a finished' if finished else 'an unfinished (interrupted or failed)'} run; "
