@@ -191,7 +191,8 @@ def test_a_model_file_keras_cannot_load_is_named_for_what_it_holds(tmp_path):
     (dagger, ["Hopper-v1", "--data", "{data}", "--iterations", -1], "--iterations must be at least 0, got -1"),
     (bco, ["CartPole-v1", "--selection_episodes", -1], "--selection_episodes must be at least 0, got -1"),
     (bco, ["CartPole-v1", "--inverse_ensemble", 0], "--inverse_ensemble must be at least 1, got 0"),
-    (bco, ["Pendulum-v1", "--run_dir", "{tmp}/run"], "experts/ holds no expert of Pendulum-v1"),
+    (bco, ["Pendulum-v1", "--run_dir", "{tmp}/run"], "experts/ holds no expert of Pendulum-v1; run it on a task with one (Ant-v1, "),
+    (bc, ["Pendulum-v1", "--run_dir", "{tmp}/run"], "experts/ holds no expert of Pendulum-v1 to make it with; record demonstrations with your own"),
     (show_data, ["{tmp}"], "is a directory; name the .h5 rollout file itself"),
     (tables, ["--results", "{data}"], "is a file; name the folder"),
 ])
@@ -206,3 +207,10 @@ def test_dagger_says_when_every_iteration_is_scored_on_all_evaluation_episodes(t
             "--hidden", "8", "--validation_fraction", 0.2, "--run_dir", tmp_path / "run"]
     assert cli.run(dagger.main, dagger.build_parser(), [str(a) for a in argv]) == 0
     assert "--curve_episodes 5 is more than --eval_episodes 1, so every iteration is scored on all 1 evaluation episodes" in capsys.readouterr().out
+
+
+def test_a_bco_run_refused_after_claiming_its_directory_leaves_it_empty(tiny_cartpole, tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    argv = ["CartPole-v1", "--demos", tiny_cartpole, "--pre_steps", 10, "--alpha", 0.01, "--eval_episodes", 1, "--run_dir", run_dir]
+    assert "rounds to no post-demonstration steps" in refusal(bco, argv, capsys)
+    assert run_dir.is_dir() and not any(run_dir.iterdir())  # no events file: a rerun is not taken for an unfinished run

@@ -13,6 +13,7 @@ evaluation episodes, which read the reward, only report; nothing is chosen by th
 
 import argparse
 import dataclasses
+import functools
 import time
 
 from cs294 import quiet_tensorflow  # noqa: F401  (first: before keras)
@@ -133,6 +134,12 @@ class BcoRun:
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
+        environments.resolve(args.env)  # an unknown task is named as such before its missing expert
+        expert = experts.default_expert_path(args.env)
+        if not expert.exists():  # before the data: recording demonstrations without an expert would not help
+            scored = ", ".join(sorted(path.stem for path in expert.parent.glob("*.pkl")))
+            raise UserError(f"bco.py scores its policy between a random policy and the task's expert, and experts/ holds no expert of "
+                            f"{args.env}; run it on a task with one ({scored})")
         self.config = runs.RunConfig.from_args(args, OPTIONS)
         self.spec, self.policy_config, self.training_config = self.config.spec, self.config.policy, self.config.training
         self.demo_path = self.config.data
@@ -157,7 +164,11 @@ class BcoRun:
         self.own: list[data.Trajectory] = []
         self.interactions = Interactions()
         runs.claim_fresh_run_dir(self.run_dir, args.overwrite, "bco.py")
-        self.logger = reporting.TensorBoardLogger(self.run_dir)
+
+    @functools.cached_property
+    def logger(self) -> reporting.TensorBoardLogger:
+        """The run's TensorBoard writer, opened on first use: a run refused while it scores the expert leaves its directory empty."""
+        return reporting.TensorBoardLogger(self.run_dir)
 
     def fresh_seeds(self, count: int, stream: int) -> list[int]:
         """Reset seeds no demonstration, evaluation or earlier episode of this run used."""

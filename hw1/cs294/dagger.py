@@ -36,9 +36,6 @@ def check_args(args: argparse.Namespace) -> None:
             raise UserError(f"--{name} must be at least {least}, got {getattr(args, name)}")
     if not 0 <= args.beta <= 1:
         raise UserError(f"--beta must be in [0, 1], got {args.beta}")
-    if args.curve_episodes > args.eval_episodes > 0:  # not an error: --eval_episodes alone may be lowered below the default
-        print(f"note: --curve_episodes {args.curve_episodes} is more than --eval_episodes {args.eval_episodes}, "
-              f"so every iteration is scored on all {args.eval_episodes} evaluation episodes")
     if args.resume and args.run_dir is None:
         raise UserError("--resume needs --run_dir, the directory of the run to continue")
     if args.resume and not (args.run_dir / AGGREGATED_FILE).exists():
@@ -76,6 +73,9 @@ class DaggerRun:
             demonstrations = data.read_rollouts(self.config.data, env_name=args.env)
             training.check_split(sum(t.length for t in demonstrations.trajectories), self.training_config.validation_fraction, self.config.data)
         locks.claim_run_dir(self.run_dir, resume=args.resume, overwrite=args.overwrite)
+        if args.curve_episodes > args.eval_episodes:  # not an error: --eval_episodes alone may be lowered below the default
+            print(f"note: --curve_episodes {args.curve_episodes} is more than --eval_episodes {args.eval_episodes}, "
+                  f"so every iteration is scored on all {args.eval_episodes} evaluation episodes")
         self.episodes: list[data.Trajectory] = []  # the aggregated file's episodes, kept as they are written: read back only to resume
 
     @functools.cached_property

@@ -92,8 +92,10 @@ def is_locked(path: Path) -> bool:
 
 
 RUN_ENTRIES = ("metrics.json", "policy.keras", "last_policy.keras", "inverse_dynamics.keras", "aggregated.h5", "state.json",
-               "checkpoints", "returns.png", "validation_loss.png", "tensorboard", "events.out.tfevents.*", ".*.tmp-*")
-"""Names bc.py, dagger.py and bco.py write in a run directory (files.atomic_path's temporary names last); nothing else is a run's."""
+               "checkpoints", "returns.png", "validation_loss.png", "events.out.tfevents.*", ".*.tmp-*",
+               "tensorboard", "policy_last.keras")
+"""Names bc.py, dagger.py and bco.py write in a run directory (files.atomic_path's temporary names, then the names of earlier
+versions: bc_curve's tensorboard/, dagger.py's policy_last.keras); nothing else is a run's. Only the top level is checked."""
 
 
 def refuse_foreign_files(run_dir: Path) -> None:
