@@ -60,6 +60,26 @@ def test_a_forked_step_sees_what_a_fresh_python_would_and_ends_as_it_does(backen
     assert run_step(backend, [sys.executable, str(killed)], tmp_path / "killed.log") == -signal.SIGKILL
 
 
+def test_a_step_whose_pid_an_ended_step_had_is_running_until_it_ends(backend, tmp_path):
+    """In a long run the kernel gives an ended guard's pid to a new one: the old exit status must not end the new step.
+
+    The full reproduction of 2026-12-05 marked a 15-second study step done after 0.2 s this way, with a partial manifest.
+    """
+    first = tmp_path / "first.py"
+    first.write_text("pass\n")
+    assert run_step(backend, [sys.executable, str(first)], tmp_path / "first.log") == 0
+    server = backend.servers.server({})
+    # What hours of steps leave behind: exit statuses recorded for the pids the next guards will get.
+    next_pid = int(Path("/proc/sys/kernel/ns_last_pid").read_text()) if Path("/proc/sys/kernel/ns_last_pid").exists() else os.getpid()
+    server.ended.update({pid: 0 for pid in range(next_pid, next_pid + 5000)})
+    slow = tmp_path / "slow.py"
+    slow.write_text("import time\ntime.sleep(1.5)\nraise SystemExit(4)\n")
+    handle = backend.launch(JOB, [sys.executable, str(slow)], tmp_path / "slow.log", {}, [])
+    assert handle.pid in range(next_pid, next_pid + 5000), "the guard's pid fell outside the recorded range; widen it"
+    assert handle.poll() is None  # running: the recorded status of an earlier guard with this pid is not its own
+    assert handle.wait(timeout=60) == 4
+
+
 def test_a_forked_bc_run_gives_a_fresh_runs_numbers(backend, tmp_path, hopper_data, monkeypatch):
     def bc(run_dir: Path) -> list[str]:
         return [sys.executable, str(REPO_ROOT / "hw1" / "bc.py"), "Hopper-v1", "--data", str(hopper_data), "--epochs", "3",

@@ -78,6 +78,9 @@ class Server:
         while True:
             for reply in self.read(timeout=None):
                 if "started" in reply:
+                    # The kernel reuses pids: an earlier guard's exit status under this pid is not this step's. Its "ended"
+                    # reply came before this one (the server reaps a guard, and replies, before the pid can be given again).
+                    self.ended.pop(reply["started"], None)
                     self.running.add(reply["started"])
                     return reply["started"]
 
