@@ -129,27 +129,47 @@ def dry_run(runner: pipeline.Runner, args: argparse.Namespace) -> dict:
     predictions = {count: pipeline.predict_wall_time(runner.jobs, costs, count) for count in workers}
     print(f"{len(runner.jobs)} steps, {sum(costs.values()) / 60:.1f} min of step time ({source}).")
     print("predicted wall time of a clean start: " + ", ".join(f"{workers_text(count)} {seconds / 60:.1f} min" for count, seconds in predictions.items()))
-    floor = simulation_floor(runner, workers)
-    return {"jobs": len(runner.jobs), "predicted_seconds": predictions, "step_seconds": sum(costs.values()), "floor_seconds": floor}
+    floor, stages = simulation_floor(runner, workers)
+    return {"jobs": len(runner.jobs), "predicted_seconds": predictions, "step_seconds": sum(costs.values()), "floor_seconds": floor,
+            "stages": stages}
 
 
 def workers_text(count: int) -> str:
     return f"{count} worker" if count == 1 else f"{count} workers"
 
 
-def simulation_floor(runner: pipeline.Runner, workers: list[int]) -> float:
-    """Print the least time the finished steps' recorded simulation and training could take, at the speed benchmark's loop rates."""
+def simulation_floor(runner: pipeline.Runner, workers: list[int]) -> tuple[float, dict[str, forecast.StageTime]]:
+    """Print the least time the finished steps' recorded simulation and training could take, at the speed benchmark's loop rates,
+    and where each stage's time went; returns the floor and the stages' times."""
     jobs = list(runner.jobs.values())
     benchmark = next((path for path in (runner.state_dir.parent / "benchmark.json", Path("results") / "benchmark.json") if path.is_file()), None)
     simulation, timed = forecast.simulation_seconds(forecast.simulated_steps(jobs, runner.state_dir), benchmark) if benchmark else (0.0, 0.0)
     if not timed:
-        return 0.0
+        return 0.0, {}
     training = forecast.training_seconds(jobs, runner.state_dir)
     floor = simulation + training
     print(f"the least it could take: the finished steps record {timed / 1e6:.1f} M MuJoCo steps ({simulation / 60:.1f} min at "
           f"{benchmark}'s fastest loop rates) and {training / 60:.1f} min of bc.py's and bco.py's fits, {floor / 60:.1f} min in all: "
           + ", ".join(f"{workers_text(count)} {floor / 60 / count:.1f} min" for count in workers))
-    return floor
+    stages, expert_seconds = forecast.stage_times(jobs, runner.state_dir, benchmark)
+    print_stage_times(stages, expert_seconds)
+    return floor, stages
+
+
+def print_stage_times(stages: dict[str, forecast.StageTime], expert_seconds: float) -> None:
+    """Per stage, the finished steps' measured minutes beside the part the floor accounts for."""
+    print("where the finished steps' time went, in minutes of step time: the simulation at those rates, the recorded fits, and "
+          "the rest, which the floor leaves out (DAgger's fits, the expert's labels, loops slower than the fastest, start-up, saving, "
+          "and the expert's scoring episodes, counted on their own line, in the stage of the step that first played them):")
+    total = forecast.StageTime(sum(s.steps for s in stages.values()), sum(s.seconds for s in stages.values()),
+                               sum(s.simulation for s in stages.values()) + expert_seconds, sum(s.fits for s in stages.values()))
+    expert_row = "the expert's scoring episodes"
+    width = max(map(len, [*stages, expert_row]))
+    print(f"  {'stage':{width}s} {'steps':>5s} {'step time':>9s} {'simulation':>10s} {'fits':>6s} {'rest':>6s}")
+    for name, stage in stages.items():
+        print(f"  {name:{width}s} {stage.steps:5d} {stage.seconds / 60:9.1f} {stage.simulation / 60:10.1f} {stage.fits / 60:6.1f} {stage.rest / 60:6.1f}")
+    print(f"  {expert_row:{width}s} {'':5s} {'':9s} {expert_seconds / 60:10.1f}")
+    print(f"  {'all':{width}s} {total.steps:5d} {total.seconds / 60:9.1f} {total.simulation / 60:10.1f} {total.fits / 60:6.1f} {total.rest / 60:6.1f}")
 
 
 def placements(args: argparse.Namespace) -> dict[str, str]:

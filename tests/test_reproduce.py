@@ -192,6 +192,16 @@ def test_the_dry_run_gives_the_least_time_the_recorded_simulation_and_fits_take(
     line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("the least it could take"))
     assert outcome["floor_seconds"] > 0 and f"2 workers {outcome['floor_seconds'] / 120:.1f} min" in line, line
     assert str(tmp_path / "results" / "benchmark.json") in line  # the tiny profile's own loop rates
+    # Where the time went: the stages hold every finished step and its stamp's seconds, and their simulation and fits make up the floor.
+    stages, state_dir = outcome["stages"], tmp_path / "results" / "reproduce"
+    jobs = plans.Plan(plans.PROFILES["tiny"], tmp_path / "results", tmp_path / "data", videos=False).build()
+    done = [stamp for stamp in (pipeline.read_stamp(state_dir, job) for job in jobs) if stamp and stamp.get("status") == "done"]
+    assert sum(stage.steps for stage in stages.values()) == len(done) == len(TINY_STEPS)
+    assert abs(sum(stage.seconds for stage in stages.values()) - sum(stamp["seconds"] for stamp in done)) < 1e-6
+    assert stages["BC"].fits > 0 and stages["DAgger"].simulation > 0 and stages["DAgger"].fits == 0  # dagger.py records no fit time
+    _, expert_seconds = forecast.stage_times(jobs, state_dir, tmp_path / "results" / "benchmark.json")
+    total = sum(stage.simulation + stage.fits for stage in stages.values()) + expert_seconds
+    assert expert_seconds > 0 and abs(total - outcome["floor_seconds"]) < 1e-6 * outcome["floor_seconds"]
 
 
 def test_the_floor_counts_a_damaged_or_unfinished_record_as_nothing(tmp_path):

@@ -10,6 +10,7 @@ other step takes its measured time as it is, and a step with no measured counter
 plan's estimate.
 """
 
+import dataclasses
 import functools
 import json
 import re
@@ -176,14 +177,20 @@ def finished(jobs: list[pipeline.Job], state_dir: Path) -> list[pipeline.Job]:
     return [job for job in jobs if (pipeline.read_stamp(state_dir, job) or {}).get("status") == "done"]
 
 
-def simulation_seconds(steps: dict[str, float], benchmark: Path) -> tuple[float, float]:
-    """(seconds on one core, steps timed) for the tasks the benchmark timed, each at the fastest of its four loop rates."""
+def loop_rates(benchmark: Path) -> dict[str, float]:
+    """Steps per second of each task the speed benchmark timed: the fastest of its four loop rates."""
     payload = read_json(benchmark) or {}
     rates = {}
     for row in payload.get("loops", []) if isinstance(payload.get("loops"), list) else []:
         measured = [value for key, value in row.items() if key.endswith(("expert", "learned")) and isinstance(value, (int, float)) and value > 0]
         if measured and isinstance(row.get("env"), str):
             rates[row["env"]] = max(measured)
+    return rates
+
+
+def simulation_seconds(steps: dict[str, float], benchmark: Path) -> tuple[float, float]:
+    """(seconds on one core, steps timed) for the tasks the benchmark timed, each at the fastest of its four loop rates."""
+    rates = loop_rates(benchmark)
     timed = {task: count for task, count in steps.items() if task in rates}
     return sum(count / rates[task] for task, count in timed.items()), sum(timed.values())
 
@@ -196,13 +203,55 @@ def fit_seconds(metrics: dict) -> float:
     return total
 
 
+def job_fit_seconds(job: pipeline.Job) -> float:
+    """Seconds a finished bc.py or bco.py step recorded as fitting; 0 for any other step or a record not in the expected form."""
+    metrics = read_json(job.output / "metrics.json") if job.script in ("bc.py", "bco.py") else None
+    try:
+        return fit_seconds(metrics) if metrics else 0.0
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return 0.0
+
+
 def training_seconds(jobs: list[pipeline.Job], state_dir: Path) -> float:
     """Seconds the finished bc.py and bco.py steps recorded as fitting (dagger.py records none apart from its rollouts)."""
-    total = 0.0
+    return sum(job_fit_seconds(job) for job in finished(jobs, state_dir))
+
+
+@dataclasses.dataclass
+class StageTime:
+    """One stage's finished steps: their measured seconds, and the part the floor accounts for."""
+
+    steps: int = 0
+    seconds: float = 0.0
+    simulation: float = 0.0
+    """Their recorded MuJoCo steps at the benchmark's loop rates."""
+    fits: float = 0.0
+    """The fits bc.py and bco.py recorded."""
+
+    @property
+    def rest(self) -> float:
+        """What the floor leaves out: DAgger's fits, the expert's labels, evaluation beyond the loop's rate, start-up, saving."""
+        return self.seconds - self.simulation - self.fits
+
+
+def stage_times(jobs: list[pipeline.Job], state_dir: Path, benchmark: Path) -> tuple[dict[str, StageTime], float]:
+    """Per stage, in plan order, where the finished steps' measured time went; and the seconds of the expert's scoring episodes.
+
+    The expert's episodes are played once per episode set, by whichever step needs them first in
+    time, so their simulation is counted apart rather than charged to a stage.
+    """
+    rates = loop_rates(benchmark)
+    experts: set = set()
+    stages: dict[str, StageTime] = {}
+    expert_seconds = 0.0
     for job in finished(jobs, state_dir):
-        metrics = read_json(job.output / "metrics.json") if job.script in ("bc.py", "bco.py") else None
-        try:
-            total += fit_seconds(metrics) if metrics else 0.0
-        except (KeyError, TypeError, ValueError, AttributeError):  # a record not in the expected form counts none
-            continue
-    return total
+        seconds = (pipeline.read_stamp(state_dir, job) or {}).get("seconds")
+        with_expert = sum(count / rates[task] for task, count in recorded_steps(job, experts).items() if task in rates)
+        own = sum(count / rates[task] for task, count in recorded_steps(job, experts).items() if task in rates)  # the set now holds its expert
+        stage = stages.setdefault(job.stage, StageTime())
+        stage.steps += 1
+        stage.seconds += float(seconds) if isinstance(seconds, (int, float)) else 0.0
+        stage.simulation += own
+        stage.fits += job_fit_seconds(job)
+        expert_seconds += with_expert - own
+    return stages, expert_seconds
