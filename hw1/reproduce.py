@@ -36,6 +36,13 @@ def rendering_problem() -> str | None:
     return None if check.returncode == 0 else (check.stderr.strip().splitlines() or ["unknown error"])[-1]
 
 
+def folder(text: str) -> Path:
+    """A --root or --data_dir: an empty one would mean the current directory, which from the checkout is its top level."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty; name a folder, e.g. results/mine")
+    return Path(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = cli.make_parser("reproduce.py", __doc__)
     what = parser.add_argument_group("what to run")
@@ -43,8 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     mode = parser.add_argument_group("modes")
     what.add_argument("--profile", choices=tuple(PROFILES), default="full",
         help="full (default), paper (seed 002's budgets, five seeds), demo (a few minutes), or tiny (every stage in about a minute)")
-    what.add_argument("--root", type=Path, default=None, help="where runs and REPORT.md go (default: results for full, results/demo for demo)")
-    what.add_argument("--data_dir", type=Path, default=None, help="where expert rollouts go (default: data for full, data/demo for demo)")
+    what.add_argument("--root", type=folder, default=None, help="where runs and REPORT.md go (default: results for full, results/demo for demo)")
+    what.add_argument("--data_dir", type=folder, default=None, help="where expert rollouts go (default: data for full, data/demo for demo)")
     where.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="steps run side by side (default: the number of cores)")
     where.add_argument("--backend", choices=("local", "ray"), default="local",
         help="local: subprocesses of this machine (default); ray: tasks on a Ray cluster (see --address)")
@@ -108,9 +115,9 @@ def predicted_costs(runner: pipeline.Runner, args: argparse.Namespace) -> tuple[
     reference = Plan(PROFILES["full"], Path("results"), Path("data"), videos=True).build()
     scaled, matched = forecast.scaled_costs(list(runner.jobs.values()), reference, Path("results") / "reproduce")
     costs = {name: runner.costs[name] if name in own else scaled[name] for name in runner.jobs}
-    borrowed = len([name for name in runner.jobs if name not in own]) if args.profile != "full" else 0
+    borrowed = len(matched - own)
     source = (f"{len(own)} of {len(runner.jobs)} step times measured in this profile's earlier runs"
-              + (f", {min(matched, borrowed)} scaled from the full profile's measured steps (results/reproduce)" if borrowed else "")
+              + (f", {borrowed} taken or scaled from the full profile's measured steps (results/reproduce)" if borrowed else "")
               + ", the plan's estimates for the rest")
     return costs, source
 
@@ -118,7 +125,7 @@ def predicted_costs(runner: pipeline.Runner, args: argparse.Namespace) -> tuple[
 def dry_run(runner: pipeline.Runner, args: argparse.Namespace) -> dict:
     """List the steps and whether each is cached, and predict a clean start's wall time for several numbers of workers."""
     try:
-        workers = [int(word) for word in (args.workers or "1,2,4,8,16,32").split(",")]
+        workers = [int(word) for word in ("1,2,4,8,16,32" if args.workers is None else args.workers).split(",")]
     except ValueError:
         raise UserError(f"--workers {args.workers!r}: give whole numbers separated by commas, e.g. 1,2,4") from None
     if not workers or min(workers) < 1:
@@ -145,31 +152,29 @@ def simulation_floor(runner: pipeline.Runner, workers: list[int]) -> tuple[float
     benchmark = next((path for path in (runner.state_dir.parent / "benchmark.json", Path("results") / "benchmark.json") if path.is_file()), None)
     simulation, timed = forecast.simulation_seconds(forecast.simulated_steps(jobs, runner.state_dir), benchmark) if benchmark else (0.0, 0.0)
     if not timed:
+        print("no floor: it needs the speed benchmark's loop rates (results/benchmark.json, written by python hw1/benchmark.py) "
+              "and finished steps that simulated the tasks it timed")
         return 0.0, {}
     training = forecast.training_seconds(jobs, runner.state_dir)
     floor = simulation + training
     print(f"the least it could take: the finished steps record {timed / 1e6:.1f} M MuJoCo steps ({simulation / 60:.1f} min at "
           f"{benchmark}'s fastest loop rates) and {training / 60:.1f} min of bc.py's and bco.py's fits, {floor / 60:.1f} min in all: "
           + ", ".join(f"{workers_text(count)} {floor / 60 / count:.1f} min" for count in workers))
-    stages, expert_seconds = forecast.stage_times(jobs, runner.state_dir, benchmark)
-    print_stage_times(stages, expert_seconds)
+    stages = forecast.stage_times(jobs, runner.state_dir, benchmark)
+    print_stage_times(stages)
     return floor, stages
 
 
-def print_stage_times(stages: dict[str, forecast.StageTime], expert_seconds: float) -> None:
+def print_stage_times(stages: dict[str, forecast.StageTime]) -> None:
     """Per stage, the finished steps' measured minutes beside the part the floor accounts for."""
     print("where the finished steps' time went, in minutes of step time: the simulation at those rates, the recorded fits, and "
-          "the rest, which the floor leaves out (DAgger's fits, the expert's labels, loops slower than the fastest, start-up, saving, "
-          "and the expert's scoring episodes, counted on their own line, in the stage of the step that first played them):")
+          "the rest, which the floor leaves out (DAgger's fits, the expert's labels, loops slower than the fastest, start-up, saving):")
     total = forecast.StageTime(sum(s.steps for s in stages.values()), sum(s.seconds for s in stages.values()),
-                               sum(s.simulation for s in stages.values()) + expert_seconds, sum(s.fits for s in stages.values()))
-    expert_row = "the expert's scoring episodes"
-    width = max(map(len, [*stages, expert_row]))
+                               sum(s.simulation for s in stages.values()), sum(s.fits for s in stages.values()))
+    width = max(map(len, [*stages, "stage"]))
     print(f"  {'stage':{width}s} {'steps':>5s} {'step time':>9s} {'simulation':>10s} {'fits':>6s} {'rest':>6s}")
-    for name, stage in stages.items():
+    for name, stage in [*stages.items(), ("all", total)]:
         print(f"  {name:{width}s} {stage.steps:5d} {stage.seconds / 60:9.1f} {stage.simulation / 60:10.1f} {stage.fits / 60:6.1f} {stage.rest / 60:6.1f}")
-    print(f"  {expert_row:{width}s} {'':5s} {'':9s} {expert_seconds / 60:10.1f}")
-    print(f"  {'all':{width}s} {total.steps:5d} {total.seconds / 60:9.1f} {total.simulation / 60:10.1f} {total.fits / 60:6.1f} {total.rest / 60:6.1f}")
 
 
 def placements(args: argparse.Namespace) -> dict[str, str]:
@@ -210,6 +215,8 @@ def main(args: argparse.Namespace) -> dict:
     """Plan the steps, run those not cached, write the report; returns the outcome."""
     if args.jobs < 1:
         raise UserError(f"--jobs must be at least 1, got {args.jobs}")
+    if args.dry_run and args.report_only:
+        raise UserError("--dry_run and --report_only: choose one (--dry_run lists the steps and predicts, --report_only rewrites REPORT.md)")
     if args.workers is not None and not args.dry_run:
         raise UserError(f"--workers {args.workers} only predicts times with --dry_run; to run N steps side by side, pass --jobs N")
     cli.check_ray_address(args.address, args.backend, args.address_timeout)

@@ -1,13 +1,14 @@
 """Step times of a profile never run here, scaled from the measured steps of one that was.
 
 A step of the new profile is matched to the measured step of the same name (a seed the measured
-profile lacks borrows seed `seed % 3`'s). Steps that train scale their training time by the
-ratio of epochs, using the seconds the run itself recorded in metrics.json: a BC step keeps its
+profile lacks borrows seed `seed % 3`'s). One with the same settings (its arguments apart from
+paths) takes the measured time as it is. Otherwise steps that train scale their training time by
+the ratio of epochs, using the seconds the run itself recorded in metrics.json: a BC step keeps its
 measured start-up and evaluation and trains for `epochs / measured epochs` as long; a DAgger
 step keeps each iteration's measured rollout and labelling time, and its training time follows
 the epochs and the data of each fit (the data grows by the measured mean per iteration). Any
-other step takes its measured time as it is, and a step with no measured counterpart keeps the
-plan's estimate.
+other step with other settings, and a step with no measured counterpart, keeps the plan's
+estimate.
 """
 
 import dataclasses
@@ -73,27 +74,35 @@ def dagger_seconds(job: pipeline.Job, reference: pipeline.Job, seconds: float) -
     return total
 
 
-def scaled_costs(jobs: list[pipeline.Job], measured_jobs: list[pipeline.Job], state_dir: Path) -> tuple[dict[str, float], int]:
-    """Predicted seconds per job, and how many came from a measured step."""
+def settings(args: list[str]) -> list[str]:
+    """A step's arguments without its paths: two profiles' steps with equal settings run the same work in other folders."""
+    return [arg for arg in args if "/" not in arg]
+
+
+def scaled_costs(jobs: list[pipeline.Job], measured_jobs: list[pipeline.Job], state_dir: Path) -> tuple[dict[str, float], set[str]]:
+    """Predicted seconds per job, and the names of the jobs whose prediction came from a measured step.
+
+    A measured step with the same settings gives its time as it is; one with other settings is
+    scaled if it trains (bc.py, dagger.py), and otherwise tells nothing: the demo's one-round
+    benchmark is not the full profile's.
+    """
     measured = {job.name: job for job in measured_jobs}
-    costs, matched = {}, 0
+    costs, matched = {}, set()
     for job in jobs:
         reference = counterpart(job, measured)
-        stamp = pipeline.read_stamp(state_dir, reference) if reference else None
-        seconds = stamp.get("seconds") if stamp and stamp.get("status") == "done" else None
-        if not isinstance(seconds, (int, float)):
-            costs[job.name] = job.cost
-            continue
-        scaled = float(seconds)
-        if job.script == "bc.py":
-            scaled = bc_seconds(job, reference, float(seconds))
-        elif job.script == "dagger.py":
-            scaled = dagger_seconds(job, reference, float(seconds))
-        if scaled is None:  # a training step whose measured run left no metrics to scale: the plan's estimate
+        seconds = pipeline.measured_seconds(pipeline.read_stamp(state_dir, reference)) if reference else None
+        scaled = None
+        if seconds is not None and (job.script, settings(job.args)) == (reference.script, settings(reference.args)):
+            scaled = seconds
+        elif seconds is not None and job.script == "bc.py":
+            scaled = bc_seconds(job, reference, seconds)
+        elif seconds is not None and job.script == "dagger.py":
+            scaled = dagger_seconds(job, reference, seconds)
+        if scaled is None:  # nothing measured to go by, or a training step whose measured run left no metrics: the plan's estimate
             costs[job.name] = job.cost
             continue
         costs[job.name] = scaled
-        matched += 1
+        matched.add(job.name)
     return costs, matched
 
 
@@ -182,6 +191,8 @@ def loop_rates(benchmark: Path) -> dict[str, float]:
     payload = read_json(benchmark) or {}
     rates = {}
     for row in payload.get("loops", []) if isinstance(payload.get("loops"), list) else []:
+        if not isinstance(row, dict):  # a damaged benchmark.json: that row times nothing
+            continue
         measured = [value for key, value in row.items() if key.endswith(("expert", "learned")) and isinstance(value, (int, float)) and value > 0]
         if measured and isinstance(row.get("env"), str):
             rates[row["env"]] = max(measured)
@@ -234,24 +245,20 @@ class StageTime:
         return self.seconds - self.simulation - self.fits
 
 
-def stage_times(jobs: list[pipeline.Job], state_dir: Path, benchmark: Path) -> tuple[dict[str, StageTime], float]:
-    """Per stage, in plan order, where the finished steps' measured time went; and the seconds of the expert's scoring episodes.
+def stage_times(jobs: list[pipeline.Job], state_dir: Path, benchmark: Path) -> dict[str, StageTime]:
+    """Per stage, in plan order, where the finished steps' measured time went: simulation, recorded fits and the rest.
 
-    The expert's episodes are played once per episode set, by whichever step needs them first in
-    time, so their simulation is counted apart rather than charged to a stage.
+    The expert's scoring episodes are played once per episode set, by the step that needs them
+    first, so they count in the stage of the finished step that started first (by its stamp).
     """
     rates = loop_rates(benchmark)
+    stamps = {job.name: pipeline.read_stamp(state_dir, job) or {} for job in finished(jobs, state_dir)}
+    stages: dict[str, StageTime] = {job.stage: StageTime() for job in jobs if job.name in stamps}
     experts: set = set()
-    stages: dict[str, StageTime] = {}
-    expert_seconds = 0.0
-    for job in finished(jobs, state_dir):
-        seconds = (pipeline.read_stamp(state_dir, job) or {}).get("seconds")
-        with_expert = sum(count / rates[task] for task, count in recorded_steps(job, experts).items() if task in rates)
-        own = sum(count / rates[task] for task, count in recorded_steps(job, experts).items() if task in rates)  # the set now holds its expert
-        stage = stages.setdefault(job.stage, StageTime())
+    for job in sorted((job for job in jobs if job.name in stamps), key=lambda job: str(stamps[job.name].get("started_utc", ""))):
+        stage = stages[job.stage]
         stage.steps += 1
-        stage.seconds += float(seconds) if isinstance(seconds, (int, float)) else 0.0
-        stage.simulation += own
+        stage.seconds += pipeline.measured_seconds(stamps[job.name]) or 0.0
+        stage.simulation += sum(count / rates[task] for task, count in recorded_steps(job, experts).items() if task in rates)
         stage.fits += job_fit_seconds(job)
-        expert_seconds += with_expert - own
-    return stages, expert_seconds
+    return stages

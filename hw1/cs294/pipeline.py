@@ -214,14 +214,19 @@ def now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
 
 
+def measured_seconds(stamp: dict | None) -> float | None:
+    """The seconds a finished step's stamp recorded, or None: not finished, or a time that is not a positive finite number."""
+    seconds = (stamp or {}).get("seconds")
+    measured = (stamp or {}).get("status") == "done" and isinstance(seconds, (int, float)) and 0 < seconds < float("inf")
+    return float(seconds) if measured else None
+
+
 def measured_costs(jobs: dict[str, Job], state_dir: Path) -> dict[str, float]:
     """Each job's seconds as its stamp recorded them in an earlier run, or the plan's estimate where there is none."""
     costs = {}
     for name, job in jobs.items():
-        stamp = read_stamp(state_dir, job) or {}
-        seconds = stamp.get("seconds")
-        measured = stamp.get("status") == "done" and isinstance(seconds, (int, float)) and 0 < seconds < float("inf")
-        costs[name] = float(seconds) if measured else job.cost
+        seconds = measured_seconds(read_stamp(state_dir, job))
+        costs[name] = job.cost if seconds is None else seconds
     return costs
 
 
