@@ -1,8 +1,12 @@
 """reproduce.py: cache keys, a tiny end-to-end reproduction, resuming, and the videos it renders."""
 
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -88,6 +92,22 @@ def test_the_schedule_simulation_follows_the_runners_rules_and_measured_times(tm
     measured = pipeline.measured_costs(jobs, state_dir)
     assert measured == {**costs, "short": 80.0}
     assert pipeline.chain_costs(jobs, measured)["short"] > pipeline.chain_costs(jobs, measured)["data"]  # now the longest chain
+
+
+def test_the_schedule_simulation_breaks_ties_in_plan_order_as_the_runner_does():
+    """Three chains of 10 s on 2 workers: starting `a` (5 s, then `a2`) first ends at 15 s, starting `b` and `c` first at 20 s."""
+    program = textwrap.dedent("""
+        from pathlib import Path
+        from cs294 import pipeline
+        plan = [("a", (), 5), ("b", (), 10), ("c", (), 10), ("a2", ("a",), 5)]
+        jobs = {name: pipeline.Job(name=name, script="bc.py", args=[], output=Path(name), stage="BC", deps=deps, cost=cost)
+                for name, deps, cost in plan}
+        print(pipeline.predict_wall_time(jobs, {name: job.cost for name, job in jobs.items()}, workers=2))
+    """)
+    # Set order follows each interpreter's string hashes: several hash seeds would tell an order that depends on it.
+    results = {subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True, cwd=REPO_ROOT / "hw1",
+                              env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout.strip() for seed in range(8)}
+    assert results == {"15.0"}
 
 
 def tiny_args(tmp_path: Path) -> list[str]:

@@ -238,7 +238,8 @@ def predict_wall_time(jobs: dict[str, Job], costs: dict[str, float], workers: in
     clock, finished, pending = 0.0, set(), set(jobs)
     running: list[tuple[float, str]] = []
     while pending or running:
-        ready = sorted((name for name in pending if all(dep in finished for dep in jobs[name].deps)), key=lambda name: -priority[name])
+        # In plan order before the sort, as the runner has them: equal chains start in the same order, and the prediction is the same each time.
+        ready = sorted((name for name in jobs if name in pending and all(dep in finished for dep in jobs[name].deps)), key=lambda name: -priority[name])
         exclusive_running = any(jobs[name].exclusive for _, name in running)
         for name in ready:
             if exclusive_running or len(running) >= workers or (jobs[name].exclusive and running):
