@@ -36,11 +36,9 @@ def rendering_problem() -> str | None:
     return None if check.returncode == 0 else (check.stderr.strip().splitlines() or ["unknown error"])[-1]
 
 
-def folder(text: str) -> Path:
-    """A --root or --data_dir: an empty one would mean the current directory, which from the checkout is its top level."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError("is empty; name a folder, e.g. results/mine")
-    return Path(text)
+def folder(text: str) -> Path | str:
+    """A --root or --data_dir; an empty one stays "" for main to refuse (as a Path it would be the current directory)."""
+    return Path(text) if text.strip() else ""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -215,6 +213,9 @@ def main(args: argparse.Namespace) -> dict:
     """Plan the steps, run those not cached, write the report; returns the outcome."""
     if args.jobs < 1:
         raise UserError(f"--jobs must be at least 1, got {args.jobs}")
+    for flag in ("root", "data_dir"):
+        if getattr(args, flag) == "":
+            raise UserError(f"--{flag} is empty; name a folder, e.g. --{flag} results/mine, or leave it out for the profile's default")
     if args.dry_run and args.report_only:
         raise UserError("--dry_run and --report_only: choose one (--dry_run lists the steps and predicts, --report_only rewrites REPORT.md)")
     if args.workers is not None and not args.dry_run:

@@ -21,19 +21,30 @@ from cs294 import cli, files, locks, pipeline, sweeps
 from cs294.errors import UserError
 
 
+def path_or_empty(text: str) -> Path | str:
+    """A path argument, an empty one kept as "" for main to refuse in one line (Path("") would be the current directory)."""
+    return Path(text) if text else ""
+
+
+def folder_or_none(text: str) -> Path | None:
+    """--root and --data_dir: an empty one is None (their defaults are folders), which main refuses in one line; Path("") would be
+    the current directory, and the checks cli.run makes of every output flag before main would look at that instead."""
+    return Path(text) if text else None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = cli.make_parser("sweep.py", __doc__)
     parser.add_argument("script", nargs="?", choices=tuple(sweeps.SCRIPTS), help="the script to sweep (or give it in --config)")
     grid = parser.add_argument_group("the runs")
     where = parser.add_argument_group("where they run")
-    grid.add_argument("--config", type=Path, default=None, help="a TOML sweep file; options given here override it")
+    grid.add_argument("--config", type=path_or_empty, default=None, help="a TOML sweep file; options given here override it")
     grid.add_argument("--tasks", default=None, help="comma-separated tasks (default: Hopper-v1)")
     grid.add_argument("--seeds", default=None, help="comma-separated seeds (default: 0,1,2)")
     grid.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2", help="an option of the script and the values to try (repeatable)")
     grid.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="an option every run gets (repeatable)")
     grid.add_argument("--rollouts", type=int, default=None, help="expert episodes per task (default: seed 002's count)")
-    where.add_argument("--root", type=Path, default=Path("results/sweep"), help="where the runs, the table and the HParams logs go (default: results/sweep)")
-    where.add_argument("--data_dir", type=Path, default=Path("data/sweep"), help="where the expert rollouts go (default: data/sweep)")
+    where.add_argument("--root", type=folder_or_none, default=Path("results/sweep"), help="where the runs, the table and the HParams logs go (default: results/sweep)")
+    where.add_argument("--data_dir", type=folder_or_none, default=Path("data/sweep"), help="where the expert rollouts go (default: data/sweep)")
     where.add_argument("--jobs", type=int, default=1, help="local backend: runs side by side (default: 1)")
     where.add_argument("--backend", choices=("local", "ray"), default="local", help="local (default) or ray (see --address)")
     where.add_argument("--address", default=None, help="with --backend ray: HOST:PORT or auto (default: a private Ray instance)")
@@ -45,13 +56,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def settings(args: argparse.Namespace) -> sweeps.Sweep:
     """The sweep from the file and the command line (the command line wins)."""
-    file = sweeps.read_toml(args.config) if args.config else {}
+    if args.config == "":
+        raise UserError("--config is empty; name a TOML sweep file, e.g. --config sweep.toml (or leave --config out)")
+    file = sweeps.read_toml(args.config) if args.config is not None else {}
     script = args.script or file.get("script")
     if script not in sweeps.SCRIPTS:
         raise UserError(f"name the script to sweep: one of {', '.join(sweeps.SCRIPTS)} (as the first argument or script = ... in --config)")
     try:
-        tasks = tuple(args.tasks.split(",")) if args.tasks else tuple(file.get("tasks", ["Hopper-v1"]))
-        seeds = tuple(int(seed) for seed in args.seeds.split(",")) if args.seeds else tuple(int(seed) for seed in file.get("seeds", [0, 1, 2]))
+        # An empty --tasks or --seeds ("" or ",") is a list of nothing, refused below, not a request for the defaults.
+        tasks = tuple(args.tasks.split(",")) if args.tasks is not None else tuple(file.get("tasks", ["Hopper-v1"]))
+        if args.seeds is not None:
+            seeds = tuple(int(seed) for seed in args.seeds.split(",")) if args.seeds.replace(",", "").strip() else ()
+        else:
+            seeds = tuple(int(seed) for seed in file.get("seeds", [0, 1, 2]))
     except ValueError:
         raise UserError(f"--seeds {args.seeds!r}: give whole numbers separated by commas") from None
     if not tasks or not all(tasks):
@@ -99,8 +116,30 @@ def sweep_command(sweep: sweeps.Sweep, args: argparse.Namespace) -> str:
     return shlex.join(words)
 
 
+# What a sweep writes under its root besides the runs, and what each is for (named in the refusal).
+OUTPUT_FOLDERS = {"": "--root", "hparams": "its HParams logs", "sweep_state": "its cache stamps", "sweep_state/jobs": "its cache stamps",
+                  "sweep_state/logs": "the runs' logs"}
+OUTPUT_FILES = {"sweep.md": "its table", "sweep.json": "its table", f"sweep_state/{pipeline.INVOCATIONS_FILE}": "its cache history"}
+
+
+def check_outputs(root: Path) -> None:
+    """Refuse a root where the table, the HParams logs or the cache stamps cannot go (sweep.md a folder, hparams a file) before any
+    run: else every run would run first, and the sweep would end in a traceback."""
+    for name, use in OUTPUT_FOLDERS.items():
+        path = root / name
+        if os.path.lexists(path) and not path.is_dir():  # a dangling symlink too
+            where = f"--root {root}" if not name else f"{path} (where the sweep keeps {use})"
+            raise UserError(f"{where} is a file, not a folder; move or delete it, or use another --root")
+    for name, use in OUTPUT_FILES.items():
+        if (root / name).is_dir():
+            raise UserError(f"{root / name} (where the sweep writes {use}) is a folder, not a file; move or delete it, or use another --root")
+
+
 def main(args: argparse.Namespace) -> dict:
     """Run (or reuse) every step of the sweep, then write its table and HParams logs."""
+    for flag, example in (("root", "results/sweep"), ("data_dir", "data/sweep")):
+        if getattr(args, flag) is None:  # given as "": not the current directory, which would fill the checkout's top level
+            raise UserError(f"--{flag} is empty; give a folder, e.g. --{flag} {example} (or leave --{flag} out for that default)")
     sweep = settings(args)
     cli.check_ray_address(args.address, args.backend, args.address_timeout)
     if args.jobs < 1:
@@ -108,6 +147,7 @@ def main(args: argparse.Namespace) -> dict:
     # The steps run from the top of the checkout: paths given relative to here are made relative to it.
     args.root, args.data_dir = pipeline.checkout_relative(args.root), pipeline.checkout_relative(args.data_dir)
     os.chdir(pipeline.HW1_DIR.parent)
+    check_outputs(args.root)
     jobs = sweeps.jobs(sweep, args.root, args.data_dir)
     sweeps.check_runs(sweep, jobs)
     runner = pipeline.Runner(jobs, args.root / "sweep_state", pipeline.LocalBackend(args.jobs),

@@ -59,6 +59,11 @@ def tensorboard_tags_of(directory):
     (["bco", "--tasks", "Hoper-v1"], "Did you mean Hopper-v1?"),
     (["bc", "--set", "learning_rate=inf"], "--learning_rate must be a finite number"),
     (["bc", "--set", "help=1"], "--help is not an option of a run"),
+    # An empty list is refused as ',' is, not taken for the defaults (--dry_run: without the check it would list the defaults' runs).
+    (["bc", "--tasks", "", "--dry_run"], "--tasks: give one or more tasks"),
+    (["bc", "--seeds", "", "--dry_run"], "--seeds: give one or more seeds"),
+    (["bc", "--seeds", ",", "--dry_run"], "--seeds: give one or more seeds"),
+    (["bc", "--config", "", "--dry_run"], "--config is empty; name a TOML sweep file"),
 ])
 def test_a_bad_sweep_is_refused_in_one_line_before_anything_runs(tmp_path, arguments, message, capsys):
     # In this process, through the scripts' own entry point (cli.run): a fresh interpreter per case only added its start-up.
@@ -67,6 +72,37 @@ def test_a_bad_sweep_is_refused_in_one_line_before_anything_runs(tmp_path, argum
     assert code != 0 and "Traceback" not in error
     assert message in error and len(error.strip().splitlines()) == 1, error
     assert not (tmp_path / "sweep").exists() and not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize("flag", ["--root", "--data_dir"])
+def test_an_empty_root_or_data_dir_is_refused_not_taken_as_the_current_directory(tmp_path, monkeypatch, flag, capsys):
+    # Path("") is ".": a sweep started from the checkout would have written into its top level.
+    monkeypatch.chdir(tmp_path)
+    paths = {"--root": str(tmp_path / "sweep"), "--data_dir": str(tmp_path / "data"), flag: ""}
+    code = cli.run(sweep.main, sweep.build_parser(), ["bc", "--tasks", "CartPole-v1", "--seeds", "0", "--dry_run",
+                                                      *[word for pair in paths.items() for word in pair]])
+    error = capsys.readouterr().err
+    assert code != 0 and f"{flag} is empty; give a folder" in error and len(error.strip().splitlines()) == 1, error
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name, kind, message", [
+    ("hparams", "file", "hparams (where the sweep keeps its HParams logs) is a file, not a folder"),
+    ("sweep.md", "folder", "sweep.md (where the sweep writes its table) is a folder, not a file"),
+    ("sweep.json", "folder", "sweep.json (where the sweep writes its table) is a folder, not a file"),
+    ("sweep_state", "file", "sweep_state (where the sweep keeps its cache stamps) is a file, not a folder"),
+])
+def test_a_root_where_the_table_or_logs_cannot_go_is_refused_before_any_run(tmp_path, name, kind, message, capsys):
+    # Not --dry_run: the sweep used to run every run and only then end in a traceback writing the table or the HParams logs.
+    root = tmp_path / "sweep"
+    root.mkdir()
+    (root / name).mkdir() if kind == "folder" else (root / name).write_text("")
+    code = cli.run(sweep.main, sweep.build_parser(), ["bc", "--tasks", "CartPole-v1", "--seeds", "0", "--rollouts", "1", "--set", "epochs=1",
+                                                      "--set", "eval_episodes=1", "--root", str(root), "--data_dir", str(tmp_path / "data")])
+    error = capsys.readouterr().err
+    assert code != 0 and "Traceback" not in error
+    assert message in error and "use another --root" in error and len(error.strip().splitlines()) == 1, error
+    assert [path.name for path in root.iterdir()] == [name] and not (tmp_path / "data").exists()
 
 
 def test_a_sweep_file_of_the_wrong_types_is_refused_in_one_line(tmp_path, capsys):
