@@ -12,9 +12,15 @@ directly with --data minari:ID (bco.py: --demos). docs/data-format.md has the de
 """
 
 import argparse
+import json
+import os
+import tempfile
 from pathlib import Path
 
+import h5py
+
 from cs294 import cli, minari_io
+from cs294.errors import UserError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,9 +44,101 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _datasets_folder() -> str:
+    """How the message names Minari's datasets folder: as MINARI_DATASETS_PATH gives it, or where it is when that is not set."""
+    path = os.environ.get("MINARI_DATASETS_PATH")
+    if path:
+        return f"MINARI_DATASETS_PATH={path}"
+    return f"the Minari datasets folder {minari_io.datasets_root()} (MINARI_DATASETS_PATH is not set)"
+
+
+def _nearest_existing(path: Path) -> Path:
+    """`path` or its nearest ancestor that exists; one we may not look at is a UserError."""
+    for candidate in (path, *path.parents):
+        try:
+            if candidate.exists() or candidate.is_symlink():  # a broken link is in the way as a file is
+                return candidate
+        except OSError as error:  # e.g. a folder on the way that we may not look into
+            raise UserError(f"{_datasets_folder()}: {candidate} cannot be looked at ({error.strerror or error}); "
+                            "point MINARI_DATASETS_PATH at a folder you can write to") from None
+    return path
+
+
+def check_datasets_folder(dataset_id: str) -> None:
+    """Before an export: the datasets folder, and the dataset's namespace folders in it, are folders where new folders can be made.
+
+    Minari makes them as it writes, so a file in the way or a folder that takes no new entries
+    would otherwise end the export in a traceback.
+    """
+    root = minari_io.datasets_root()
+    for path in (root, (root / dataset_id).parent):  # not the dataset's own folder: an existing one is export_dataset's to refuse
+        existing = _nearest_existing(path)
+        if not existing.is_dir():
+            kind = "a file" if existing.exists() else "a broken symbolic link"
+            if existing == root:
+                raise UserError(f"{_datasets_folder()} is {kind}, not a folder; point MINARI_DATASETS_PATH at a folder "
+                                "(Minari keeps each dataset in a folder there)")
+            raise UserError(f"{_datasets_folder()}: {existing} is {kind}, so {path} cannot be made; move it away, "
+                            "or point MINARI_DATASETS_PATH at another folder")
+        try:
+            with tempfile.TemporaryDirectory(dir=existing):
+                pass
+        except OSError as error:
+            raise UserError(f"{_datasets_folder()} is not writable: {existing} takes no new folders ({error.strerror or error}); "
+                            "point MINARI_DATASETS_PATH at a folder you can write to, or make this one writable") from None
+
+
+def check_import(dataset_id: str, output: Path) -> None:
+    """Before an import: the output lies outside the dataset it reads, and the dataset's files are whole."""
+    folder = cli.resolved("MINARI_DATASETS_PATH", minari_io.datasets_root() / dataset_id)
+    written = cli.resolved("output", output)
+    if written == folder or folder in written.parents:
+        raise UserError(f"the output {output} lies in the folder of Minari dataset {dataset_id} ({folder}), which it reads: writing "
+                        "it would overwrite or change the dataset; write the rollout file outside that folder")
+    if (folder / "data" / "metadata.json").is_file():  # a missing dataset is refused by import_dataset, which names what to do
+        check_dataset_files(dataset_id, folder / "data")
+
+
+def check_dataset_files(dataset_id: str, data_folder: Path) -> None:
+    """Refuse a dataset whose metadata.json is not a JSON object, or whose main_data.hdf5 does not open or lacks an episode.
+
+    Minari's reader fails on these with an AttributeError, OSError or KeyError from deep inside.
+    """
+    def damaged(file: Path, problem: str) -> UserError:
+        return UserError(f"Minari dataset {dataset_id} in {_datasets_folder()} is damaged: {file} {problem}; download it again "
+                         f"(minari download {dataset_id}) or export it again (python hw1/minari_data.py export FILE.h5 {dataset_id})")
+
+    metadata_path = data_folder / "metadata.json"
+    try:
+        metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:  # ValueError: not UTF-8, or not JSON
+        raise damaged(metadata_path, f"cannot be read as JSON ({' '.join(str(error).split())})") from None
+    if not isinstance(metadata, dict):
+        kind = {list: "an array", str: "a string", bool: "true or false", int: "a number", float: "a number"}.get(type(metadata), "null")
+        raise damaged(metadata_path, f"holds {kind}, not the JSON object of Minari's metadata")
+    if "data_format" not in metadata:
+        raise damaged(metadata_path, "names no data_format")
+    if metadata["data_format"] != "hdf5":
+        return  # another storage format: Minari's own reader checks it
+    main_data = data_folder / "main_data.hdf5"
+    if not main_data.is_file():
+        raise damaged(main_data, "is not a file" if main_data.exists() else "is missing")
+    try:
+        with h5py.File(main_data, "r") as file:
+            episodes = metadata.get("total_episodes")
+            if isinstance(episodes, int):
+                groups = (f"episode_{index}" for index in range(episodes))
+                missing = next((name for name in groups if not isinstance(file.get(name), h5py.Group)), None)
+                if missing is not None:
+                    raise damaged(main_data, f"lacks the group {missing} of the {episodes} episodes that metadata.json counts")
+    except OSError as error:  # h5py: a truncated file, one that is not HDF5, a folder, ...
+        raise damaged(main_data, f"cannot be read as HDF5 ({' '.join(str(error).split())})") from None
+
+
 def main(args: argparse.Namespace) -> minari_io.Exported | object:
     """Run the subcommand; returns what export_dataset or import_dataset returned."""
     if args.command == "export":
+        check_datasets_folder(args.dataset_id)
         exported = minari_io.export_dataset(args.rollouts, args.dataset_id, expert_path=args.expert, ref_episodes=args.ref_episodes,
                                             seed=args.seed, author=args.author, author_email=args.author_email)
         scores = ("" if exported.ref_min_score is None else
@@ -49,6 +147,7 @@ def main(args: argparse.Namespace) -> minari_io.Exported | object:
         print(f"wrote Minari dataset {exported.dataset_id} ({exported.episodes} episodes, {exported.steps} steps, env {exported.env_id}) "
               f"to {exported.folder}{scores}")
         return exported
+    check_import(args.dataset_id, args.output)
     rollouts = minari_io.import_dataset(args.dataset_id, args.output)
     print(f"wrote {len(rollouts.trajectories)} episodes of {rollouts.attributes['env_name']} "
           f"({rollouts.attributes['dynamics']}), {sum(t.length for t in rollouts.trajectories)} steps, to {args.output}")

@@ -278,6 +278,88 @@ def test_a_refused_dataset_leaves_no_minari_folder(tmp_path, monkeypatch, capsys
     assert not (tmp_path / "nowhere").exists()
 
 
+def dataset_files(folder: Path) -> dict[str, bytes]:
+    return {path.relative_to(folder).as_posix(): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+@pytest.mark.parametrize("output", ["its main_data.hdf5", "a new file, through a symlink", "its main_data.hdf5, relative"])
+def test_import_refuses_to_write_into_the_dataset_it_reads(tmp_path, cartpole_demos, minari_root, monkeypatch, capsys, output):
+    """An output inside the dataset's own folder is refused before anything is written, however the path reaches it."""
+    export(cartpole_demos, "cs294/cartpole/expert-v0", "--ref_episodes", 0)
+    folder = minari_root / "cs294" / "cartpole" / "expert-v0"
+    before = dataset_files(folder)
+    if output == "a new file, through a symlink":
+        (tmp_path / "link").symlink_to(folder / "data")
+        path = tmp_path / "link" / "cartpole.h5"
+    elif output == "its main_data.hdf5, relative":
+        monkeypatch.chdir(folder)
+        path = Path("data/main_data.hdf5")
+    else:
+        path = folder / "data" / "main_data.hdf5"
+    code, result = run_script_main(minari_data, ["import", "cs294/cartpole/expert-v0", path], capsys)
+    assert code == cli.USER_ERROR_EXIT_CODE and len(result.err.strip().splitlines()) == 1, result.err
+    assert f"the output {path} lies in the folder of Minari dataset cs294/cartpole/expert-v0" in result.err
+    assert dataset_files(folder) == before  # not a byte of the dataset changed, and nothing was added
+    minari_io.import_dataset("cs294/cartpole/expert-v0", tmp_path / "elsewhere.h5")  # the dataset still reads
+
+
+@pytest.mark.parametrize("damage", ["truncated main_data.hdf5", "metadata.json is []", "main_data.hdf5 is a rollout file",
+                                    "an episode missing"])
+def test_a_damaged_dataset_is_one_line(tmp_path, cartpole_demos, minari_root, capsys, damage):
+    export(cartpole_demos, "cs294/cartpole/expert-v0", "--ref_episodes", 0)
+    files = minari_root / "cs294" / "cartpole" / "expert-v0" / "data"
+    main_data, metadata = files / "main_data.hdf5", files / "metadata.json"
+    if damage == "truncated main_data.hdf5":  # e.g. a download or copy cut short
+        with main_data.open("r+b") as file:
+            file.truncate(main_data.stat().st_size // 2)
+    if damage == "metadata.json is []":  # valid JSON, the wrong shape
+        metadata.write_text("[]")
+    if damage == "main_data.hdf5 is a rollout file":  # what an import over the dataset's own file used to leave
+        shutil.copyfile(cartpole_demos, main_data)
+    if damage == "an episode missing":
+        with h5py.File(main_data, "a") as file:
+            del file["episode_2"]
+    broken = metadata if damage == "metadata.json is []" else main_data
+    expected = {"truncated main_data.hdf5": "cannot be read as HDF5 (Unable to synchronously open file (truncated file",
+                "metadata.json is []": "holds an array, not the JSON object of Minari's metadata",
+                "main_data.hdf5 is a rollout file": "lacks the group episode_0 of the 3 episodes that metadata.json counts",
+                "an episode missing": "lacks the group episode_2 of the 3 episodes"}[damage]
+    code, output = run_script_main(minari_data, ["import", "cs294/cartpole/expert-v0", tmp_path / "x.h5"], capsys)
+    assert code == cli.USER_ERROR_EXIT_CODE and len(output.err.strip().splitlines()) == 1, output.err
+    assert f"Minari dataset cs294/cartpole/expert-v0 in MINARI_DATASETS_PATH={minari_root} is damaged: {broken} {expected}" in output.err
+    assert "download it again (minari download cs294/cartpole/expert-v0) or export it again" in output.err
+    assert not (tmp_path / "x.h5").exists()
+
+
+@pytest.mark.parametrize("case", ["a file", "under a file", "a namespace that is a file", "not writable"])
+def test_export_into_a_datasets_folder_that_cannot_take_it_is_one_line(tmp_path, cartpole_demos, monkeypatch, capsys, case):
+    (tmp_path / "afile").write_text("not a folder")
+    root = {"a file": tmp_path / "afile", "under a file": tmp_path / "afile" / "minari", "a namespace that is a file": tmp_path / "ns",
+            "not writable": tmp_path / "readonly" / "minari"}[case]
+    if case == "a namespace that is a file":
+        root.mkdir()
+        (root / "cs294").write_text("not a namespace folder")
+    if case == "not writable":
+        if os.geteuid() == 0:  # root writes into any folder whatever its mode; sysfs takes no new folders, even from root
+            if not Path("/sys/kernel").is_dir():
+                pytest.skip("running as root, and no /sys/kernel to stand for a folder that takes no new entries")
+            root = Path("/sys/kernel/cs294-test-minari")
+        else:
+            (tmp_path / "readonly").mkdir(mode=0o555)
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(root))
+    before = sorted(tmp_path.rglob("*"))
+    code, output = run_script_main(minari_data, ["export", cartpole_demos, "cs294/cartpole/expert-v0", "--ref_episodes", 0], capsys)
+    assert code == cli.USER_ERROR_EXIT_CODE and len(output.err.strip().splitlines()) == 1, output.err
+    expected = {"a file": f"MINARI_DATASETS_PATH={root} is a file, not a folder; point MINARI_DATASETS_PATH at a folder",
+                "under a file": f"MINARI_DATASETS_PATH={root}: {tmp_path / 'afile'} is a file, so {root} cannot be made",
+                "a namespace that is a file": (f"MINARI_DATASETS_PATH={root}: {root / 'cs294'} is a file, "
+                                               f"so {root / 'cs294' / 'cartpole'} cannot be made"),
+                "not writable": f"MINARI_DATASETS_PATH={root} is not writable: {root.parent} takes no new folders"}[case]
+    assert expected in output.err
+    assert sorted(tmp_path.rglob("*")) == before and (tmp_path / "afile").read_text() == "not a folder"  # nothing made or changed
+    assert case != "not writable" or not root.exists()
+
+
 def test_minari_is_never_imported_on_the_normal_path(tmp_path):
     code = ("import sys\n"
             "import bc, dagger, bco\n"
