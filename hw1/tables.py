@@ -16,9 +16,13 @@ the expert.
 
 The BCO tables read <results>/<ENV>/bco/seed*/metrics.json (bco.py) for the six BCO tasks:
 normalized scores of BCO(0), the kept policy and the last iteration, the interactions by purpose, and returns.
+
+A run whose metrics.json is damaged (not JSON, JSON of another shape, or a return that is NaN or
+infinite) is refused, naming the file: make that run again, or remove its folder.
 """
 
 import argparse
+import re
 from pathlib import Path
 
 from cs294 import cli, files, report
@@ -34,7 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def study_settings(results: Path, tasks: list[str]) -> dict:
     """The data-efficiency study's layout as found under results: its rollout counts, and each task's main-table count."""
-    studied = {task: sorted({int(path.name.split("_")[0].removeprefix("demos")) for path in (results / task / "efficiency").glob("*/demos*_seed*")})
+    # studies.efficiency_run_dir's names, demos<N>_seed<S>; another folder there (demosX_seed0) is no run of the study.
+    studied = {task: sorted({int(match[1]) for path in (results / task / "efficiency").glob("*/demos*_seed*")
+                             if (match := re.fullmatch(r"demos(\d+)_seed.*", path.name))})
                for task in tasks if (results / task / "efficiency").is_dir()}
     main_counts = {task: max((report.demonstration_episodes(run) for run in report.load_runs(results, task, "bc")), default=0) for task in studied}
     return {"tasks": [task for task in studied if studied[task]], "efficiency": sorted({n for counts in studied.values() for n in counts}),

@@ -7,6 +7,7 @@ report can be rewritten at any time without rerunning anything. No TensorFlow he
 import dataclasses
 import datetime
 import json
+import math
 import os
 from pathlib import Path
 from typing import Sequence
@@ -28,19 +29,138 @@ def load_runs(results: Path, env_name: str, method: str, finished: "set[Path] | 
     A DAgger run stopped mid-way (killed, or failed after a commit) keeps its committed iterations
     with "complete": false until it is resumed; it counts in no table. With `finished` (resolved
     run directories), only those count: the reproduction's report reads the outputs of its own
-    finished steps, never a run someone else left under its root.
+    finished steps, never a run someone else left under its root. Damaged means anything the
+    tables would crash on or print as nan: not JSON, JSON of another shape (a list, no "expert",
+    an empty "iterations"), a folder in the file's place, or a return that is NaN.
     """
     runs = []
     for path in sorted((results / env_name / method).glob(f"{pattern}/metrics.json")):
         if finished is not None and path.parent.resolve() not in finished:
             continue
         try:
-            run = json.loads(path.read_text())
-        except ValueError:
-            raise UserError(f"{path} is damaged; run reproduce.py again (without --report_only) to remake its step") from None
-        if run.get("complete") is not False:
-            runs.append(run)
+            run = read_run(path)
+            if run.get("complete") is False:
+                continue
+            check_run(run, method.removeprefix("efficiency/"))
+        except Damaged as problem:
+            raise UserError(f"{path} is damaged ({problem}); make that run again (reproduce.py remakes its own steps; for a run made by "
+                            f"hand, run its script with --run_dir {path.parent} --overwrite), or remove that run's folder") from None
+        runs.append(run)
     return runs
+
+
+def read_run(path: Path) -> dict:
+    """A run's metrics.json as the mapping bc.py, dagger.py and bco.py write, or Damaged."""
+    try:
+        run = json.loads(path.read_text())
+    except IsADirectoryError:
+        raise Damaged("a folder, not a file") from None
+    except ValueError:
+        raise Damaged("not JSON: truncated or overwritten") from None
+    except OSError as error:
+        raise Damaged(f"unreadable: {error.strerror}") from None
+    if not isinstance(run, dict):
+        raise Damaged(f"a JSON {type(run).__name__}, not the mapping bc.py, dagger.py and bco.py write")
+    return run
+
+
+def check_run(run: dict, method: str) -> None:
+    """What the tables read of a finished run of `method`; older bco.py runs without a summary count in no table (bco_runs_of)."""
+    if method != "bco":
+        check_imitation_run(run, method)
+    elif "summary" in run:
+        check_bco_run(run)
+
+
+class Damaged(Exception):
+    """What is wrong with a run's metrics.json, in words: the reason its tables refuse it."""
+
+
+def name_of(keys: tuple[str | int, ...]) -> str:
+    """('iterations', -1, 'return_mean') -> 'iterations[-1].return_mean', as the message names a field."""
+    return "".join(f"[{key}]" if isinstance(key, int) else f".{key}" for key in keys).lstrip(".")
+
+
+def field(run: dict, *keys: str | int) -> object:
+    """run[key][key]..., or Damaged naming the first step that is missing, e.g. 'iterations[0] is missing (the list is empty)'."""
+    value: object = run
+    for depth, key in enumerate(keys):
+        if isinstance(key, int):
+            if not isinstance(value, list) or not -len(value) <= key < len(value):
+                raise Damaged(f"{name_of(keys[:depth + 1])} is missing" + (" (the list is empty)" if value == [] else ""))
+        elif not isinstance(value, dict) or key not in value:
+            raise Damaged(f"{name_of(keys[:depth + 1])} is missing")
+        value = value[key]
+    return value
+
+
+def mapping(run: dict, *keys: str | int) -> dict:
+    value = field(run, *keys)
+    if not isinstance(value, dict):
+        raise Damaged(f"{name_of(keys)} is {json.dumps(value)[:40]}, not a mapping")
+    return value
+
+
+def finite(run: dict, *keys: str | int) -> float:
+    """A number a table shows or adds up; NaN, infinities, strings and booleans are damage, not numbers to print."""
+    value = field(run, *keys)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise Damaged(f"{name_of(keys)} is {json.dumps(value)[:40]}, not a number")
+    try:
+        number = float(value)  # an integer too large for a float is as unusable as an infinity
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise Damaged(f"{name_of(keys)} is {json.dumps(value)[:40]}, not a finite number")
+    return number
+
+
+def check_score(run: dict, *keys: str | int) -> None:
+    """An evaluation as evaluation_cell reads it: mean and std, and episodes and falls where recorded."""
+    recorded = mapping(run, *keys)
+    finite(run, *keys, "mean")
+    finite(run, *keys, "std")
+    for count in ("falls", "episodes") if "falls" in recorded else ("episodes",) if "episodes" in recorded else ():
+        finite(run, *keys, count)
+
+
+def check_imitation_run(run: dict, method: str) -> None:
+    """What the main table, the data-efficiency study and the BCO table read of a bc.py or dagger.py run."""
+    check_score(run, "expert")
+    if method != "dagger":  # bc.py's: its score, and demonstration_episodes and expert_labels
+        check_score(run, "evaluation")
+        finite(run, "data", "episodes")
+        finite(run, "data", "transitions")
+        return
+    if "evaluation" in run:  # scored(); a DAgger run from before "evaluation" was recorded is scored on its last iteration
+        check_score(run, "evaluation")
+    else:
+        finite(run, "iterations", -1, "return_std")
+        mapping(run, "config")
+    iterations = field(run, "iterations")
+    if not isinstance(iterations, list) or not iterations:
+        raise Damaged("iterations is empty" if iterations == [] else f"iterations is {json.dumps(iterations)[:40]}, not a list")
+    finite(run, "iterations", 0, "episodes")
+    for index in range(len(iterations)):  # DAgger's wall time, its labels, and the labels it needed to score as the expert
+        recorded = mapping(run, "iterations", index)
+        finite(run, "iterations", index, "seconds")
+        finite(run, "iterations", index, "return_mean")
+        finite(run, "iterations", index, "expert_labels" if "expert_labels" in recorded else "transitions")
+        if "expert_return_mean" in recorded:
+            finite(run, "iterations", index, "expert_return_mean")
+
+
+def check_bco_run(run: dict) -> None:
+    """What the BCO table reads of a bco.py run that records its summary (bco_table)."""
+    for part in ("bco0", "kept", "last"):
+        finite(run, "summary", part, "normalized_score")
+        finite(run, "summary", part, "return")
+    finite(run, "summary", "kept", "iteration")
+    finite(run, "summary", "random")
+    finite(run, "summary", "expert")
+    for count in ("pre", "post", "post_to_pre", "selection"):
+        finite(run, "interactions", count)
+    finite(run, "demonstrations", "steps")
 
 
 def summarize(values: list[float], digits: int = 1) -> str:
