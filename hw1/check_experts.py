@@ -22,6 +22,8 @@ from cs294.errors import UserError
 TASKS = (*published.TASKS, "CartPole-v1", "MountainCar-v0")
 # Tasks whose episodes end early on success: there a failure is reaching the time limit.
 GOAL_TASKS = ("MountainCar-v0",)
+# Every episode of an expert is kept until its row is made: 1000 Humanoid episodes are already a few GB.
+MAX_EPISODES = 1000
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,10 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation = parser.add_argument_group("evaluation")
     output = parser.add_argument_group("output")
     experts.add_argument("--tasks", default=",".join(TASKS), help="comma-separated tasks (default: all eight)")
-    evaluation.add_argument("--episodes", type=int, default=100, help="episodes per expert, reset seeds 0..N-1 (default: 100)")
+    evaluation.add_argument("--episodes", type=int, default=100, help=f"episodes per expert, reset seeds 0..N-1, at most {MAX_EPISODES} (default: 100)")
     experts.add_argument("--today", action="store_true", help="today's gymnasium tasks instead of the 2017 ones")
     experts.add_argument("--experts_dir", type=Path, default=None, help="folder of the expert pickles, <task>.pkl (default: this checkout's experts/)")
-    output.add_argument("--output", type=Path, default=None, help="also write the table to this markdown file (and .json beside it)")
+    output.add_argument("--output", type=Path, default=None, help="also write the table to this markdown file, such as table.md (and table.json beside it)")
     arguments.add_num_envs_argument(evaluation, "; results do not depend on it")
     return parser
 
@@ -67,14 +69,31 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def check_output(output: Path) -> None:
+    """The markdown table and its JSON copy beside it (<name>.json) are two files, and the copy can be written (cli checked the rest)."""
+    copy = output.with_suffix(".json")
+    if output.suffix.lower() == ".json" or cli.resolved("--output", output) == cli.resolved("--output", copy):
+        raise UserError(f"--output {output} names the table's JSON copy ({copy.name}, written beside --output) itself; "
+                        f"name a .md file, such as {output.with_suffix('.md').name}")
+    if copy.is_dir():
+        raise UserError(f"--output {output} writes its JSON copy to {copy}, which is a directory; choose another --output")
+
+
 def main(args: argparse.Namespace) -> list[dict]:
     """Check the experts, print the table, and write it if asked; returns the rows."""
     tasks = [task for task in args.tasks.split(",") if task]
     unknown = [task for task in tasks if task not in TASKS]
     if unknown or not tasks:
         raise UserError(f"--tasks takes names among {','.join(TASKS)}, not {args.tasks!r}")
+    repeated = sorted({task for task in tasks if tasks.count(task) > 1})
+    if repeated:
+        raise UserError(f"--tasks names {', '.join(repeated)} more than once; name each task once")
     if args.episodes < 1 or args.num_envs < 1:
         raise UserError("--episodes and --num_envs must be at least 1")
+    if args.episodes > MAX_EPISODES:
+        raise UserError(f"--episodes {args.episodes} is too many: at most {MAX_EPISODES} per expert, whose episodes are all kept in memory")
+    if args.output is not None:
+        check_output(args.output)
     rows = []
     for task in tasks:
         rows.append(check_expert(task, args.episodes, args.today, args.num_envs, args.experts_dir))

@@ -17,6 +17,8 @@ from cs294 import video
 
 video.select_offscreen_backend()  # before gymnasium makes any MuJoCo environment
 
+import mujoco  # noqa: E402
+
 from cs294 import cli, data, environments  # noqa: E402
 from cs294.errors import UserError  # noqa: E402
 
@@ -38,17 +40,78 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Each tile is rendered in MuJoCo's offscreen framebuffer, and every frame is held in memory until the video is written:
+# 2048 pixels is far beyond any web page and below what OpenGL allows (16384 with Mesa; larger fails "not complete").
+MAX_SIZE = 2048
+# A MuJoCo episode's length: a larger step shows only the first and last frame, and makes a GIF frame last so long
+# that its 16-bit duration overflows.
+MAX_FRAME_SKIP = 1000
+# The widest frame each format takes: H.264 (libx264) at most 16384 pixels, a GIF's 16-bit screen width 65535.
+MAX_WIDTH = {".mp4": 16384, ".gif": 65535}
+
+
 def check_args(args: argparse.Namespace) -> list[str]:
+    """Every check of the arguments alone, before a file is read or anything is written; returns the captions."""
     if not args.files or args.output is None:
         raise UserError("give one or more rollout files and --output PATH.mp4 (or .gif)")
     if args.output.suffix not in (".mp4", ".gif"):
         raise UserError(f"--output must end in .mp4 or .gif, not {args.output.name}")
     if args.frame_skip < 1 or args.size < 16 or args.gif_steps < 1:
         raise UserError("--frame_skip and --gif_steps must be at least 1, and --size at least 16")
+    if args.size > MAX_SIZE:
+        raise UserError(f"--size {args.size} is too large: each tile is at most {MAX_SIZE} pixels wide and high; choose a smaller --size")
+    if args.frame_skip > MAX_FRAME_SKIP:
+        raise UserError(f"--frame_skip {args.frame_skip} is too large: render at least every {MAX_FRAME_SKIP}th step "
+                        f"(--frame_skip {MAX_FRAME_SKIP} or less)")
+    width, limit = args.size * len(args.files), MAX_WIDTH[args.output.suffix]
+    if width > limit:
+        raise UserError(f"{len(args.files)} tiles of --size {args.size} make a video {width} pixels wide, but a {args.output.suffix} "
+                        f"frame is at most {limit}; choose a --size of at most {limit // len(args.files)} or fewer files")
     labels = args.labels.split(",") if args.labels else [path.stem for path in args.files]
     if len(labels) != len(args.files):
         raise UserError(f"--labels has {len(labels)} captions for {len(args.files)} files; give one per file")
+    check_outputs(args)
     return labels
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """--gif checked as cli checks --output (both against the rollout files, which cli does not see in a list), and not the same file."""
+    inputs = [cli.resolved("a rollout file", path) for path in args.files if cli.is_file(path)]
+    cli.check_output("output", args.output, inputs)
+    if args.gif is None:
+        return
+    if args.gif.suffix != ".gif":
+        raise UserError(f"--gif must end in .gif, not {args.gif.name}")
+    try:
+        cli.check_output("output", args.gif, inputs)
+    except UserError as error:  # its messages begin "--output <path>"
+        raise UserError("--gif" + str(error).removeprefix("--output")) from None
+    except OSError as error:  # e.g. a folder on the way that we may not look into
+        raise UserError(f"--gif {args.gif} cannot be written ({error.strerror or error}); choose another path") from None
+    if cli.resolved("--gif", args.gif) == cli.resolved("--output", args.output):
+        raise UserError(f"--output and --gif both name {args.output}; give the GIF a name of its own")
+
+
+def check_episodes(paths: list[Path], recorded: list, episode: int) -> None:
+    """The chosen episode of each file exists and can be replayed from its reset seed."""
+    for path, rollouts in zip(paths, recorded):
+        if not 0 <= episode < len(rollouts.trajectories):
+            raise UserError(f"{path} has {len(rollouts.trajectories)} episodes; --episode {episode} is out of range")
+        seed = rollouts.trajectories[episode].seed
+        if seed < 0:
+            raise UserError(f"{path} episode {episode} has reset seed {seed} (unknown, as an import from Minari writes it), so it "
+                            "cannot be replayed; render episodes that run_expert.py recorded")
+
+
+def check_mujoco(spec: environments.EnvSpec) -> None:
+    """Only MuJoCo tasks render offscreen here (at --size): CartPole and the other classic-control tasks draw with pygame."""
+    import gymnasium as gym
+    from gymnasium.envs.mujoco.mujoco_env import MujocoEnv
+
+    creator = gym.envs.registration.load_env_creator(gym.spec(spec.gym_id).entry_point)
+    if not (isinstance(creator, type) and issubclass(creator, MujocoEnv)):
+        raise UserError(f"render_video.py renders MuJoCo tasks only (Ant, HalfCheetah, Hopper, Humanoid, Reacher, Walker2d, ...), "
+                        f"not {spec.name}; python hw1/replay.py FILE shows its episodes in a window (pip install \"gymnasium[classic-control]\" first)")
 
 
 def main(args: argparse.Namespace) -> dict:
@@ -62,14 +125,16 @@ def main(args: argparse.Namespace) -> dict:
     env_names = {rollouts.attributes["env_name"] for rollouts in recorded}
     if len(env_names) != 1:
         raise UserError(f"the files hold episodes of {', '.join(sorted(env_names))}; a video shows one environment")
-    for path, rollouts in zip(args.files, recorded):
-        if not 0 <= args.episode < len(rollouts.trajectories):
-            raise UserError(f"{path} has {len(rollouts.trajectories)} episodes; --episode {args.episode} is out of range")
-    video.check_rendering()
+    check_episodes(args.files, recorded, args.episode)
     spec = environments.resolve(env_names.pop())
+    check_mujoco(spec)
+    video.check_rendering()
     env = environments.make_env(spec, render_mode="rgb_array", width=args.size, height=args.size)
     try:
-        video.make_fast_renderer(env)
+        try:
+            video.make_fast_renderer(env)
+        except mujoco.FatalError as error:  # an OpenGL that allows less than MAX_SIZE
+            raise UserError(f"MuJoCo cannot render {args.size}x{args.size} tiles here ({error}); choose a smaller --size") from None
         sources = [video.episode_frames(env, rollouts.trajectories[args.episode], args.frame_skip) for rollouts in recorded]
         fps = 1.0 / (env.unwrapped.dt * args.frame_skip)
     finally:
