@@ -108,8 +108,14 @@ def check_mujoco(spec: environments.EnvSpec) -> None:
     import gymnasium as gym
     from gymnasium.envs.mujoco.mujoco_env import MujocoEnv
 
-    creator = gym.envs.registration.load_env_creator(gym.spec(spec.gym_id).entry_point)
-    if not (isinstance(creator, type) and issubclass(creator, MujocoEnv)):
+    entry_point = gym.spec(spec.gym_id).entry_point
+    try:
+        creator = entry_point if callable(entry_point) else gym.envs.registration.load_env_creator(entry_point)
+    except (ImportError, gym.error.Error) as error:  # e.g. Box2D tasks without Box2D
+        raise UserError(f"{spec.name} cannot be made here ({error}); render_video.py renders MuJoCo tasks") from None
+    # A task registered through a function (gymnasium's Hopper-v3, say) is MuJoCo's if the function lives in gymnasium's MuJoCo package.
+    mujoco = issubclass(creator, MujocoEnv) if isinstance(creator, type) else "mujoco" in getattr(creator, "__module__", "")
+    if not mujoco:
         raise UserError(f"render_video.py renders MuJoCo tasks only (Ant, HalfCheetah, Hopper, Humanoid, Reacher, Walker2d, ...), "
                         f"not {spec.name}; python hw1/replay.py FILE shows its episodes in a window (pip install \"gymnasium[classic-control]\" first)")
 

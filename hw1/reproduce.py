@@ -109,7 +109,7 @@ def only(jobs: list[pipeline.Job], prefixes: str | None) -> list[pipeline.Job]:
 
 def predicted_costs(runner: pipeline.Runner, args: argparse.Namespace) -> tuple[dict[str, float], str]:
     """Each step's seconds: its own measured time, else scaled from the full profile's measured step; and where they came from."""
-    own = {name for name, job in runner.jobs.items() if (pipeline.read_stamp(runner.state_dir, job) or {}).get("status") == "done"}
+    own = {name for name, job in runner.jobs.items() if pipeline.measured_seconds(pipeline.read_stamp(runner.state_dir, job)) is not None}
     reference = Plan(PROFILES["full"], Path("results"), Path("data"), videos=True).build()
     scaled, matched = forecast.scaled_costs(list(runner.jobs.values()), reference, Path("results") / "reproduce")
     costs = {name: runner.costs[name] if name in own else scaled[name] for name in runner.jobs}
@@ -150,8 +150,8 @@ def simulation_floor(runner: pipeline.Runner, workers: list[int]) -> tuple[float
     benchmark = next((path for path in (runner.state_dir.parent / "benchmark.json", Path("results") / "benchmark.json") if path.is_file()), None)
     simulation, timed = forecast.simulation_seconds(forecast.simulated_steps(jobs, runner.state_dir), benchmark) if benchmark else (0.0, 0.0)
     if not timed:
-        print("no floor: it needs the speed benchmark's loop rates (results/benchmark.json, written by python hw1/benchmark.py) "
-              "and finished steps that simulated the tasks it timed")
+        print(f"no floor: it needs the speed benchmark's loop rates ({runner.state_dir.parent / 'benchmark.json'} or results/benchmark.json, "
+              "written by python hw1/benchmark.py) and finished steps that simulated the tasks it timed")
         return 0.0, {}
     training = forecast.training_seconds(jobs, runner.state_dir)
     floor = simulation + training

@@ -23,13 +23,13 @@ from cs294.errors import UserError
 
 def path_or_empty(text: str) -> Path | str:
     """A path argument, an empty one kept as "" for main to refuse in one line (Path("") would be the current directory)."""
-    return Path(text) if text else ""
+    return Path(text) if text.strip() else ""
 
 
 def folder_or_none(text: str) -> Path | None:
     """--root and --data_dir: an empty one is None (their defaults are folders), which main refuses in one line; Path("") would be
     the current directory, and the checks cli.run makes of every output flag before main would look at that instead."""
-    return Path(text) if text else None
+    return Path(text) if text.strip() else None
 
 
 def build_parser() -> argparse.ArgumentParser:

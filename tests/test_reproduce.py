@@ -237,6 +237,12 @@ def test_the_floor_counts_a_damaged_or_unfinished_record_as_nothing(tmp_path):
     assert forecast.simulated_steps([data_job, bc_job], state_dir) == {"Hopper-v1": 20.0}  # the damaged data file counts none
     files.write_json(run_dir / "metrics.json", {"config": {"env": "Hopper-v1"}, "evaluation": {"episodes": "many"}, "seconds": []})
     assert forecast.simulated_steps([data_job, bc_job], state_dir) == {} and forecast.training_seconds([bc_job], state_dir) == 0.0
+    # A record that fails to count leaves its expert's episodes for the next run that has them, in any order of reading.
+    experts: set = set()
+    damaged = {"config": {"env": "Hopper-v1"}, "expert": {"episodes": 2, "mean_length": 10.0}, "evaluation_seeds": [1, 2], "interactions": {}}
+    with pytest.raises(KeyError):
+        forecast.run_steps(damaged, experts)
+    assert experts == set() and forecast.run_steps({**damaged, "interactions": {"total": 5, "evaluation": 0}}, experts) == 25.0
     # A stamp's time that is not a positive finite number counts none in the table of where the time went, as in the prediction.
     benchmark = tmp_path / "benchmark.json"
     benchmark.write_text(json.dumps({"loops": ["damaged", {"env": "Hopper-v1", "bare_loop_expert": 1000.0}]}))
@@ -263,6 +269,13 @@ def test_a_profile_never_run_takes_measured_times_only_for_the_same_work(tmp_pat
     smaller = pipeline.Job(name="benchmark", script="benchmark.py", args=["--steps", "2000", "--output", "results/demo/benchmark.md"],
                            output=tmp_path / "b.md", stage="speed benchmark", cost=22.0)
     assert forecast.scaled_costs([smaller], measured, state_dir) == ({"benchmark": 22.0}, set())  # other settings: the plan's estimate
+    # A path's file name is a setting: a data file's name holds its number of rollouts.
+    expert_run = pipeline.Job(name="data/Hopper-v1", script="run_expert.py", args=["experts/Hopper-v1.pkl", "--output", "data/Hopper-v1_250_rollouts.h5"],
+                              output=tmp_path / "d.h5", stage="expert data", cost=5.0)
+    files.write_json(pipeline.stamp_path(state_dir, expert_run), {"status": "done", "key": "k", "seconds": 500.0})
+    fewer = pipeline.Job(name="data/Hopper-v1", script="run_expert.py", args=["experts/Hopper-v1.pkl", "--output", "data/mine/Hopper-v1_1_rollouts.h5"],
+                         output=tmp_path / "e.h5", stage="expert data", cost=5.0)
+    assert forecast.scaled_costs([fewer], [expert_run], state_dir) == ({"data/Hopper-v1": 5.0}, set())
 
 
 @pytest.mark.parametrize("flags, message", [

@@ -74,11 +74,11 @@ def test_a_bad_sweep_is_refused_in_one_line_before_anything_runs(tmp_path, argum
     assert not (tmp_path / "sweep").exists() and not (tmp_path / "data").exists()
 
 
-@pytest.mark.parametrize("flag", ["--root", "--data_dir"])
-def test_an_empty_root_or_data_dir_is_refused_not_taken_as_the_current_directory(tmp_path, monkeypatch, flag, capsys):
-    # Path("") is ".": a sweep started from the checkout would have written into its top level.
+@pytest.mark.parametrize("flag, blank", [("--root", ""), ("--data_dir", ""), ("--root", " ")])
+def test_an_empty_root_or_data_dir_is_refused_not_taken_as_the_current_directory(tmp_path, monkeypatch, flag, blank, capsys):
+    # Path("") is ".": a sweep started from the checkout would have written into its top level (and " " into a folder named " ").
     monkeypatch.chdir(tmp_path)
-    paths = {"--root": str(tmp_path / "sweep"), "--data_dir": str(tmp_path / "data"), flag: ""}
+    paths = {"--root": str(tmp_path / "sweep"), "--data_dir": str(tmp_path / "data"), flag: blank}
     code = cli.run(sweep.main, sweep.build_parser(), ["bc", "--tasks", "CartPole-v1", "--seeds", "0", "--dry_run",
                                                       *[word for pair in paths.items() for word in pair]])
     error = capsys.readouterr().err

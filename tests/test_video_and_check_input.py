@@ -35,6 +35,17 @@ def test_render_video_refuses_a_task_that_is_not_mujoco(episodes, tmp_path):
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize("task", ["Hopper-v3", "LunarLander-v3"])
+def test_render_video_refuses_a_task_it_cannot_make_in_one_line(task):
+    """gymnasium registers Hopper-v3 through a function (it needs mujoco-py), and LunarLander needs Box2D: neither is a traceback."""
+    import render_video
+    from cs294 import environments
+    from cs294.errors import UserError
+
+    with pytest.raises(UserError, match=task):
+        render_video.check_mujoco(environments.resolve(task))
+
+
 @pytest.mark.parametrize("flags, fragments", [
     (["--size", "100000"], ["--size 100000", "at most 2048"]),  # was mujoco.FatalError: Offscreen framebuffer is not complete
     (["--frame_skip", "100000"], ["--frame_skip 100000", "1000"]),  # was OverflowError in the GIF's frame duration

@@ -75,8 +75,9 @@ def dagger_seconds(job: pipeline.Job, reference: pipeline.Job, seconds: float) -
 
 
 def settings(args: list[str]) -> list[str]:
-    """A step's arguments without its paths: two profiles' steps with equal settings run the same work in other folders."""
-    return [arg for arg in args if "/" not in arg]
+    """A step's arguments with each path cut to its file name: two profiles' steps with equal settings run the same work in other
+    folders (the name stays, as a rollout file's name holds its number of rollouts)."""
+    return [Path(arg).name if "/" in arg else arg for arg in args]
 
 
 def scaled_costs(jobs: list[pipeline.Job], measured_jobs: list[pipeline.Job], state_dir: Path) -> tuple[dict[str, float], set[str]]:
@@ -129,17 +130,18 @@ def run_steps(metrics: dict, experts: set) -> float:
     """Steps a bc.py, dagger.py or bco.py run simulated; the expert's scoring episodes count once per episode set (then they are cached)."""
     env, evaluation = metrics["config"]["env"], metrics.get("evaluation") or {}
     seeds = tuple(metrics.get("evaluation_seeds") or evaluation.get("seeds") or ())
-    steps = 0.0
+    if "interactions" in metrics:  # bco.py: its interactions (pre, post, selection), the evaluations, the random policy's score
+        steps = metrics["interactions"]["total"] + metrics["interactions"]["evaluation"] + played(metrics.get("random") or {})
+    else:
+        steps = played(evaluation)
+        iterations = metrics.get("iterations") or []
+        if iterations:  # dagger.py: the driving episodes, and each earlier iteration's curve episodes
+            steps += iterations[-1]["transitions"] - iterations[0]["transitions"]
+            steps += sum((row["episodes_scored"] - row["falls"]) * time_limit(env) for row in iterations[:-1])
+    # Marked only now: a record that fails above counts none, and its expert's episodes still count for the next run that has them.
     if isinstance(metrics.get("expert"), dict) and (env, seeds) not in experts:
         experts.add((env, seeds))
         steps += played(metrics["expert"])
-    if "interactions" in metrics:  # bco.py: its interactions (pre, post, selection), the evaluations, the random policy's score
-        return steps + metrics["interactions"]["total"] + metrics["interactions"]["evaluation"] + played(metrics.get("random") or {})
-    steps += played(evaluation)
-    iterations = metrics.get("iterations") or []
-    if iterations:  # dagger.py: the driving episodes, and each earlier iteration's curve episodes
-        steps += iterations[-1]["transitions"] - iterations[0]["transitions"]
-        steps += sum((row["episodes_scored"] - row["falls"]) * time_limit(env) for row in iterations[:-1])
     return steps
 
 

@@ -555,9 +555,8 @@ def partial_run_text(context: Context) -> str:
 
 
 def step_seconds(stamp: dict) -> float:
-    """A stamp's recorded step time; 0 where it holds none (or a damaged one)."""
-    seconds = stamp.get("seconds")
-    return float(seconds) if isinstance(seconds, (int, float)) else 0.0
+    """A finished step's recorded time; 0 where it holds none, a damaged one, or the step did not finish (pipeline.measured_seconds)."""
+    return pipeline.measured_seconds(stamp) or 0.0
 
 
 def stage_times(context: Context) -> list[str]:
