@@ -110,6 +110,8 @@ def damage(metrics_path: Path, how: str) -> str:
     elif how == "NaN iteration":
         last = len(metrics["iterations"]) - 1
         metrics["iterations"][last]["return_mean"], problem = math.nan, f"iterations[{last}].return_mean is NaN"
+    elif how == "bad losses":
+        metrics["validation_loss_per_epoch"], problem = "x", 'validation_loss_per_epoch is "x", not a list of lists'
     elif how == "string mean":
         metrics["evaluation"]["mean"], problem = "abc", 'evaluation.mean is "abc", not a number'
     metrics_path.write_text(json.dumps(metrics))  # Python writes NaN and Infinity, which json.loads reads back
@@ -117,7 +119,8 @@ def damage(metrics_path: Path, how: str) -> str:
 
 
 @pytest.mark.parametrize("method, how", [("bc", "a list"), ("bc", "no expert"), ("dagger", "no iterations"), ("bc", "a folder"),
-                                         ("bc", "NaN mean"), ("dagger", "infinite expert"), ("dagger", "NaN iteration"), ("bc", "string mean")])
+                                         ("bc", "NaN mean"), ("dagger", "infinite expert"), ("dagger", "NaN iteration"), ("bc", "string mean"),
+                                         ("dagger", "bad losses")])
 def test_tables_refuse_a_damaged_metrics_file_in_one_line_naming_it(tmp_path, real_runs, method, how, capsys):
     results = results_tree(tmp_path, real_runs)
     metrics_path = results / "Hopper-v1" / method / "seed0" / "metrics.json"

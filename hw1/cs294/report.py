@@ -115,6 +115,14 @@ def finite(run: dict, *keys: str | int) -> float:
     return number
 
 
+def nonempty_list(run: dict, key: str) -> list:
+    """run[key] as a list with at least one item, or Damaged."""
+    value = field(run, key)
+    if not isinstance(value, list) or not value:
+        raise Damaged(f"{key} is empty" if value == [] else f"{key} is {json.dumps(value)[:40]}, not a list")
+    return value
+
+
 def check_score(run: dict, *keys: str | int) -> None:
     """An evaluation as evaluation_cell reads it: mean and std, and episodes and falls where recorded."""
     recorded = mapping(run, *keys)
@@ -137,9 +145,7 @@ def check_imitation_run(run: dict, method: str) -> None:
     else:
         finite(run, "iterations", -1, "return_std")
         mapping(run, "config")
-    iterations = field(run, "iterations")
-    if not isinstance(iterations, list) or not iterations:
-        raise Damaged("iterations is empty" if iterations == [] else f"iterations is {json.dumps(iterations)[:40]}, not a list")
+    iterations = nonempty_list(run, "iterations")
     finite(run, "iterations", 0, "episodes")
     for index in range(len(iterations)):  # DAgger's wall time, its labels, and the labels it needed to score as the expert
         recorded = mapping(run, "iterations", index)
@@ -148,6 +154,9 @@ def check_imitation_run(run: dict, method: str) -> None:
         finite(run, "iterations", index, "expert_labels" if "expert_labels" in recorded else "transitions")
         if "expert_return_mean" in recorded:
             finite(run, "iterations", index, "expert_return_mean")
+    losses = field(run, "validation_loss_per_epoch")  # the report's loss figure (dagger_panels): one list of epochs per fit
+    if not isinstance(losses, list) or not all(isinstance(fit, list) for fit in losses):
+        raise Damaged(f"validation_loss_per_epoch is {json.dumps(losses)[:40]}, not a list of lists")
 
 
 def check_bco_run(run: dict) -> None:
@@ -161,6 +170,10 @@ def check_bco_run(run: dict) -> None:
     for count in ("pre", "post", "post_to_pre", "selection"):
         finite(run, "interactions", count)
     finite(run, "demonstrations", "steps")
+    iterations = nonempty_list(run, "iterations")
+    for index in range(len(iterations)):  # the report's BCO figure: interactions and normalized score per iteration (bco_panels)
+        finite(run, "iterations", index, "interactions")
+        finite(run, "iterations", index, "normalized_score")
 
 
 def summarize(values: list[float], digits: int = 1) -> str:
