@@ -194,11 +194,16 @@ def test_a_model_file_keras_cannot_load_is_named_for_what_it_holds(tmp_path):
     (bco, ["Pendulum-v1", "--run_dir", "{tmp}/run"], "experts/ holds no expert of Pendulum-v1; run it on a task with one (Ant-v1, "),
     (bc, ["Pendulum-v1", "--run_dir", "{tmp}/run"], "experts/ holds no expert of Pendulum-v1 to make it with; record demonstrations with your own"),
     (show_data, ["{tmp}"], "is a directory; name the .h5 rollout file itself"),
+    (show_data, ["/dev/null"], "data file /dev/null is a device, not a file"),
+    (show_data, ["{tmp}/loop"], "cannot be opened (Too many levels of symbolic links)"),
+    (show_data, ["{tmp}/dangling"], "is a symbolic link to {tmp}/gone.h5, which does not exist"),
     (tables, ["--results", "{data}"], "is a file; name the folder"),
 ])
 def test_each_refusal_names_its_flag_or_file_and_what_is_wanted(script, argv, message, tiny_hopper, tmp_path, capsys):
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    (tmp_path / "dangling").symlink_to(tmp_path / "gone.h5")
     argv = [str(a).format(data=tiny_hopper, tmp=tmp_path) for a in argv]
-    assert message in refusal(script, argv, capsys)
+    assert message.format(tmp=tmp_path) in refusal(script, argv, capsys)
     assert not (tmp_path / "run").exists()
 
 
