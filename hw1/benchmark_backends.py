@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 
 from cs294 import cli, files
+from cs294.errors import UserError
+from cs294.plans import PROFILES
 
 HW1_DIR = Path(__file__).resolve().parent
 
@@ -42,10 +44,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def chosen_profiles(text: str) -> list[str]:
+    """--profiles, checked before the first run starts: a misspelt one would otherwise fail only after the runs before it."""
+    profiles = text.split(",")
+    unknown = [profile for profile in profiles if profile not in PROFILES]
+    if unknown:
+        raise UserError(f"--profiles {text!r}: {unknown[0]!r} is not a profile of reproduce.py; choose from {', '.join(PROFILES)}")
+    if len(set(profiles)) < len(profiles):
+        raise UserError(f"--profiles {text!r} names a profile twice; name each once")
+    return profiles
+
+
 def main(args: argparse.Namespace) -> list[dict]:
     """Run each profile on both backends from a clean start; print and return the table."""
     rows = []
-    for profile in args.profiles.split(","):
+    for profile in chosen_profiles(args.profiles):
         times = {}
         for backend in ("local", "ray"):
             with tempfile.TemporaryDirectory(prefix=f"backends-{profile}-{backend}-") as directory:

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import bc
+import benchmark_backends
 import bco
 import dagger
 import h5py
@@ -198,6 +199,8 @@ def test_a_model_file_keras_cannot_load_is_named_for_what_it_holds(tmp_path):
     (show_data, ["{tmp}/loop"], "cannot be opened (Too many levels of symbolic links)"),
     (show_data, ["{tmp}/dangling"], "is a symbolic link to {tmp}/gone.h5, which does not exist"),
     (tables, ["--results", "{data}"], "is a file; name the folder"),
+    (benchmark_backends, ["--profiles", "tiny,nope"], "'nope' is not a profile of reproduce.py; choose from full, paper, demo, tiny"),
+    (benchmark_backends, ["--profiles", "tiny,tiny"], "names a profile twice"),
 ])
 def test_each_refusal_names_its_flag_or_file_and_what_is_wanted(script, argv, message, tiny_hopper, tmp_path, capsys):
     (tmp_path / "loop").symlink_to(tmp_path / "loop")
