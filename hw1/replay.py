@@ -12,10 +12,7 @@ with pygame, which this project does not install (pip install "gymnasium[classic
 import argparse
 from pathlib import Path
 
-import gymnasium as gym
-
-from cs294 import cli, data, environments, replay
-from cs294.errors import UserError
+from cs294 import cli, replay
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,41 +22,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def check_display() -> None:
-    """cs294.replay's check, in this script's words: run_expert.py's advice to drop --render means nothing here."""
-    try:
-        replay.check_display()
-    except UserError:
-        raise UserError("a replay opens a window, but no display was found (DISPLAY is not set); on a headless machine run it "
-                        "under xvfb-run -a, or write a video of a MuJoCo task with render_video.py, which needs none") from None
-
-
-def chosen_episodes(path: Path, count: int, episodes: list[int] | None) -> list[int]:
-    """The episodes to replay (default: all), each checked against the file's episode count before a window opens."""
-    if count == 0:
-        raise UserError(f"{path} holds no episodes; there is nothing to replay")
-    if episodes is None:
-        return list(range(count))
-    outside = [index for index in episodes if not 0 <= index < count]
-    if outside:
-        raise UserError(f"--episodes {outside[0]} is out of range: {path} has {count} episode{'s' if count > 1 else ''}, "
-                        f"numbered 0 to {count - 1}")
-    return episodes
-
-
 def main(args: argparse.Namespace) -> list[float]:
     episodes = None if args.episodes is None else cli.comma_integers(args.episodes, "--episodes")
-    check_display()
-    rollouts = data.read_rollouts(args.path)
-    chosen = chosen_episodes(args.path, len(rollouts.trajectories), episodes)
-    env_name = rollouts.attributes["env_name"]
-    env = environments.make_env(environments.resolve(env_name), render_mode="human")
-    try:
-        drifts = [replay.replay_episode(env, rollouts.trajectories[index]) for index in chosen]
-    except gym.error.DependencyNotInstalled as error:  # raised at the first reset, before a window opens
-        raise UserError(f"{args.path} holds {env_name} episodes, whose window needs a package that is not installed: {error}") from None
-    finally:
-        env.close()
+    replay.check_display("a replay opens a window", "on a headless machine run it under xvfb-run -a, or write a video of a MuJoCo "
+                                                    "task with render_video.py, which needs none")
+    drifts = replay.replay_file(args.path, episodes)
     print(f"replayed {len(drifts)} episodes; largest drift from the recorded observations {max(drifts):.2e}")
     return drifts
 

@@ -36,11 +36,6 @@ def rendering_problem() -> str | None:
     return None if check.returncode == 0 else (check.stderr.strip().splitlines() or ["unknown error"])[-1]
 
 
-def folder(text: str) -> Path | str:
-    """A --root or --data_dir; an empty one stays "" for main to refuse (as a Path it would be the current directory)."""
-    return Path(text) if text.strip() else ""
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = cli.make_parser("reproduce.py", __doc__)
     what = parser.add_argument_group("what to run")
@@ -48,8 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     mode = parser.add_argument_group("modes")
     what.add_argument("--profile", choices=tuple(PROFILES), default="full",
         help="full (default), paper (seed 002's budgets, five seeds), demo (a few minutes), or tiny (every stage in about a minute)")
-    what.add_argument("--root", type=folder, default=None, help="where runs and REPORT.md go (default: results for full, results/demo for demo)")
-    what.add_argument("--data_dir", type=folder, default=None, help="where expert rollouts go (default: data for full, data/demo for demo)")
+    what.add_argument("--root", type=pipeline.path_argument, default=None, help="where runs and REPORT.md go (default: results for full, results/demo for demo)")
+    what.add_argument("--data_dir", type=pipeline.path_argument, default=None, help="where expert rollouts go (default: data for full, data/demo for demo)")
     where.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="steps run side by side (default: the number of cores)")
     where.add_argument("--backend", choices=("local", "ray"), default="local",
         help="local: subprocesses of this machine (default); ray: tasks on a Ray cluster (see --address)")

@@ -21,30 +21,19 @@ from cs294 import cli, files, locks, pipeline, sweeps
 from cs294.errors import UserError
 
 
-def path_or_empty(text: str) -> Path | str:
-    """A path argument, an empty one kept as "" for main to refuse in one line (Path("") would be the current directory)."""
-    return Path(text) if text.strip() else ""
-
-
-def folder_or_none(text: str) -> Path | None:
-    """--root and --data_dir: an empty one is None (their defaults are folders), which main refuses in one line; Path("") would be
-    the current directory, and the checks cli.run makes of every output flag before main would look at that instead."""
-    return Path(text) if text.strip() else None
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = cli.make_parser("sweep.py", __doc__)
     parser.add_argument("script", nargs="?", choices=tuple(sweeps.SCRIPTS), help="the script to sweep (or give it in --config)")
     grid = parser.add_argument_group("the runs")
     where = parser.add_argument_group("where they run")
-    grid.add_argument("--config", type=path_or_empty, default=None, help="a TOML sweep file; options given here override it")
+    grid.add_argument("--config", type=pipeline.path_argument, default=None, help="a TOML sweep file; options given here override it")
     grid.add_argument("--tasks", default=None, help="comma-separated tasks (default: Hopper-v1)")
     grid.add_argument("--seeds", default=None, help="comma-separated seeds (default: 0,1,2)")
     grid.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2", help="an option of the script and the values to try (repeatable)")
     grid.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="an option every run gets (repeatable)")
     grid.add_argument("--rollouts", type=int, default=None, help="expert episodes per task (default: seed 002's count)")
-    where.add_argument("--root", type=folder_or_none, default=Path("results/sweep"), help="where the runs, the table and the HParams logs go (default: results/sweep)")
-    where.add_argument("--data_dir", type=folder_or_none, default=Path("data/sweep"), help="where the expert rollouts go (default: data/sweep)")
+    where.add_argument("--root", type=pipeline.path_argument, default=Path("results/sweep"), help="where the runs, the table and the HParams logs go (default: results/sweep)")
+    where.add_argument("--data_dir", type=pipeline.path_argument, default=Path("data/sweep"), help="where the expert rollouts go (default: data/sweep)")
     where.add_argument("--jobs", type=int, default=1, help="local backend: runs side by side (default: 1)")
     where.add_argument("--backend", choices=("local", "ray"), default="local", help="local (default) or ray (see --address)")
     where.add_argument("--address", default=None, help="with --backend ray: HOST:PORT or auto (default: a private Ray instance)")
@@ -138,7 +127,7 @@ def check_outputs(root: Path) -> None:
 def main(args: argparse.Namespace) -> dict:
     """Run (or reuse) every step of the sweep, then write its table and HParams logs."""
     for flag, example in (("root", "results/sweep"), ("data_dir", "data/sweep")):
-        if getattr(args, flag) is None:  # given as "": not the current directory, which would fill the checkout's top level
+        if getattr(args, flag) == "":  # not the current directory, which would fill the checkout's top level
             raise UserError(f"--{flag} is empty; give a folder, e.g. --{flag} {example} (or leave --{flag} out for that default)")
     sweep = settings(args)
     cli.check_ray_address(args.address, args.backend, args.address_timeout)

@@ -204,6 +204,12 @@ def is_done(job: Job, key: str, state_dir: Path, hasher: Hasher) -> bool:
     return recorded is not None and output_manifest(job, hasher) == recorded
 
 
+def path_argument(text: str) -> Path | str:
+    """argparse's type for the runners' path flags: a blank one stays "" for main to refuse, since Path("") is the current
+    directory, which from the checkout is its top level."""
+    return Path(text) if text.strip() else ""
+
+
 def checkout_relative(path: Path) -> Path:
     """A path given relative to the current directory, as the steps see it: relative to the checkout if inside it, else absolute."""
     absolute = (Path.cwd() / path).resolve() if not path.is_absolute() else path

@@ -28,20 +28,35 @@ def replay_episode(env: gym.Env, trajectory: data.Trajectory) -> float:
     return drift
 
 
+def chosen_episodes(path: str | Path, count: int, episodes: Sequence[int] | None) -> list[int]:
+    """The episodes to replay (default: all), each checked against the file's episode count before a window opens."""
+    if count == 0:
+        raise UserError(f"{path} holds no episodes; there is nothing to replay")
+    if episodes is None:
+        return list(range(count))
+    outside = [index for index in episodes if not 0 <= index < count]
+    if outside:
+        raise UserError(f"--episodes {outside[0]} is out of range: {path} has {count} episode{'s' if count > 1 else ''}, "
+                        f"numbered 0 to {count - 1}")
+    return list(episodes)
+
+
 def replay_file(path: str | Path, episodes: Sequence[int] | None = None, render_mode: str | None = "human") -> list[float]:
     """Replay some (default: all) episodes of a rollout file with rendering; the drift of each."""
     rollouts = data.read_rollouts(path)
-    spec = environments.resolve(rollouts.attributes["env_name"])
-    chosen = range(len(rollouts.trajectories)) if episodes is None else episodes
-    env = environments.make_env(spec, render_mode=render_mode)
+    chosen = chosen_episodes(path, len(rollouts.trajectories), episodes)
+    env_name = rollouts.attributes["env_name"]
+    env = environments.make_env(environments.resolve(env_name), render_mode=render_mode)
     try:
         return [replay_episode(env, rollouts.trajectories[index]) for index in chosen]
+    except gym.error.DependencyNotInstalled as error:  # the classic-control tasks' window needs pygame; raised at the first reset
+        raise UserError(f"{path} holds {env_name} episodes, whose window needs a package that is not installed: {error}") from None
     finally:
         env.close()
 
 
-def check_display() -> None:
-    """A window needs a display; say so plainly instead of letting GLFW crash."""
+def check_display(opens: str = "rendering opens a window",
+                  remedy: str = "on a headless machine run it under xvfb-run, or drop --render") -> None:
+    """A window needs a display; say so plainly instead of letting GLFW crash (each caller names its own way out)."""
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        raise UserError("rendering opens a window, but no display was found (DISPLAY is not set); "
-                        "on a headless machine run it under xvfb-run, or drop --render")
+        raise UserError(f"{opens}, but no display was found (DISPLAY is not set); {remedy}")
