@@ -133,6 +133,21 @@ def test_a_growing_data_set_keeps_training_the_same_model():
     assert int(model.optimizer.iterations) == 2 * sum(math.ceil(rows / 32) for rows in (500, 1200, 3000))
 
 
+def test_a_plain_graph_epoch_is_traced_once_for_every_capacity_and_trains_as_a_fresh_trace_would():
+    """A growing data set crosses capacities 1024, 2048 and 4096: one trace, and the same weights as a new engine per capacity."""
+    observations, actions = regression_data(3000)
+    config = training.TrainingConfig(epochs=1)
+    refitted, retraced = new_policy(observations, config), new_policy(observations, config)
+    for rows in (500, 1200, 3000):
+        train, held_out = (observations[:rows], actions[:rows]), (observations[-64:], actions[-64:])
+        training.fit_policy(refitted, train, held_out, config, seed=rows, xla=False)
+        training._ENGINES.pop(retraced, None)  # a new engine, so a new trace at exactly this capacity
+        training.fit_policy(retraced, train, held_out, config, seed=rows, xla=False)
+    assert training.engine_for(refitted, 32, xla=False)._compiled_epoch.experimental_get_tracing_count() == 1
+    for mine, fresh in zip(weights(refitted), weights(retraced)):
+        np.testing.assert_array_equal(mine, fresh)
+
+
 def test_an_ensemble_of_two_input_members_trains_every_member_on_its_loss():
     rng = np.random.default_rng(0)
     states = rng.normal(size=(400, 4)).astype(np.float32)
