@@ -30,6 +30,7 @@ from cs294.errors import UserError
 EXPERT_ENVS = ("Ant-v1", "HalfCheetah-v1", "Hopper-v1", "Humanoid-v1", "Reacher-v1", "Walker2d-v1")
 # name: (samples, observations, actions, epochs per timed trial)
 TRAINING_SHAPES = {"hopper": (10_000, 11, 3, 5), "humanoid": (250_000, 376, 17, 1)}
+MAX_SEED = 2**32 - 1  # keras.utils.set_random_seed seeds numpy's legacy generator, which takes no larger seed
 
 
 def markdown_table(title: str, rows: list[dict], units: str) -> str:
@@ -58,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--sections", default=",".join(SECTIONS), help="comma-separated sections: training, fits, policy, loops")
     what.add_argument("--training_shapes", default=",".join(TRAINING_SHAPES), help="comma-separated data shapes of the training section")
     what.add_argument("--trials", type=int, default=3, help="interleaved rounds of every section (the loops split --steps among them); the median is kept")
-    loops.add_argument("--envs", default=",".join(EXPERT_ENVS), help="comma-separated published env names (default: all six)")
+    loops.add_argument("--envs", default=",".join(EXPERT_ENVS), help="comma-separated MuJoCo tasks with a published expert, each also as <name>-today (default: all six)")
     loops.add_argument("--steps", type=int, default=20000, help="environment steps per loop and env, over all the rounds (default: 20000)")
     loops.add_argument("--num_envs", type=int, default=configs.DEFAULT_NUM_ENVS, help="environments in the package loop")
     loops.add_argument("--seed", type=int, default=0, help="seed of the episodes, the networks and the synthetic data")
@@ -76,15 +77,47 @@ def chosen(text: str, allowed: Sequence[str], flag: str) -> list[str]:
     return names
 
 
-def main(args: argparse.Namespace) -> dict:
-    from cs294 import benchmarks  # here, not above: it imports Keras, which --help does not need
+def loop_envs(text: str) -> list[str]:
+    """--envs of the loops section, or a UserError: the loops drive continuous actions from a published MuJoCo expert's numpy pass."""
+    from cs294.environments import TODAY_SUFFIX  # here, not above: it imports gymnasium and MuJoCo, which --help does not need
 
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    supported = f"{', '.join(EXPERT_ENVS)} (each also as <name>{TODAY_SUFFIX})"
+    unsupported = [name for name in names if name.removesuffix(TODAY_SUFFIX) not in EXPERT_ENVS]
+    if not names:
+        raise UserError(f"--envs names no task; the loops section runs the MuJoCo tasks with a published expert: {supported}")
+    if unsupported:
+        raise UserError(f"--envs names {', '.join(unsupported)}, but the loops section runs only the MuJoCo tasks with a published expert: {supported}")
+    return names
+
+
+def check_output(output: Path) -> None:
+    """The markdown tables and their JSON copy beside it (<name>.json) are two files, and the copy can be written (cli checked the rest)."""
+    copy = output.with_suffix(".json")
+    if output.suffix.lower() == ".json":  # the copy would be --output itself
+        raise UserError(f"--output {output} names the tables' JSON copy ({copy.name}, written beside --output) itself; "
+                        f"name a .md file, such as {output.with_suffix('.md').name}")
+    if copy.is_dir():
+        raise UserError(f"--output {output} writes its JSON copy to {copy}, which is a directory; choose another --output")
+
+
+def main(args: argparse.Namespace) -> dict:
+    # Every flag is checked before Keras is imported and anything is measured.
     sections = chosen(args.sections, SECTIONS, "--sections")
-    if args.trials < 1 or args.steps < 1 or args.epochs < 1:
-        raise UserError("--trials, --steps and --epochs must be at least 1")
+    for flag in ("trials", "steps", "epochs", "num_envs"):
+        if getattr(args, flag) < 1:
+            raise UserError(f"--{flag} must be at least 1, got {getattr(args, flag)}")
+    if args.seed > MAX_SEED:
+        raise UserError(f"--seed must be at most {MAX_SEED} (2**32 - 1, the largest seed Keras takes), got {args.seed}")
+    shapes = {name: TRAINING_SHAPES[name] for name in chosen(args.training_shapes, tuple(TRAINING_SHAPES), "--training_shapes")} if "training" in sections else {}
+    envs = loop_envs(args.envs) if "loops" in sections else []
+    if args.output:
+        check_output(args.output)
+
+    from cs294 import benchmarks  # here, not above: it imports Keras, which --help and a refusal do not need
+
     results, tables = {}, []
     if "training" in sections:
-        shapes = {name: TRAINING_SHAPES[name] for name in chosen(args.training_shapes, tuple(TRAINING_SHAPES), "--training_shapes")}
         results["training"] = benchmarks.training_rows(shapes, args.trials, args.seed)
         tables.append(markdown_table("Training, batch 32, Adam", results["training"], "samples/s; ratios in the same run"))
         print(tables[-1] + "\n", flush=True)
@@ -97,7 +130,6 @@ def main(args: argparse.Namespace) -> dict:
         tables.append(markdown_table("Policy call, batch 16, bc.py's network", results["policy"], "microseconds per call"))
         print(tables[-1] + "\n", flush=True)
     if "loops" in sections:
-        envs = [name.strip() for name in args.envs.split(",")]
         results["loops"] = benchmarks.loop_rows(envs, args.steps, args.seed, args.num_envs, args.epochs, args.trials)
         tables.append(markdown_table(f"Rollout loops, {args.steps:,} steps each in {args.trials} interleaved round{'s' if args.trials > 1 else ''}, {args.num_envs} environments", results["loops"], "steps/s"))
         print(tables[-1], flush=True)

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import bc
+import benchmark
 import benchmark_backends
 import bco
 import dagger
@@ -222,3 +223,28 @@ def test_a_bco_run_refused_after_claiming_its_directory_leaves_it_empty(tiny_car
     argv = ["CartPole-v1", "--demos", tiny_cartpole, "--pre_steps", 10, "--alpha", 0.01, "--eval_episodes", 1, "--run_dir", run_dir]
     assert "rounds to no post-demonstration steps" in refusal(bco, argv, capsys)
     assert run_dir.is_dir() and not any(run_dir.iterdir())  # no events file: a rerun is not taken for an unfinished run
+
+
+LOOP_TASKS = "Ant-v1, HalfCheetah-v1, Hopper-v1, Humanoid-v1, Reacher-v1, Walker2d-v1 (each also as <name>-today)"
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--sections", "policy", "--output", "{tmp}/benchmark.json"],
+     "--output {tmp}/benchmark.json names the tables' JSON copy (benchmark.json, written beside --output) itself; name a .md file, such as benchmark.md"),
+    (["--sections", "policy", "--output", "{tmp}/BENCHMARK.JSON"], "names the tables' JSON copy (BENCHMARK.json, written beside --output) itself"),
+    (["--sections", "loops", "--envs", "Hopper-v1", "--num_envs", -5], "--num_envs must be at least 1, got -5"),
+    (["--sections", "loops", "--envs", "Hopper-v1", "--num_envs", 0], "--num_envs must be at least 1, got 0"),
+    (["--sections", "loops", "--envs", "CartPole-v1"], f"--envs names CartPole-v1, but the loops section runs only the MuJoCo tasks with a published expert: {LOOP_TASKS}"),
+    (["--sections", "loops", "--envs", "Hopper-v1,MountainCar-v0"], "--envs names MountainCar-v0, but the loops section runs only"),
+    (["--sections", "policy", "--steps", 0], "--steps must be at least 1, got 0"),
+    (["--sections", "policy", "--trials", -2], "--trials must be at least 1, got -2"),
+    (["--sections", "policy", "--epochs", 0], "--epochs must be at least 1, got 0"),
+    (["--sections", "policy", "--seed", 2**32], f"--seed must be at most {2**32 - 1} (2**32 - 1, the largest seed Keras takes), got {2**32}"),
+], ids=["output_json", "output_JSON", "num_envs_negative", "num_envs_zero", "loops_cartpole", "loops_mountaincar", "steps_zero", "trials_negative",
+        "epochs_zero", "seed_too_large"])
+def test_benchmark_refuses_bad_flags_before_measuring_or_writing_anything(argv, message, tmp_path, capsys):
+    """--output x.json would lose the tables to their JSON copy; no environments, a discrete task, a seed numpy refuses: one line each."""
+    small = ["--steps", 20, "--trials", 1, "--epochs", 1, "--output", tmp_path / "benchmark.md"]  # quick, should a refusal be missed
+    argv = [str(a).format(tmp=tmp_path) for a in [*small, *argv]]  # the case's flags come last, and win
+    assert message.format(tmp=tmp_path) in refusal(benchmark, argv, capsys)
+    assert not any(tmp_path.iterdir())

@@ -218,6 +218,8 @@ def loop_rows(envs: list[str], steps: int, seed: int, num_envs: int, epochs: int
     on the machine hits them alike. The learned policy is trained on the expert loop's episodes of the first round. Each
     policy is compared with the bare loop under the same policy: a weak policy falls sooner, and a falling body's contacts
     and the resets make every step dearer in any loop (Humanoid: 90-step episodes against the expert's 1,000).
+    The envs are MuJoCo tasks with a published expert (benchmark.py checks --envs): the loops step the expert's numpy pass, continuous
+    actions, and train the learned policy for them; a discrete task such as CartPole-v1 takes no such action.
     """
     rows, per_round = [], max(1, steps // trials)
     for name in envs:
