@@ -47,6 +47,54 @@ def comma_integers(text: str, flag: str) -> list[int]:
 OUTPUT_FLAGS = ("output", "output_dir", "run_dir", "root", "data_dir")
 
 
+class BlankOutput(str):
+    """An output flag given as "" or spaces, kept as given: Path("") would be the current directory, silently."""
+
+    flag: str
+    """The flag as the user gives it: --run_dir, or a positional's name."""
+    way_out: str
+    """What else the user may do besides naming a path (", or leave the flag out for the default"), or ""."""
+
+
+def keep_blank_outputs(parser: argparse.ArgumentParser) -> None:
+    """Make the output flags' parsing (type Path, str or none) keep a blank value as a BlankOutput for check_common_arguments to refuse.
+
+    A type of the script's own (pipeline.path_argument) is left alone: it keeps a blank as "" and the script refuses it in its words.
+    """
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for subparser in dict.fromkeys(action.choices.values()):
+                keep_blank_outputs(subparser)
+        elif action.dest in OUTPUT_FLAGS and action.type in (None, str, Path) and not getattr(action, "keeps_blank", False):
+            if not action.option_strings or action.required:  # a positional or required flag cannot be left out
+                way_out = ""
+            elif action.default is not None or "default" in (action.help or ""):
+                way_out = ", or leave the flag out for the default"
+            else:
+                way_out = ", or leave the flag out"
+            action.type = blank_keeping(action.type or str, action.option_strings[0] if action.option_strings else action.dest, way_out)
+            action.keeps_blank = True
+
+
+def blank_keeping(convert: Callable[[str], Any], flag: str, way_out: str) -> Callable[[str], Any]:
+    def typed(text: str) -> Any:
+        if text.strip():
+            return convert(text)
+        blank = BlankOutput(text)
+        blank.flag, blank.way_out = flag, way_out
+        return blank
+
+    typed.__name__ = getattr(convert, "__name__", "path")  # argparse names the type in its own error messages
+    return typed
+
+
+def check_blank_output(flag: str, value: Any) -> None:
+    """Refuse an output flag that is empty or only spaces (a Path of spaces, or a BlankOutput from keep_blank_outputs)."""
+    if isinstance(value, BlankOutput) or (isinstance(value, Path) and not str(value).strip()):
+        name, way_out = getattr(value, "flag", f"--{flag}"), getattr(value, "way_out", ", or leave the flag out for the default")
+        raise UserError(f"{name} is empty; give a {'file' if flag == 'output' else 'folder'}{way_out}")
+
+
 def check_common_arguments(args: argparse.Namespace) -> None:
     """Checks every script needs: UTF-8 text, finite numbers, a seed numpy accepts, and outputs that can be written."""
     values = vars(args)
@@ -61,6 +109,7 @@ def check_common_arguments(args: argparse.Namespace) -> None:
     for flag in OUTPUT_FLAGS:
         if values.get(flag) is None:
             continue
+        check_blank_output(flag, values[flag])
         try:
             check_output(flag, values[flag], inputs)
         except OSError as error:  # e.g. a folder on the way that we may not look into
@@ -134,6 +183,7 @@ def run(
     argv: Sequence[str] | None = None,
 ) -> int:
     """Parse argv, call main, and turn a UserError or Ctrl-C into a one-line message and exit code."""
+    keep_blank_outputs(parser)
     args = parser.parse_args(argv)
     try:
         check_common_arguments(args)

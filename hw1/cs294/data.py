@@ -2,6 +2,7 @@
 
 import contextlib
 import dataclasses
+import functools
 import json
 import shutil
 from pathlib import Path
@@ -24,6 +25,8 @@ WRITTEN_ATTRIBUTES = (*REQUIRED_ATTRIBUTES, "dynamics")
 DEMONSTRATION_ROLLOUTS = {"Ant-v1": 250, "HalfCheetah-v1": 10, "Hopper-v1": 10, "Humanoid-v1": 250, "Reacher-v1": 10,
                           "Walker2d-v1": 250, "CartPole-v1": 10}
 EPISODE_FIELDS = ("observations", "actions", "rewards", "terminations", "truncations")
+# The reset seed of an episode whose seed is not known (an import from Minari writes it); every other seed is non-negative.
+UNKNOWN_SEED = -1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -220,6 +223,7 @@ def read_rollouts(path: str | Path, *, env_name: str | None = None) -> Rollouts:
         _check_same_shapes(trajectories)
     if env_name is not None:
         _check_env_shapes(path, trajectories, env_name)
+    _check_discrete_actions(path, trajectories, attributes["env_name"])
     return Rollouts(trajectories=trajectories, attributes=attributes, episode_attributes=episode_attributes)
 
 
@@ -269,6 +273,50 @@ def _check_env_shapes(path: Path, trajectories: Sequence[Trajectory], env_name: 
     if expected[1] != () and kind.kind != "f":  # a continuous task's actions are real numbers; integers mean another task's data
         raise UserError(f"{path} holds actions of type {kind}, but {env_name} takes continuous (floating-point) actions; "
                         f"use a rollout file recorded on {env_name} (hw1/run_expert.py makes one)")
+
+
+@functools.lru_cache(maxsize=None)
+def discrete_actions(env_name: str) -> tuple[int, int] | None:
+    """(first, count) of a discrete-action task's actions (CartPole-v1: (0, 2)); None for continuous actions or a task not built here.
+
+    Only a task whose rollout files hold one number per step asks, and those are the classic-control tasks, which build in a
+    millisecond; the MuJoCo tasks' files hold action vectors and never get here.
+    """
+    import gymnasium as gym
+
+    from cs294 import environments  # here: only this check needs the simulator
+
+    try:
+        env = environments.make_env(environments.resolve(env_name))
+    except (UserError, gym.error.Error):  # an unknown name or a missing package: the file's users report that themselves
+        return None
+    try:
+        space = env.action_space
+        return (int(space.start), int(space.n)) if isinstance(space, gym.spaces.Discrete) else None
+    finally:
+        env.close()
+
+
+def _check_discrete_actions(path: Path, trajectories: Sequence[Trajectory], env_name: str) -> None:
+    """Refuse a discrete-action task's episode holding an action outside its action space (CartPole-v1: other than 0 or 1).
+
+    Continuous actions are not checked against their bounds: experts may exceed them, and MuJoCo clips.
+    """
+    if trajectories[0].actions.ndim != 1 or (space := discrete_actions(env_name)) is None:
+        return
+    first, count = space
+    values = [str(value) for value in range(first, first + count)]
+    allowed = ", ".join(values[:-1]) + " and " + values[-1] if 1 < count <= 4 else f"the integers {first} to {first + count - 1}"
+    for index, trajectory in enumerate(trajectories):
+        actions = trajectory.actions
+        if actions.dtype.kind not in "iu":
+            raise UserError(f"{path} is damaged: {_episode_name(index)} holds actions of type {actions.dtype}, but {env_name}'s "
+                            f"actions are {allowed}; remake it with run_expert.py")
+        outside = np.flatnonzero((actions < first) | (actions >= first + count))
+        if len(outside):
+            step = int(outside[0])
+            raise UserError(f"{path} is damaged: {_episode_name(index)} holds the action {actions[step]} at step {step}, but "
+                            f"{env_name}'s actions are {allowed}; remake it with run_expert.py")
 
 
 def _check_dynamics(path: Path, file: h5py.File, env_name: str) -> None:
@@ -342,6 +390,9 @@ def _read_episode(file: h5py.File, index: int) -> Trajectory:
         trajectory = Trajectory(**{field: _checked_dataset(file, group[field]) for field in EPISODE_FIELDS}, seed=int(group.attrs["seed"]))
     except ValueError as error:
         raise ValueError(f"{name}: {error}") from None
+    if trajectory.seed < UNKNOWN_SEED:
+        raise ValueError(f"{name} has the reset seed {trajectory.seed}, but a reset seed is a non-negative integer "
+                         f"({UNKNOWN_SEED} where it is unknown); remake it with run_expert.py")
     if trajectory.length != file["episode_lengths"][index]:
         raise ValueError(f"{name} has {trajectory.length} steps but episode_lengths says {file['episode_lengths'][index]}")
     return trajectory
