@@ -12,12 +12,9 @@ directly with --data minari:ID (bco.py: --demos). docs/data-format.md has the de
 """
 
 import argparse
-import json
 import os
 import tempfile
 from pathlib import Path
-
-import h5py
 
 from cs294 import cli, minari_io
 from cs294.errors import UserError
@@ -89,50 +86,16 @@ def check_datasets_folder(dataset_id: str) -> None:
 
 
 def check_import(dataset_id: str, output: Path) -> None:
-    """Before an import: the output lies outside the dataset it reads, and the dataset's files are whole."""
+    """Before an import: the output lies outside the dataset it reads.
+
+    A missing or damaged dataset is refused by import_dataset, whose first step, minari_io.load,
+    checks the dataset's files for every reader (--data minari:ID too).
+    """
     folder = cli.resolved("MINARI_DATASETS_PATH", minari_io.datasets_root() / dataset_id)
     written = cli.resolved("output", output)
     if written == folder or folder in written.parents:
         raise UserError(f"the output {output} lies in the folder of Minari dataset {dataset_id} ({folder}), which it reads: writing "
                         "it would overwrite or change the dataset; write the rollout file outside that folder")
-    if (folder / "data" / "metadata.json").is_file():  # a missing dataset is refused by import_dataset, which names what to do
-        check_dataset_files(dataset_id, folder / "data")
-
-
-def check_dataset_files(dataset_id: str, data_folder: Path) -> None:
-    """Refuse a dataset whose metadata.json is not a JSON object, or whose main_data.hdf5 does not open or lacks an episode.
-
-    Minari's reader fails on these with an AttributeError, OSError or KeyError from deep inside.
-    """
-    def damaged(file: Path, problem: str) -> UserError:
-        return UserError(f"Minari dataset {dataset_id} in {_datasets_folder()} is damaged: {file} {problem}; download it again "
-                         f"(minari download {dataset_id}) or export it again (python hw1/minari_data.py export FILE.h5 {dataset_id})")
-
-    metadata_path = data_folder / "metadata.json"
-    try:
-        metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:  # ValueError: not UTF-8, or not JSON
-        raise damaged(metadata_path, f"cannot be read as JSON ({' '.join(str(error).split())})") from None
-    if not isinstance(metadata, dict):
-        kind = {list: "an array", str: "a string", bool: "true or false", int: "a number", float: "a number"}.get(type(metadata), "null")
-        raise damaged(metadata_path, f"holds {kind}, not the JSON object of Minari's metadata")
-    if "data_format" not in metadata:
-        raise damaged(metadata_path, "names no data_format")
-    if metadata["data_format"] != "hdf5":
-        return  # another storage format: Minari's own reader checks it
-    main_data = data_folder / "main_data.hdf5"
-    if not main_data.is_file():
-        raise damaged(main_data, "is not a file" if main_data.exists() else "is missing")
-    try:
-        with h5py.File(main_data, "r") as file:
-            episodes = metadata.get("total_episodes")
-            if isinstance(episodes, int):
-                groups = (f"episode_{index}" for index in range(episodes))
-                missing = next((name for name in groups if not isinstance(file.get(name), h5py.Group)), None)
-                if missing is not None:
-                    raise damaged(main_data, f"lacks the group {missing} of the {episodes} episodes that metadata.json counts")
-    except OSError as error:  # h5py: a truncated file, one that is not HDF5, a folder, ...
-        raise damaged(main_data, f"cannot be read as HDF5 ({' '.join(str(error).split())})") from None
 
 
 def main(args: argparse.Namespace) -> minari_io.Exported | object:

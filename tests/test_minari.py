@@ -303,11 +303,11 @@ def test_import_refuses_to_write_into_the_dataset_it_reads(tmp_path, cartpole_de
     minari_io.import_dataset("cs294/cartpole/expert-v0", tmp_path / "elsewhere.h5")  # the dataset still reads
 
 
-@pytest.mark.parametrize("damage", ["truncated main_data.hdf5", "metadata.json is []", "main_data.hdf5 is a rollout file",
-                                    "an episode missing"])
-def test_a_damaged_dataset_is_one_line(tmp_path, cartpole_demos, minari_root, capsys, damage):
-    export(cartpole_demos, "cs294/cartpole/expert-v0", "--ref_episodes", 0)
-    files = minari_root / "cs294" / "cartpole" / "expert-v0" / "data"
+DAMAGES = ["truncated main_data.hdf5", "metadata.json is []", "main_data.hdf5 is a rollout file", "an episode missing"]
+
+
+def damage_dataset(files: Path, damage: str, rollout_file: Path) -> tuple[Path, str]:
+    """Damage the exported 3-episode dataset whose data folder is `files`; returns the file now broken and what the message says of it."""
     main_data, metadata = files / "main_data.hdf5", files / "metadata.json"
     if damage == "truncated main_data.hdf5":  # e.g. a download or copy cut short
         with main_data.open("r+b") as file:
@@ -315,7 +315,7 @@ def test_a_damaged_dataset_is_one_line(tmp_path, cartpole_demos, minari_root, ca
     if damage == "metadata.json is []":  # valid JSON, the wrong shape
         metadata.write_text("[]")
     if damage == "main_data.hdf5 is a rollout file":  # what an import over the dataset's own file used to leave
-        shutil.copyfile(cartpole_demos, main_data)
+        shutil.copyfile(rollout_file, main_data)
     if damage == "an episode missing":
         with h5py.File(main_data, "a") as file:
             del file["episode_2"]
@@ -324,11 +324,39 @@ def test_a_damaged_dataset_is_one_line(tmp_path, cartpole_demos, minari_root, ca
                 "metadata.json is []": "holds an array, not the JSON object of Minari's metadata",
                 "main_data.hdf5 is a rollout file": "lacks the group episode_0 of the 3 episodes that metadata.json counts",
                 "an episode missing": "lacks the group episode_2 of the 3 episodes"}[damage]
+    return broken, expected
+
+
+def assert_damaged_message(err: str, minari_root: Path, broken: Path, expected: str) -> None:
+    """One line that names the dataset, its broken file and the problem, and says to delete the dataset and get it again."""
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert f"Minari dataset cs294/cartpole/expert-v0 in MINARI_DATASETS_PATH={minari_root} is damaged: {broken} {expected}" in err
+    assert (f"delete its folder {minari_root / 'cs294' / 'cartpole' / 'expert-v0'}, then download it again "
+            "(minari download cs294/cartpole/expert-v0) or export it again") in err
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_a_damaged_dataset_is_one_line(tmp_path, cartpole_demos, minari_root, capsys, damage):
+    export(cartpole_demos, "cs294/cartpole/expert-v0", "--ref_episodes", 0)
+    broken, expected = damage_dataset(minari_root / "cs294" / "cartpole" / "expert-v0" / "data", damage, cartpole_demos)
     code, output = run_script_main(minari_data, ["import", "cs294/cartpole/expert-v0", tmp_path / "x.h5"], capsys)
-    assert code == cli.USER_ERROR_EXIT_CODE and len(output.err.strip().splitlines()) == 1, output.err
-    assert f"Minari dataset cs294/cartpole/expert-v0 in MINARI_DATASETS_PATH={minari_root} is damaged: {broken} {expected}" in output.err
-    assert "download it again (minari download cs294/cartpole/expert-v0) or export it again" in output.err
+    assert code == cli.USER_ERROR_EXIT_CODE, output.err
+    assert_damaged_message(output.err, minari_root, broken, expected)
     assert not (tmp_path / "x.h5").exists()
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_bc_on_a_damaged_minari_dataset_is_one_line(tmp_path, cartpole_demos, minari_root, capsys, damage):
+    """--data minari:ID reads the dataset through minari_io.load as the import does, so bc.py (and dagger.py, bco.py) refuse it alike."""
+    export(cartpole_demos, "cs294/cartpole/expert-v0", "--ref_episodes", 0)
+    broken, expected = damage_dataset(minari_root / "cs294" / "cartpole" / "expert-v0" / "data", damage, cartpole_demos)
+    code, output = run_script_main(bc, ["CartPole-v1", "--data", "minari:cs294/cartpole/expert-v0", "--epochs", 1, "--eval_episodes", 1,
+                                        "--run_dir", tmp_path / "bc"], capsys)
+    assert code == cli.USER_ERROR_EXIT_CODE, output.err
+    assert output.err.startswith("bc.py: error: ")
+    assert_damaged_message(output.err, minari_root, broken, expected)
+    assert not (tmp_path / "bc" / "metrics.json").exists()
+    assert not (tmp_path / "data").exists()  # refused before anything was converted
 
 
 @pytest.mark.parametrize("case", ["a file", "under a file", "a namespace that is a file", "not writable"])

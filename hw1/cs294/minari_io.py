@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import gymnasium as gym
+import h5py
 import numpy as np
 
 from cs294 import data, environments, gym_ids, provenance
@@ -74,16 +75,63 @@ def _where() -> str:
 
 
 def load(dataset_id: str):
-    """The local Minari dataset `dataset_id`; a missing or unreadable one is a UserError. Nothing is downloaded."""
+    """The local Minari dataset `dataset_id`; a missing, damaged or unreadable one is a UserError. Nothing is downloaded.
+
+    Every reader of a dataset comes through here: minari_data.py import, and bc.py, dagger.py
+    and bco.py with --data (--demos) minari:ID, by way of cached_rollouts.
+    """
     minari = _minari()
     check_dataset_id(dataset_id)
     if not (datasets_root() / dataset_id / "data" / "metadata.json").is_file():
         raise UserError(f"no Minari dataset {dataset_id} in {_where()}; download it where the internet is reachable with "
                         f"`minari download {dataset_id}`, or make one with: python hw1/minari_data.py export FILE.h5 {dataset_id}")
+    check_dataset_files(dataset_id)
     try:
         return minari.load_dataset(dataset_id)
     except (ValueError, KeyError, TypeError, AssertionError, OSError, gym.error.Error) as error:
         raise UserError(f"Minari dataset {dataset_id} in {_where()} cannot be read: {error}") from None
+
+
+def check_dataset_files(dataset_id: str) -> None:
+    """Refuse a dataset whose metadata.json is not a JSON object, or whose main_data.hdf5 does not open or lacks an episode.
+
+    Minari's reader fails on these with an AttributeError, OSError or KeyError from deep inside,
+    some of them only once the episodes are read. `dataset_id` is a checked id whose metadata.json exists.
+    """
+    folder = datasets_root() / dataset_id
+    data_folder = folder / "data"
+
+    def damaged(file: Path, problem: str) -> UserError:
+        # Not `minari delete`: Minari lists no dataset whose metadata.json it cannot read, and so deletes none.
+        return UserError(f"Minari dataset {dataset_id} in {_where()} is damaged: {file} {problem}; delete its folder {folder}, then "
+                         f"download it again (minari download {dataset_id}) or export it again "
+                         f"(python hw1/minari_data.py export FILE.h5 {dataset_id})")
+
+    metadata_path = data_folder / "metadata.json"
+    try:
+        metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:  # ValueError: not UTF-8, or not JSON
+        raise damaged(metadata_path, f"cannot be read as JSON ({' '.join(str(error).split())})") from None
+    if not isinstance(metadata, dict):
+        kind = {list: "an array", str: "a string", bool: "true or false", int: "a number", float: "a number"}.get(type(metadata), "null")
+        raise damaged(metadata_path, f"holds {kind}, not the JSON object of Minari's metadata")
+    if "data_format" not in metadata:
+        raise damaged(metadata_path, "names no data_format")
+    if metadata["data_format"] != "hdf5":
+        return  # another storage format: Minari's own reader checks it
+    main_data = data_folder / "main_data.hdf5"
+    if not main_data.is_file():
+        raise damaged(main_data, "is not a file" if main_data.exists() else "is missing")
+    try:
+        with h5py.File(main_data, "r") as file:
+            episodes = metadata.get("total_episodes")
+            if isinstance(episodes, int):
+                groups = (f"episode_{index}" for index in range(episodes))
+                missing = next((name for name in groups if not isinstance(file.get(name), h5py.Group)), None)
+                if missing is not None:
+                    raise damaged(main_data, f"lacks the group {missing} of the {episodes} episodes that metadata.json counts")
+    except OSError as error:  # h5py: a truncated file, one that is not HDF5, a folder, ...
+        raise damaged(main_data, f"cannot be read as HDF5 ({' '.join(str(error).split())})") from None
 
 
 def dataset_sha256(dataset_id: str) -> str:
