@@ -18,7 +18,7 @@ def test_inverse_model_beats_chance_on_held_out_cartpole_transitions():
     keras.utils.set_random_seed(0)
     spec = environments.resolve("CartPole-v1")
     env = environments.make_env(spec)
-    explorer = inverse_dynamics.exploration_policy(4, env.action_space, seed=0)
+    explorer = inverse_dynamics.exploration_policy(env.action_space, seed=0)
     own = rollouts.sample_trajectories(explorer, spec, list(range(1000)), max_total_steps=3000)
     states, next_states, actions = inverse_dynamics.transitions(own)
     assert sum(t.length for t in own) == 3000 and 0.4 < actions.mean() < 0.6  # random pushes, both ways
@@ -29,6 +29,34 @@ def test_inverse_model_beats_chance_on_held_out_cartpole_transitions():
     training.fit_policy(model, ((train[0], train[1]), train[2]), ((held_out[0], held_out[1]), held_out[2]), config, seed=0)
     accuracy = np.mean(model.predict([held_out[0], held_out[1]], verbose=0).argmax(axis=-1) == held_out[2])
     assert accuracy > 0.9  # chance is 0.5
+
+
+def test_the_exploration_policies_draw_from_their_own_seeded_generators_inside_the_bounds():
+    """BCO's random and exploring policies are numpy drivers of the rollout loop: seeded, bounded, and as noisy as asked."""
+    hopper = environments.make_env(environments.resolve("Hopper-v1"))
+    box, observations = hopper.action_space, np.zeros((20_000, 11), np.float32)
+    uniform = inverse_dynamics.exploration_policy(box, seed=3).batch_policy(16, box)(observations)
+    assert uniform.dtype == box.dtype and (uniform >= box.low).all() and (uniform <= box.high).all()
+    assert np.allclose(uniform.mean(axis=0), 0, atol=0.02) and np.allclose(uniform.std(axis=0), 1 / np.sqrt(3), atol=0.02)
+    np.testing.assert_array_equal(uniform, inverse_dynamics.exploration_policy(box, seed=3).batch_policy(16, box)(observations))
+    assert not np.array_equal(uniform, inverse_dynamics.exploration_policy(box, seed=4).batch_policy(16, box)(observations))
+
+    keras.utils.set_random_seed(0)
+    learner = models.build_policy(np.random.default_rng(0).normal(size=(100, 11)).astype(np.float32), 3, models.PolicyConfig())
+    assert inverse_dynamics.exploring_policy(learner, box, 0.0, seed=1) is learner
+    clean = np.asarray(learner(observations[:1]))[0]
+    noisy = inverse_dynamics.exploring_policy(learner, box, 0.1, seed=1).batch_policy(16, box)(observations)
+    assert (noisy >= box.low).all() and (noisy <= box.high).all()
+    np.testing.assert_allclose(noisy.mean(axis=0), clean, atol=0.01)  # unbiased: the learner's action stays inside the bounds
+    np.testing.assert_allclose(noisy.std(axis=0), 0.1, rtol=0.05)  # 0.1 x half of Hopper's range [-1, 1]
+
+    cartpole = environments.make_env(environments.resolve("CartPole-v1"))
+    discrete = cartpole.action_space
+    keras.utils.set_random_seed(0)
+    chooser = models.build_policy(np.random.default_rng(0).normal(size=(100, 4)).astype(np.float32), 2, models.PolicyConfig())
+    greedy = int(np.asarray(chooser(np.zeros((1, 4), np.float32))).argmax())
+    actions = inverse_dynamics.exploring_policy(chooser, discrete, 0.3, seed=1).batch_policy(16, discrete)(np.zeros((20_000, 4), np.float32))
+    assert set(np.unique(actions)) == {0, 1} and np.mean(actions != greedy) == pytest.approx(0.15, abs=0.01)  # a random half of 30%
 
 
 def run_bco(argv, capsys):

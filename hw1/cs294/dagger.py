@@ -30,10 +30,7 @@ OPTIONS = ("iterations", "rollouts_per_iter", "retrain_epochs", "beta", "curve_e
 
 def check_args(args: argparse.Namespace) -> None:
     """DAgger's own flags, checked (the shared ones are checked by runs.RunConfig)."""
-    for name in ("iterations", "rollouts_per_iter", "retrain_epochs", "curve_episodes"):
-        least = 0 if name == "iterations" else 1
-        if getattr(args, name) < least:
-            raise UserError(f"--{name} must be at least {least}, got {getattr(args, name)}")
+    runs.check_at_least(args, {"iterations": 0, "rollouts_per_iter": 1, "retrain_epochs": 1, "curve_episodes": 1})
     if not 0 <= args.beta <= 1:
         raise UserError(f"--beta must be in [0, 1], got {args.beta}")
     if args.resume and args.run_dir is None:

@@ -240,7 +240,7 @@ def reference_scores(env_name: str, expert_path: Path, episodes: int, seed: int,
     spec = environments.resolve(env_name)
     seeds = rollouts.episode_seeds(np.random.default_rng([seed, REFERENCE_STREAM]), episodes, exclude=exclude)
     env = environments.make_env(spec)
-    random_policy = inverse_dynamics.exploration_policy(env.observation_space.shape[0], env.action_space, seed=seed)
+    random_policy = inverse_dynamics.exploration_policy(env.action_space, seed=seed)
     env.close()
     expert = experts.load_checked_expert(expert_path, spec)
     scores = [rollouts.rollout_stats(rollouts.sample_trajectories(model, spec, seeds, max_episode_steps=max_episode_steps)).mean

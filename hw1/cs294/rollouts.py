@@ -2,7 +2,7 @@
 
 import dataclasses
 import weakref
-from typing import Callable, Sequence
+from typing import Callable, Protocol, Sequence, runtime_checkable
 
 from cs294 import quiet_tensorflow  # noqa: F401  (first: before keras)
 
@@ -50,8 +50,8 @@ class NumpyPolicy:
 
     At batch 16 the compiled TensorFlow call costs about 9x a numpy pass of the same weights
     (results/benchmark.md), and the rollout loop calls the policy once per step. Only layers whose
-    maths is spelled out below qualify (numpy_layers); anything else (LSTM, random exploration,
-    DAgger's mixture) stays on the compiled BatchPolicy.
+    maths is spelled out below qualify (numpy_layers); anything else (LSTM, DAgger's β-mixture)
+    stays on the compiled BatchPolicy. BCO's random and exploring policies are Drivers with their own numpy draws.
     """
 
     def __init__(self, layers: list[Callable[[np.ndarray], np.ndarray]], action_space: gym.Space) -> None:
@@ -140,6 +140,29 @@ def fast_policy(model: keras.Model, batch_size: int, action_space: gym.Space) ->
     return batch_policy(model, batch_size, action_space)
 
 
+Actions = Callable[[np.ndarray], np.ndarray]
+"""A batch policy as the loop calls it: a batch of observations in, one action per row out."""
+
+
+@runtime_checkable
+class Driver(Protocol):
+    """A policy that is not a Keras model (random or noisy exploration): it makes its own numpy batch policy."""
+
+    def batch_policy(self, batch_size: int, action_space: gym.Space) -> Actions:
+        ...
+
+
+Policy = keras.Model | Driver
+"""What the rollout loop can run: a Keras model, or a Driver."""
+
+
+def acting(policy: Policy, batch_size: int, action_space: gym.Space) -> Actions:
+    """The batch policy that drives `batch_size` environments: a Driver's own, or the model's fast_policy."""
+    if isinstance(policy, Driver):
+        return policy.batch_policy(batch_size, action_space)
+    return fast_policy(policy, batch_size, action_space)
+
+
 # Compiled batch policies by model, then by (batch size, action space): a model that is rolled out
 # again (every DAgger or BCO iteration, an evaluation after training) is not compiled again. The
 # compiled function reads the model's variables, so it follows later training.
@@ -214,7 +237,7 @@ def evaluation_seeds(seed: int, count: int, exclude: Sequence[int] = ()) -> list
 
 
 def sample_trajectories(
-    model: keras.Model,
+    model: Policy,
     env_spec: EnvSpec,
     seeds: Sequence[int],
     *,
@@ -234,7 +257,7 @@ def sample_trajectories(
     """
     num_envs = max(1, min(num_envs, len(seeds)))
     envs = [make_env(env_spec, max_episode_steps=max_episode_steps, render_mode=render_mode) for _ in range(num_envs)]
-    policy = fast_policy(model, num_envs, envs[0].action_space)  # the weights as they are now: later training does not reach it
+    policy = acting(model, num_envs, envs[0].action_space)  # the weights as they are now: later training does not reach it
     # Row `slot` holds the latest observation of envs[slot]; rows of idle slots are ignored.
     current_observations = np.zeros((num_envs, *envs[0].observation_space.shape), dtype=np.float32)
     pending = iter(enumerate(seeds))
@@ -317,7 +340,7 @@ def rollout_stats(trajectories: Sequence[Trajectory]) -> EpisodeStats:
 
 
 def evaluate(
-    model: keras.Model,
+    model: Policy,
     env_spec: EnvSpec,
     seeds: Sequence[int],
     *,

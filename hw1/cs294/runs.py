@@ -24,11 +24,16 @@ import keras  # noqa: E402  (after cs294, which keeps TensorFlow's start-up bann
 MANUAL_RUNS = Path("runs")
 
 
+def check_at_least(args: argparse.Namespace, least: dict[str, int]) -> None:
+    """Refuse the first flag whose value is below its least allowed value, in one line."""
+    for name, bound in least.items():
+        if getattr(args, name) < bound:
+            raise UserError(f"--{name} must be at least {bound}, got {getattr(args, name)}")
+
+
 def configs_from_args(args: argparse.Namespace) -> tuple[models.PolicyConfig, training.TrainingConfig]:
     """The architecture and training settings the flags describe, checked."""
-    for name in ("epochs", "batch_size", "eval_episodes", "num_envs"):
-        if getattr(args, name) < 1:
-            raise UserError(f"--{name} must be at least 1, got {getattr(args, name)}")
+    check_at_least(args, {"epochs": 1, "batch_size": 1, "eval_episodes": 1, "num_envs": 1})
     if not 0 <= args.validation_fraction < 1:
         raise UserError(f"--validation_fraction must be in [0, 1), got {args.validation_fraction}")
     if args.learning_rate <= 0:
@@ -96,7 +101,7 @@ def check_finite_episodes(trajectories: list[data.Trajectory], actor: str, where
                             f"(episode seed {trajectory.seed}); {hint}")
 
 
-def evaluate_finite(model: keras.Model, spec: environments.EnvSpec, seeds: list[int], num_envs: int, actor: str, where: str,
+def evaluate_finite(model: rollouts.Policy, spec: environments.EnvSpec, seeds: list[int], num_envs: int, actor: str, where: str,
                     hint: str) -> tuple[rollouts.EpisodeStats, list[data.Trajectory]]:
     """rollouts.evaluate, refusing NaN or infinite actions and returns in one line (numpy's warnings on them are not shown)."""
     with np.errstate(all="ignore"):
