@@ -17,7 +17,8 @@ The policy to keep is chosen without the reward: after each iteration the policy
 closest to the demonstrations. Interactions are counted exactly, by purpose: |I_pre|, alpha
 |I_pre| per iteration (the post-demonstration steps) and the selection episodes. The evaluation episodes, which
 score each iteration against the expert and a random policy on the same episodes, are not
-interactions and choose nothing.
+interactions and choose nothing: BCO(0), the last iteration and the kept one are scored on all
+--eval_episodes, each iteration in between on the first --curve_episodes.
 
 The policy and the inverse model are each the mean of --ensemble and --inverse_ensemble members,
 initialized apart and fit each on its own: on Hopper one cloned network depends heavily on its

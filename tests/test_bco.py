@@ -257,3 +257,27 @@ def test_a_policy_that_falls_at_once_is_close_one_way_but_far_the_other():
     near, far = two_sided_distance(fell_at_once, demos)
     assert near < two_sided_distance(played_through, demos)[0]  # one way, falling looks better
     assert sum(two_sided_distance(played_through, demos)) < near + far  # both ways, playing through wins
+
+
+def test_iterations_between_the_first_and_last_are_scored_on_the_curve_episodes_and_the_kept_one_on_all(tmp_path, cartpole_demos, capsys,
+                                                                                                          monkeypatch):
+    from cs294 import bco as bco_library
+
+    monkeypatch.setattr(bco_library, "select_iteration", lambda distances: min(1, len(distances) - 1))  # keep iteration 1, a curve point
+    run_dir = tmp_path / "run"
+    code, output = run_bco(tiny_run(cartpole_demos, run_dir) + ["--iterations", 3, "--eval_episodes", 7, "--curve_episodes", 3], capsys)
+    assert code == 0, output.err
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert [row["episodes_scored"] for row in metrics["iterations"]] == [7, 3, 3, 7]
+    spec, seeds = environments.resolve("CartPole-v1"), metrics["evaluation_seeds"]
+    expert_stats, expert_episodes = rollouts.evaluate(experts.load_checked_expert(experts.default_expert_path("CartPole-v1"), spec), spec, seeds)
+    curve_expert = np.mean([t.episode_return for t in expert_episodes[:3]])
+    assert [row["expert_return_mean"] for row in metrics["iterations"]] == pytest.approx([expert_stats.mean, curve_expert, curve_expert, expert_stats.mean])
+    # The kept iteration's curve point saw 3 episodes; the summary scores the kept policy, policy.keras, on all 7.
+    kept_stats, _ = rollouts.evaluate(keras.saving.load_model(run_dir / "policy.keras"), spec, seeds)
+    kept = metrics["summary"]["kept"]
+    assert kept["iteration"] == 1 and kept["return"] == pytest.approx(kept_stats.mean)
+    assert kept["normalized_score"] == pytest.approx((kept_stats.mean - metrics["random"]["mean"]) / (expert_stats.mean - metrics["random"]["mean"]))
+    last_stats, _ = rollouts.evaluate(keras.saving.load_model(run_dir / "last_policy.keras"), spec, seeds)
+    assert metrics["summary"]["last"]["return"] == pytest.approx(last_stats.mean) == metrics["iterations"][-1]["return_mean"]
+    assert "on 3 episodes" in output.out and "on 7 episodes" in output.out

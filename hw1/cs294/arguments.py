@@ -124,6 +124,8 @@ def bco_parser(description: str = "") -> argparse.ArgumentParser:
     models.add_argument("--ensemble", type=int, default=10, help="members of the policy, each fit to the inferred actions on its own, averaged (default: 10)")
     models.add_argument("--inverse_ensemble", type=int, default=5, help="members of the inverse model, each fit on its own, averaged (default: 5)")
     add_model_arguments(parser)
-    add_evaluation_arguments(parser, "evaluation episodes per iteration")
+    evaluation = add_evaluation_arguments(parser, "episodes that score BCO(0), the last iteration and the kept one (and the expert and a random policy)")
+    evaluation.add_argument("--curve_episodes", type=int, default=10,
+                            help="episodes that score each iteration in between: the first K of the evaluation episodes (default: 10)")
     add_run_arguments(parser, "bco")
     return parser

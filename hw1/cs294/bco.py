@@ -30,14 +30,14 @@ SELECTION_STREAM = 2_000_000
 HELD_OUT_TRANSITIONS = 0.1  # of the agent's own transitions, to score the inverse model
 CONSTANT_SPREAD = 1e-6  # a demonstration dimension with a smaller std counts as constant
 SCORE_SPREAD = 1e-6  # expert and random closer than this on the evaluation episodes: no normalized score
-# Points per block of nearest_distances: a 64 x 50,000 block of float64 distances stays in cache, where 1,000 rows did not
-# (on Hopper's shape, 0.52 s against 1.32 s per call, docs/speed.md).
+# Points per block of nearest_distances: a block of 64 x 50,000 float64 distances is 26 MB, where all the points at once
+# would be gigabytes. Not faster than blocks of 1,000 (1.90-2.08 s against 1.54-1.70 s on Hopper's shape, docs/reproduction.md).
 DISTANCE_ROWS = 64
 
 
 # BCO's own settings that decide a run's result; metrics.json records them beside the shared ones.
 OPTIONS = ("alpha", "iterations", "exploration", "inverse_epochs", "inverse_retrain_epochs", "inverse_batch_size", "retrain_epochs",
-           "ensemble", "inverse_ensemble", "selection_episodes", "demo_episodes")
+           "ensemble", "inverse_ensemble", "selection_episodes", "demo_episodes", "curve_episodes")
 
 
 def check_args(args: argparse.Namespace) -> None:
@@ -47,7 +47,7 @@ def check_args(args: argparse.Namespace) -> None:
     if args.alpha <= 0 and args.iterations > 0:
         raise UserError(f"--alpha must be positive for BCO(alpha) iterations, got {args.alpha}")
     runs.check_at_least(args, {"iterations": 0, "selection_episodes": 0, "inverse_epochs": 1, "inverse_retrain_epochs": 1,
-                               "retrain_epochs": 1, "ensemble": 1, "inverse_ensemble": 1, "inverse_batch_size": 1})
+                               "retrain_epochs": 1, "ensemble": 1, "inverse_ensemble": 1, "inverse_batch_size": 1, "curve_episodes": 1})
     if not 0 <= args.exploration <= 1:
         raise UserError(f"--exploration must be in [0, 1], got {args.exploration}")
     if args.demo_episodes is not None:
@@ -112,6 +112,25 @@ def select_iteration(selection_distances: list[float | None]) -> int:
 def normalized_score(value: float, random: float, expert: float) -> float:
     """(return - random) / (expert - random): 0 acts like the random policy, 1 like the expert."""
     return (value - random) / (expert - random)
+
+
+@dataclasses.dataclass(frozen=True)
+class Curve:
+    """What an iteration between BCO(0) and the last is scored on: the first `episodes` evaluation episodes, and the expert's and random means there."""
+
+    episodes: int
+    expert: float
+    random: float
+
+    @classmethod
+    def of(cls, expert: list[data.Trajectory], random: list[data.Trajectory], episodes: int) -> "Curve":
+        """The first `episodes` of these; all of them where expert and random tie on the first few (no normalized score there)."""
+        for count in (min(episodes, len(expert)), len(expert)):
+            expert_mean = float(np.mean([t.episode_return for t in expert[:count]]))
+            random_mean = float(np.mean([t.episode_return for t in random[:count]]))
+            if abs(expert_mean - random_mean) >= SCORE_SPREAD:
+                break
+        return cls(count, expert_mean, random_mean)
 
 
 @dataclasses.dataclass
@@ -203,9 +222,14 @@ class BcoRun:
         self.interactions.selection += sum(t.length for t in episodes)
         return two_sided_distance(np.concatenate([t.observations for t in episodes]), self.demo_states)
 
-    def evaluate(self, model: rollouts.Policy, actor: str, where: str, hint: str) -> tuple[rollouts.EpisodeStats, list[data.Trajectory]]:
-        """Score a model on the evaluation episodes (a NaN or infinite action or return ends the run); their steps are counted apart, not as interactions."""
-        stats, episodes = runs.evaluate_finite(model, self.spec, self.evaluation_seeds, self.args.num_envs, actor, where, hint)
+    def evaluate(self, model: rollouts.Policy, actor: str, where: str, hint: str,
+                 episodes: int | None = None) -> tuple[rollouts.EpisodeStats, list[data.Trajectory]]:
+        """Score a model on the first `episodes` evaluation episodes (default: all); a NaN or infinite action or return ends the run.
+
+        Their steps are counted apart, not as interactions.
+        """
+        seeds = self.evaluation_seeds[:episodes]
+        stats, episodes = runs.evaluate_finite(model, self.spec, seeds, self.args.num_envs, actor, where, hint)
         self.interactions.evaluation += sum(t.length for t in episodes)
         return stats, episodes
 
@@ -270,12 +294,15 @@ def run(args: argparse.Namespace) -> dict:
     expert_path = experts.default_expert_path(args.env)
     # Progress before the first epoch's line: on Humanoid, scoring and BCO(0)'s collection take minutes.
     print(f"scoring the expert and a random policy on {args.eval_episodes} evaluation episode{'s' if args.eval_episodes != 1 else ''}")
-    expert_stats, _ = bco.evaluate(experts.load_checked_expert(expert_path, bco.spec), f"the expert {expert_path}",
-                                   "on the evaluation episodes", runs.expert_hint(expert_path))
-    random_stats, _ = bco.evaluate(bco.explorer, "the random policy", "on the evaluation episodes", "report this as a bug")
+    expert_stats, expert_episodes = bco.evaluate(experts.load_checked_expert(expert_path, bco.spec), f"the expert {expert_path}",
+                                                 "on the evaluation episodes", runs.expert_hint(expert_path))
+    random_stats, random_episodes = bco.evaluate(bco.explorer, "the random policy", "on the evaluation episodes", "report this as a bug")
     if abs(expert_stats.mean - random_stats.mean) < SCORE_SPREAD:
         raise UserError(f"the expert ({expert_stats.mean:.1f}) and a random policy ({random_stats.mean:.1f}) score the same on these "
                         f"{args.eval_episodes} evaluation episodes, so no normalized score exists; use more --eval_episodes")
+    # Each iteration in between is a point of the curve, scored on the first --curve_episodes (dagger.py's too): at 50 episodes an
+    # iteration, the evaluation and its distances took a third of a Hopper run. The reported ones are scored on all of them.
+    curve = Curve.of(expert_episodes, random_episodes, args.curve_episodes)
     config = {**bco.config.record(), "pre_steps": pre_steps, "post_steps_per_iteration": post_steps}
     bco.logger.text("hyperparameters", reporting.hyperparameter_table(config))
     bco.logger.hparams(config)
@@ -315,7 +342,10 @@ def run(args: argparse.Namespace) -> dict:
         if args.selection_episodes and select_iteration(selection_distances) == iteration:
             kept_weights = [weights.copy() for weights in policy.model.get_weights()]
         lap("selection")
-        stats, evaluation = bco.evaluate(policy.model, "the policy", f"in the evaluation of BCO iteration {iteration}", runs.divergence_hint(args))
+        scored = None if iteration in (0, args.iterations) else curve.episodes  # BCO(0) and the last: every evaluation episode
+        stats, evaluation = bco.evaluate(policy.model, "the policy", f"in the evaluation of BCO iteration {iteration}", runs.divergence_hint(args),
+                                         scored)
+        expert_mean, random_mean = (expert_stats.mean, random_stats.mean) if scored is None else (curve.expert, curve.random)
         lap("evaluation")
         record = {"iteration": iteration, "interactions": bco.interactions.total, "pre_interactions": bco.interactions.pre,
                   "post_interactions": bco.interactions.post, "selection_interactions": bco.interactions.selection,
@@ -324,13 +354,19 @@ def run(args: argparse.Namespace) -> dict:
                   "collected_distance": collected_distance, "selection_distance": selection_distances[-1],
                   "selection_to_demonstrations": to_demos, "selection_from_demonstrations": from_demos,
                   "evaluation_distance": bco.distance(evaluation),
-                  "return_mean": stats.mean, "return_std": stats.std, "return_min": stats.min, "normalized_score": normalized_score(stats.mean, random_stats.mean, expert_stats.mean),
+                  "episodes_scored": stats.episodes, "expert_return_mean": expert_mean,
+                  "return_mean": stats.mean, "return_std": stats.std, "return_min": stats.min, "normalized_score": normalized_score(stats.mean, random_mean, expert_mean),
                   "phase_seconds": seconds, "seconds": sum(seconds.values())}
         metrics["iterations"].append(record)
-        log_iteration(bco, record, expert_stats, args.iterations)
+        log_iteration(bco, record, args.iterations)
     last = metrics["iterations"][-1]
     kept_iteration = select_iteration(selection_distances) if args.selection_episodes else last["iteration"]
+    reporting.save_policy(policy.model, bco.run_dir / "last_policy.keras")
     kept = metrics["iterations"][kept_iteration]
+    if kept["episodes_scored"] < args.eval_episodes:  # its curve point saw the first few episodes; the kept policy is scored on all
+        policy.model.set_weights(kept_weights)
+        stats, _ = bco.evaluate(policy.model, "the kept policy", f"in the evaluation of BCO iteration {kept_iteration}", runs.divergence_hint(args))
+        kept = {**kept, "return_mean": stats.mean, "normalized_score": normalized_score(stats.mean, random_stats.mean, expert_stats.mean)}
     metrics["interactions"] = dataclasses.asdict(bco.interactions) | {"total": bco.interactions.total, "post_to_pre": bco.interactions.post / pre_steps}
     metrics["summary"] = {
         "expert": expert_stats.mean, "random": random_stats.mean,
@@ -340,7 +376,6 @@ def run(args: argparse.Namespace) -> dict:
                  "selection_distance": kept["selection_distance"]},
     }
     bco.logger.close()
-    reporting.save_policy(policy.model, bco.run_dir / "last_policy.keras")
     if kept_weights:
         policy.model.set_weights(kept_weights)
     reporting.save_policy(policy.model, bco.run_dir / "policy.keras")
@@ -354,10 +389,10 @@ def run(args: argparse.Namespace) -> dict:
     return metrics
 
 
-def log_iteration(bco: BcoRun, record: dict, expert_stats: rollouts.EpisodeStats, iterations: int) -> None:
+def log_iteration(bco: BcoRun, record: dict, iterations: int) -> None:
     """One iteration to TensorBoard and one line to stdout."""
     score_name = "inverse_accuracy" if bco.discrete else "inverse_mse"
-    scalars = {"eval/return_mean": record["return_mean"], "eval/expert_return_mean": expert_stats.mean,
+    scalars = {"eval/return_mean": record["return_mean"], "eval/expert_return_mean": record["expert_return_mean"],
                "eval/normalized_score": record["normalized_score"], f"inverse/{score_name}": record[score_name],
                "data/interactions": record["interactions"], "distance/collected": record["collected_distance"],
                "distance/evaluation": record["evaluation_distance"]}
@@ -367,7 +402,8 @@ def log_iteration(bco: BcoRun, record: dict, expert_stats: rollouts.EpisodeStats
     selection = "none" if record["selection_distance"] is None else f"{record['selection_distance']:.3g}"
     label = "BCO(0)" if record["iteration"] == 0 else f"BCO(alpha) {record['iteration']}/{iterations}"
     print(f"{label}: {record['interactions']} interactions, inverse model {score_name.split('_')[1]} {record[score_name]:.4g}, "
-          f"return {record['return_mean']:.1f} (normalized {record['normalized_score']:.2f}; expert {expert_stats.mean:.1f} on the same episodes); "
+          f"return {record['return_mean']:.1f} on {record['episodes_scored']} episodes (normalized {record['normalized_score']:.2f}; "
+          f"expert {record['expert_return_mean']:.1f} on the same ones); "
           f"distance to the demonstrations: selection {selection}, evaluation {record['evaluation_distance']:.3g}; "
           f"{record['seconds']:.0f} s", flush=True)
 
