@@ -143,7 +143,9 @@ def test_a_plain_graph_epoch_is_traced_once_for_every_capacity_and_trains_as_a_f
         training.fit_policy(refitted, train, held_out, config, seed=rows, xla=False)
         training._ENGINES.pop(retraced, None)  # a new engine, so a new trace at exactly this capacity
         training.fit_policy(retraced, train, held_out, config, seed=rows, xla=False)
-    assert training.engine_for(refitted, 32, xla=False)._compiled_epoch.experimental_get_tracing_count() == 1
+    engine = training.engine_for(refitted, 32, xla=False)
+    assert engine._compiled_epoch.experimental_get_tracing_count() == 1
+    assert len(engine._open_traces) == 1  # looked up once, not every epoch
     for mine, fresh in zip(weights(refitted), weights(retraced)):
         np.testing.assert_array_equal(mine, fresh)
 
