@@ -91,16 +91,6 @@ def loop_envs(text: str) -> list[str]:
     return names
 
 
-def check_output(output: Path) -> None:
-    """The markdown tables and their JSON copy beside it (<name>.json) are two files, and the copy can be written (cli checked the rest)."""
-    copy = output.with_suffix(".json")
-    if output.suffix.lower() == ".json":  # the copy would be --output itself
-        raise UserError(f"--output {output} names the tables' JSON copy ({copy.name}, written beside --output) itself; "
-                        f"name a .md file, such as {output.with_suffix('.md').name}")
-    if copy.is_dir():
-        raise UserError(f"--output {output} writes its JSON copy to {copy}, which is a directory; choose another --output")
-
-
 def main(args: argparse.Namespace) -> dict:
     # Every flag is checked before Keras is imported and anything is measured.
     sections = chosen(args.sections, SECTIONS, "--sections")
@@ -112,7 +102,7 @@ def main(args: argparse.Namespace) -> dict:
     shapes = {name: TRAINING_SHAPES[name] for name in chosen(args.training_shapes, tuple(TRAINING_SHAPES), "--training_shapes")} if "training" in sections else {}
     envs = loop_envs(args.envs) if "loops" in sections else []
     if args.output:
-        check_output(args.output)
+        files.check_json_copy(args.output, "tables'")
 
     from cs294 import benchmarks  # here, not above: it imports Keras, which --help and a refusal do not need
 

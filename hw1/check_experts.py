@@ -69,16 +69,6 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def check_output(output: Path) -> None:
-    """The markdown table and its JSON copy beside it (<name>.json) are two files, and the copy can be written (cli checked the rest)."""
-    copy = output.with_suffix(".json")
-    if output.suffix.lower() == ".json":  # the copy would be --output itself
-        raise UserError(f"--output {output} names the table's JSON copy ({copy.name}, written beside --output) itself; "
-                        f"name a .md file, such as {output.with_suffix('.md').name}")
-    if copy.is_dir():
-        raise UserError(f"--output {output} writes its JSON copy to {copy}, which is a directory; choose another --output")
-
-
 def main(args: argparse.Namespace) -> list[dict]:
     """Check the experts, print the table, and write it if asked; returns the rows."""
     tasks = [task for task in args.tasks.split(",") if task]
@@ -93,7 +83,7 @@ def main(args: argparse.Namespace) -> list[dict]:
     if args.episodes > MAX_EPISODES:
         raise UserError(f"--episodes {args.episodes} is too many: at most {MAX_EPISODES} per expert, whose episodes are all kept in memory")
     if args.output is not None:
-        check_output(args.output)
+        files.check_json_copy(args.output, "table's")
     rows = []
     for task in tasks:
         rows.append(check_expert(task, args.episodes, args.today, args.num_envs, args.experts_dir))

@@ -19,7 +19,7 @@ video.select_offscreen_backend()  # before gymnasium makes any MuJoCo environmen
 
 import mujoco  # noqa: E402
 
-from cs294 import cli, data, environments  # noqa: E402
+from cs294 import cli, data, environments, replay  # noqa: E402
 from cs294.errors import UserError  # noqa: E402
 
 
@@ -92,17 +92,6 @@ def check_outputs(args: argparse.Namespace) -> None:
         raise UserError(f"--output and --gif both name {args.output}; give the GIF a name of its own")
 
 
-def check_episodes(paths: list[Path], recorded: list, episode: int) -> None:
-    """The chosen episode of each file exists and can be replayed from its reset seed."""
-    for path, rollouts in zip(paths, recorded):
-        if not 0 <= episode < len(rollouts.trajectories):
-            raise UserError(f"{path} has {len(rollouts.trajectories)} episodes; --episode {episode} is out of range")
-        seed = rollouts.trajectories[episode].seed
-        if seed < 0:
-            raise UserError(f"{path} episode {episode} has reset seed {seed} (unknown, as an import from Minari writes it), so it "
-                            "cannot be replayed; render episodes that run_expert.py recorded")
-
-
 def check_mujoco(spec: environments.EnvSpec) -> None:
     """Only MuJoCo tasks render offscreen here (at --size): CartPole and the other classic-control tasks draw with pygame."""
     import gymnasium as gym
@@ -131,7 +120,8 @@ def main(args: argparse.Namespace) -> dict:
     env_names = {rollouts.attributes["env_name"] for rollouts in recorded}
     if len(env_names) != 1:
         raise UserError(f"the files hold episodes of {', '.join(sorted(env_names))}; a video shows one environment")
-    check_episodes(args.files, recorded, args.episode)
+    for path, rollouts in zip(args.files, recorded):  # the chosen episode of each file, before anything renders
+        replay.check_replayable(path, rollouts.trajectories, [args.episode], "--episode", "render")
     spec = environments.resolve(env_names.pop())
     check_mujoco(spec)
     video.check_rendering()

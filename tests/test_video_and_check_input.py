@@ -75,6 +75,12 @@ def test_render_video_refuses_an_episode_without_a_reset_seed(episodes, tmp_path
     assert not (tmp_path / "clip.mp4").exists()
 
 
+def test_render_video_refuses_an_episode_the_file_does_not_hold(episodes, tmp_path):
+    result = run_script("render_video.py", str(episodes["Hopper-v1"]), "--episode", "1", "--size", "32", "--output", str(tmp_path / "clip.mp4"))
+    one_line_error(result, "--episode 1 is out of range", str(episodes["Hopper-v1"]), "numbered 0 to 0")
+    assert not (tmp_path / "clip.mp4").exists()
+
+
 def unwritable_folder(tmp_path: Path) -> Path:
     """A folder that takes no new files, even for root (who ignores a folder's permissions)."""
     locked = tmp_path / "locked"

@@ -9,6 +9,8 @@ import os
 from pathlib import Path
 from typing import Any, Iterator
 
+from cs294.errors import UserError
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
@@ -38,3 +40,14 @@ def read_json(path: str | Path) -> Any:
 def write_json(path: str | Path, payload: Any) -> None:
     """Write JSON atomically."""
     write_text(path, json.dumps(payload, indent=2, sort_keys=True) + "\n")
+
+
+def check_json_copy(output: Path, whose: str) -> None:
+    """A markdown --output and its JSON copy (<name>.json) are two files, and the copy can be written (cli checked the rest)."""
+    # `whose` is a possessive ("table's", "tables'") because the scripts write one table or several.
+    copy = output.with_suffix(".json")
+    if output.suffix.lower() == ".json":  # the copy would be --output itself
+        raise UserError(f"--output {output} names the {whose} JSON copy ({copy.name}, written beside --output) itself; "
+                        f"name a .md file, such as {output.with_suffix('.md').name}")
+    if copy.is_dir():
+        raise UserError(f"--output {output} writes its JSON copy to {copy}, which is a directory; choose another --output")

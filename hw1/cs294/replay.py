@@ -30,27 +30,27 @@ def replay_episode(env: gym.Env, trajectory: data.Trajectory) -> float:
     return drift
 
 
-def chosen_episodes(path: str | Path, count: int, episodes: Sequence[int] | None) -> list[int]:
-    """The episodes to replay (default: all), each checked against the file's episode count before a window opens."""
-    if count == 0:
-        raise UserError(f"{path} holds no episodes; there is nothing to replay")
-    if episodes is None:
-        return list(range(count))
-    outside = [index for index in episodes if not 0 <= index < count]
+def check_replayable(path: str | Path, trajectories: Sequence[data.Trajectory], chosen: Sequence[int],
+                     flag: str = "--episodes", verb: str = "replay") -> None:
+    """Each chosen episode is in the file and has a known reset seed: refused before a window or renderer opens."""
+    count = len(trajectories)
+    if count == 0:  # data.read_rollouts already refuses such a file; this keeps any other list from "numbered 0 to -1"
+        raise UserError(f"{path} holds no episodes; there is nothing to {verb}")
+    outside = [index for index in chosen if not 0 <= index < count]
     if outside:
-        raise UserError(f"--episodes {outside[0]} is out of range: {path} has {count} episode{'s' if count > 1 else ''}, "
+        raise UserError(f"{flag} {outside[0]} is out of range: {path} has {count} episode{'s' if count > 1 else ''}, "
                         f"numbered 0 to {count - 1}")
-    return list(episodes)
+    unknown = [index for index in chosen if trajectories[index].seed < 0]
+    if unknown:
+        raise UserError(f"{path} episode {unknown[0]} has reset seed {trajectories[unknown[0]].seed} (unknown, as an import "
+                        f"from Minari writes it), so it cannot be replayed; {verb} episodes that run_expert.py recorded")
 
 
 def replay_file(path: str | Path, episodes: Sequence[int] | None = None, render_mode: str | None = "human") -> list[float]:
     """Replay some (default: all) episodes of a rollout file with rendering; the drift of each."""
     rollouts = data.read_rollouts(path)
-    chosen = chosen_episodes(path, len(rollouts.trajectories), episodes)
-    unknown = [index for index in chosen if rollouts.trajectories[index].seed < 0]
-    if unknown:
-        raise UserError(f"{path} episode {unknown[0]} has reset seed {rollouts.trajectories[unknown[0]].seed} (unknown, as an import "
-                        "from Minari writes it), so it cannot be replayed; replay episodes that run_expert.py recorded")
+    chosen = list(range(len(rollouts.trajectories))) if episodes is None else list(episodes)
+    check_replayable(path, rollouts.trajectories, chosen)
     env_name = rollouts.attributes["env_name"]
     env = environments.make_env(environments.resolve(env_name), render_mode=render_mode)
     try:
