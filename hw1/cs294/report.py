@@ -757,7 +757,8 @@ def build_report(context: Context) -> str:
                   "the exploring policy's own play (the α·|I_pre| column sums them over the iterations, and post / pre is their ratio to |I_pre|). After every iteration the policy "
                   "drives noise-free selection episodes, which are counted, and the kept policy is the one whose states and the "
                   "demonstrations lie closest, measured both ways (docs/bco.md); no reward is read to choose it. Normalized score = (return − random) / (expert − random), the random "
-                  "policy and the expert scored on the same evaluation episodes as the learner. The BC column is bc.py on the demonstration "
+                  "policy and the expert scored on the same evaluation episodes as the learner: all of them for BCO(0), the kept and the last iteration, "
+                  "and the first 10 for each iteration in between, the figure's other points (bco.py's --curve_episodes). The BC column is bc.py on the demonstration "
                   "file with its true actions (on the same first N episodes where BCO used only N). bco.py options per task, beside its defaults "
                   "(α 0.5, |I_pre| = the demonstration steps, exploration 0.1, 2 selection episodes, policy mean of 10 networks and inverse "
                   "model of 5, first fits 100 and 30 epochs, warm refits 10 and 10): " + bco_settings(p["bco"], p.get("bco_budget", ())) + ".", "",
