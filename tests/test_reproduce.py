@@ -207,6 +207,12 @@ def test_the_dry_run_gives_the_least_time_the_recorded_simulation_and_fits_take(
     rows = dagger_run["iterations"]
     curve = sum((row["episodes_scored"] - row["falls"]) * 1000 for row in rows[:-1])
     assert driven > 0 and without == driven + curve + forecast.played(dagger_run["evaluation"])
+    # bco.py plays its expert and the random policy itself, and counts their episodes in its evaluation steps: once, marking nothing.
+    bco_run = json.loads((tmp_path / "results" / "CartPole-v1" / "bco" / "seed0" / "metrics.json").read_text())
+    counted = bco_run["interactions"]
+    own_scoring = forecast.played(bco_run["expert"]) + forecast.played(bco_run["random"])
+    assert 0 < own_scoring < counted["evaluation"] and forecast.run_steps(bco_run, seen) == counted["total"] + counted["evaluation"]
+    assert forecast.run_steps(bco_run, set()) == counted["total"] + counted["evaluation"]
 
     outcome = reproduce.main(reproduce.build_parser().parse_args(tiny_args(tmp_path) + ["--dry_run", "--workers", "1,2"]))
     line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("the least it could take"))
@@ -239,10 +245,10 @@ def test_the_floor_counts_a_damaged_or_unfinished_record_as_nothing(tmp_path):
     assert forecast.simulated_steps([data_job, bc_job], state_dir) == {} and forecast.training_seconds([bc_job], state_dir) == 0.0
     # A record that fails to count leaves its expert's episodes for the next run that has them, in any order of reading.
     experts: set = set()
-    damaged = {"config": {"env": "Hopper-v1"}, "expert": {"episodes": 2, "mean_length": 10.0}, "evaluation_seeds": [1, 2], "interactions": {}}
-    with pytest.raises(KeyError):
+    damaged = {"config": {"env": "Hopper-v1"}, "expert": {"episodes": 2, "mean_length": 10.0}, "evaluation_seeds": [1, 2], "evaluation": {"episodes": "many"}}
+    with pytest.raises(ValueError):
         forecast.run_steps(damaged, experts)
-    assert experts == set() and forecast.run_steps({**damaged, "interactions": {"total": 5, "evaluation": 0}}, experts) == 25.0
+    assert experts == set() and forecast.run_steps({**damaged, "evaluation": {"episodes": 1, "mean_length": 5.0}}, experts) == 25.0
     # A stamp's time that is not a positive finite number counts none in the table of where the time went, as in the prediction.
     benchmark = tmp_path / "benchmark.json"
     benchmark.write_text(json.dumps({"loops": ["damaged", {"env": "Hopper-v1", "bare_loop_expert": 1000.0}]}))

@@ -127,11 +127,13 @@ def played(record: dict) -> float:
 
 
 def run_steps(metrics: dict, experts: set) -> float:
-    """Steps a bc.py, dagger.py or bco.py run simulated; the expert's scoring episodes count once per episode set (then they are cached)."""
+    """Steps a bc.py, dagger.py or bco.py run simulated; bc.py's and dagger.py's expert episodes count once per episode set (then they are cached)."""
     env, evaluation = metrics["config"]["env"], metrics.get("evaluation") or {}
     seeds = tuple(metrics.get("evaluation_seeds") or evaluation.get("seeds") or ())
-    if "interactions" in metrics:  # bco.py: its interactions (pre, post, selection), the evaluations, the random policy's score
-        steps = metrics["interactions"]["total"] + metrics["interactions"]["evaluation"] + played(metrics.get("random") or {})
+    if "interactions" in metrics:
+        # bco.py: its interactions (pre, post, selection) and its evaluation steps, which hold the expert's and the random
+        # policy's episodes too. It plays its expert itself, without the cache, so no episode set is marked.
+        return float(metrics["interactions"]["total"] + metrics["interactions"]["evaluation"])
     else:
         steps = played(evaluation)
         iterations = metrics.get("iterations") or []
