@@ -485,6 +485,13 @@ def bco_panels(results: Path, tasks: Sequence[str], finished: "set[Path] | None"
     return panels
 
 
+def bco_curve_episodes(runs: dict[str, list[dict]]) -> str:
+    """How many evaluation episodes scored the iterations between BCO(0) and the last, over these runs ("10", or "5 to 10"; "K" for none)."""
+    counts = sorted({min(run["config"].get("curve_episodes", run["config"]["eval_episodes"]), run["config"]["eval_episodes"])
+                     for task_runs in runs.values() for run in task_runs})
+    return "K" if not counts else str(counts[0]) if len(counts) == 1 else f"{counts[0]} to {counts[-1]}"
+
+
 def bco_settings(profile_bco: dict, budget: Sequence[str] = ()) -> str:
     """The bco.py options each task ran with, as one sentence."""
     return "; ".join(f"{task}: `{' '.join([*arguments, *budget]) or 'defaults'}`" for task, (_, arguments) in profile_bco.items())
@@ -758,7 +765,8 @@ def build_report(context: Context) -> str:
                   "drives noise-free selection episodes, which are counted, and the kept policy is the one whose states and the "
                   "demonstrations lie closest, measured both ways (docs/bco.md); no reward is read to choose it. Normalized score = (return − random) / (expert − random), the random "
                   "policy and the expert scored on the same evaluation episodes as the learner: all of them for BCO(0), the kept and the last iteration, "
-                  "and the first 10 for each iteration in between, the figure's other points (bco.py's --curve_episodes). The BC column is bc.py on the demonstration "
+                  f"and the first {bco_curve_episodes(bco_runs_of(root, list(p['bco']), finished))} for each iteration in between, the figure's other "
+                  "points (bco.py's --curve_episodes). The BC column is bc.py on the demonstration "
                   "file with its true actions (on the same first N episodes where BCO used only N). bco.py options per task, beside its defaults "
                   "(α 0.5, |I_pre| = the demonstration steps, exploration 0.1, 2 selection episodes, policy mean of 10 networks and inverse "
                   "model of 5, first fits 100 and 30 epochs, warm refits 10 and 10): " + bco_settings(p["bco"], p.get("bco_budget", ())) + ".", "",
