@@ -264,11 +264,26 @@ def test_iterations_between_the_first_and_last_are_scored_on_the_curve_episodes_
     from cs294 import bco as bco_library
 
     monkeypatch.setattr(bco_library, "select_iteration", lambda distances: min(1, len(distances) - 1))  # keep iteration 1, a curve point
-    run_dir = tmp_path / "run"
+    run_dir, steps, make_env = tmp_path / "run", [], rollouts.make_env
+
+    def counted_env(*args, **kwargs):
+        import gymnasium as gym
+
+        class Counted(gym.Wrapper):
+            def step(self, action):
+                steps.append(1)
+                return self.env.step(action)
+
+        return Counted(make_env(*args, **kwargs))
+
+    monkeypatch.setattr(rollouts, "make_env", counted_env)
     code, output = run_bco(tiny_run(cartpole_demos, run_dir) + ["--iterations", 3, "--eval_episodes", 7, "--curve_episodes", 3], capsys)
+    monkeypatch.setattr(rollouts, "make_env", make_env)
     assert code == 0, output.err
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert [row["episodes_scored"] for row in metrics["iterations"]] == [7, 3, 3, 7]
+    counts = metrics["interactions"]  # the kept policy's second scoring is counted with the evaluation steps
+    assert len(steps) == counts["total"] + counts["evaluation"]
     spec, seeds = environments.resolve("CartPole-v1"), metrics["evaluation_seeds"]
     expert_stats, expert_episodes = rollouts.evaluate(experts.load_checked_expert(experts.default_expert_path("CartPole-v1"), spec), spec, seeds)
     curve_expert = np.mean([t.episode_return for t in expert_episodes[:3]])

@@ -1,5 +1,6 @@
 """The training engine: whole epochs in one compiled call, checked against Keras's own batch-by-batch updates."""
 
+import dataclasses
 import math
 
 import keras
@@ -133,7 +134,7 @@ def test_a_growing_data_set_keeps_training_the_same_model():
     assert int(model.optimizer.iterations) == 2 * sum(math.ceil(rows / 32) for rows in (500, 1200, 3000))
 
 
-def test_a_plain_graph_epoch_is_traced_once_for_every_capacity_and_trains_as_a_fresh_trace_would():
+def test_a_plain_graph_epoch_is_traced_once_for_every_capacity_and_trains_as_a_fresh_trace_would(monkeypatch):
     """A growing data set crosses capacities 1024, 2048 and 4096: one trace, and the same weights as a new engine per capacity."""
     observations, actions = regression_data(3000)
     config = training.TrainingConfig(epochs=1)
@@ -145,9 +146,13 @@ def test_a_plain_graph_epoch_is_traced_once_for_every_capacity_and_trains_as_a_f
         training.fit_policy(retraced, train, held_out, config, seed=rows, xla=False)
     engine = training.engine_for(refitted, 32, xla=False)
     assert engine._compiled_epoch.experimental_get_tracing_count() == 1
-    assert len(engine._open_traces) == 1  # looked up once, not every epoch
     for mine, fresh in zip(weights(refitted), weights(retraced)):
         np.testing.assert_array_equal(mine, fresh)
+    # The trace is looked up once per data structure, not every epoch: three more epochs on data it has seen look nothing up.
+    lookups, open_rows = [], training.open_rows
+    monkeypatch.setattr(training, "open_rows", lambda data: lookups.append(data) or open_rows(data))
+    training.fit_policy(refitted, train, held_out, dataclasses.replace(config, epochs=3), seed=1, xla=False)
+    assert lookups == [] and len(engine._open_traces) == 1
 
 
 def test_an_ensemble_of_two_input_members_trains_every_member_on_its_loss():
