@@ -128,18 +128,17 @@ def played(record: dict) -> float:
 
 def run_steps(metrics: dict, experts: set) -> float:
     """Steps a bc.py, dagger.py or bco.py run simulated; bc.py's and dagger.py's expert episodes count once per episode set (then they are cached)."""
-    env, evaluation = metrics["config"]["env"], metrics.get("evaluation") or {}
-    seeds = tuple(metrics.get("evaluation_seeds") or evaluation.get("seeds") or ())
     if "interactions" in metrics:
         # bco.py: its interactions (pre, post, selection) and its evaluation steps, which hold the expert's and the random
         # policy's episodes too. It plays its expert itself, without the cache, so no episode set is marked.
         return float(metrics["interactions"]["total"] + metrics["interactions"]["evaluation"])
-    else:
-        steps = played(evaluation)
-        iterations = metrics.get("iterations") or []
-        if iterations:  # dagger.py: the driving episodes, and each earlier iteration's curve episodes
-            steps += iterations[-1]["transitions"] - iterations[0]["transitions"]
-            steps += sum((row["episodes_scored"] - row["falls"]) * time_limit(env) for row in iterations[:-1])
+    env, evaluation = metrics["config"]["env"], metrics.get("evaluation") or {}
+    seeds = tuple(metrics.get("evaluation_seeds") or evaluation.get("seeds") or ())
+    steps = played(evaluation)
+    iterations = metrics.get("iterations") or []
+    if iterations:  # dagger.py: the driving episodes, and each earlier iteration's curve episodes
+        steps += iterations[-1]["transitions"] - iterations[0]["transitions"]
+        steps += sum((row["episodes_scored"] - row["falls"]) * time_limit(env) for row in iterations[:-1])
     # Marked only now: a record that fails above counts none, and its expert's episodes still count for the next run that has them.
     if isinstance(metrics.get("expert"), dict) and (env, seeds) not in experts:
         experts.add((env, seeds))
