@@ -192,6 +192,11 @@ class BcoRun:
         """The run's TensorBoard writer, opened on first use: a run refused while it scores the expert leaves its directory empty."""
         return reporting.TensorBoardLogger(self.run_dir)
 
+    def close(self) -> None:
+        """Flush and close the TensorBoard writer, if the run opened one."""
+        if "logger" in vars(self):
+            self.logger.close()
+
     def fresh_seeds(self, count: int, stream: int) -> list[int]:
         """Reset seeds no demonstration, evaluation or earlier episode of this run used."""
         seeds = rollouts.episode_seeds(np.random.default_rng([self.args.seed, stream]), count, exclude=self.used_seeds)
@@ -223,15 +228,14 @@ class BcoRun:
         return two_sided_distance(np.concatenate([t.observations for t in episodes]), self.demo_states)
 
     def evaluate(self, model: rollouts.Policy, actor: str, where: str, hint: str,
-                 episodes: int | None = None) -> tuple[rollouts.EpisodeStats, list[data.Trajectory]]:
-        """Score a model on the first `episodes` evaluation episodes (default: all); a NaN or infinite action or return ends the run.
+                 count: int | None = None) -> tuple[rollouts.EpisodeStats, list[data.Trajectory]]:
+        """Score a model on the first `count` evaluation episodes (default: all); a NaN or infinite action or return ends the run.
 
         Their steps are counted apart, not as interactions.
         """
-        seeds = self.evaluation_seeds[:episodes]
-        stats, episodes = runs.evaluate_finite(model, self.spec, seeds, self.args.num_envs, actor, where, hint)
-        self.interactions.evaluation += sum(t.length for t in episodes)
-        return stats, episodes
+        stats, trajectories = runs.evaluate_finite(model, self.spec, self.evaluation_seeds[:count], self.args.num_envs, actor, where, hint)
+        self.interactions.evaluation += sum(t.length for t in trajectories)
+        return stats, trajectories
 
     def distance(self, trajectories: list[data.Trajectory]) -> float:
         """How far the states of these episodes are from the demonstrations (demonstration_distance)."""
@@ -282,16 +286,43 @@ class BcoRun:
         return policy
 
 
+class PhaseClock:
+    """Seconds per phase of one iteration, each phase timed from the end of the one before."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.clock = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.seconds[phase] = now - self.clock
+        self.clock = now
+
+
 def run(args: argparse.Namespace) -> dict:
     """BCO(0), then BCO(alpha) iterations; keeps the policy closest to the demonstrations and returns the metrics."""
     check_args(args)
     bco = BcoRun(args)
     keras.utils.set_random_seed(args.seed)
-    pre_steps = args.pre_steps or bco.demo_steps
-    post_steps = int(round(args.alpha * pre_steps))  # the paper's |I_post| = alpha |I_pre|, per iteration
-    if args.iterations and post_steps < 1:
-        raise UserError(f"--alpha {args.alpha} x |I_pre| = {pre_steps} rounds to no post-demonstration steps; raise --alpha or --pre_steps")
-    expert_path = experts.default_expert_path(args.env)
+    try:
+        metrics, policy, inverse = learn(bco)
+    finally:
+        bco.close()  # before the files that mark the run finished, and also when a refusal ends it
+    reporting.save_policy(policy.model, bco.run_dir / "policy.keras")
+    reporting.save_policy(inverse.model, bco.run_dir / "inverse_dynamics.keras")
+    files.write_json(bco.run_dir / "metrics.json", metrics)
+    kept, last = metrics["summary"]["kept"], metrics["summary"]["last"]
+    why = "closest to the demonstrations" if args.selection_episodes else "the last, as --selection_episodes 0 asks"
+    print(f"kept iteration {kept['iteration']} ({why}): return {kept['return']:.1f}, normalized score "
+          f"{kept['normalized_score']:.2f}; the last iteration: {last['return']:.1f}, {last['normalized_score']:.2f}. "
+          f"Interactions: |I_pre| = {bco.interactions.pre}, alpha |I_pre| = {bco.interactions.post}, selection {bco.interactions.selection}")
+    print(f"wrote {bco.run_dir}/policy.keras (kept), last_policy.keras, inverse_dynamics.keras, metrics.json and TensorBoard events")
+    return metrics
+
+
+def score_baselines(bco: BcoRun) -> tuple[rollouts.EpisodeStats, rollouts.EpisodeStats, Curve]:
+    """The expert and the random policy on every evaluation episode, and the curve's first episodes with their means there."""
+    args, expert_path = bco.args, experts.default_expert_path(bco.args.env)
     # Progress before the first epoch's line: on Humanoid, scoring and BCO(0)'s collection take minutes.
     print(f"scoring the expert and a random policy on {args.eval_episodes} evaluation episode{'s' if args.eval_episodes != 1 else ''}")
     expert_stats, expert_episodes = bco.evaluate(experts.load_checked_expert(expert_path, bco.spec), f"the expert {expert_path}",
@@ -302,7 +333,39 @@ def run(args: argparse.Namespace) -> dict:
                         f"{args.eval_episodes} evaluation episodes, so no normalized score exists; use more --eval_episodes")
     # Each iteration in between is a point of the curve, scored on the first --curve_episodes (dagger.py's too): at 50 episodes an
     # iteration, the evaluation and its distances took a third of a Hopper run. The reported ones are scored on all of them.
-    curve = Curve.of(expert_episodes, random_episodes, args.curve_episodes)
+    return expert_stats, random_stats, Curve.of(expert_episodes, random_episodes, args.curve_episodes)
+
+
+def train_iteration(bco: BcoRun, iteration: int, inverse: ensembles.Ensemble | None, policy: ensembles.Ensemble | None, steps: int,
+                    clock: PhaseClock) -> tuple[ensembles.Ensemble, ensembles.Ensemble, float, float]:
+    """Collect `steps` interactions (random in BCO(0), the exploring learner after), refit the inverse model, relabel, refit the policy.
+
+    Returns the inverse model, the policy, the collected states' distance to the demonstrations and the inverse model's score.
+    """
+    if iteration == 0:
+        collected_distance = bco.collect(bco.explorer, steps, stream=0)
+        bco.interactions.pre += steps
+    else:
+        driver = inverse_dynamics.exploring_policy(policy.model, bco.action_space, bco.args.exploration, seed=bco.args.seed * 1000 + iteration)
+        collected_distance = bco.collect(driver, steps, stream=iteration)
+        bco.interactions.post += steps
+    clock.lap("collect")
+    inverse, inverse_score = bco.fit_inverse(inverse, iteration)
+    clock.lap("inverse_fit")
+    policy = bco.fit_policy(policy, inverse, iteration)
+    runs.check_finite_weights(policy.model, f"in BCO iteration {iteration}", runs.divergence_hint(bco.args))  # argmax hides NaN logits
+    clock.lap("policy_fit")
+    return inverse, policy, collected_distance, inverse_score
+
+
+def learn(bco: BcoRun) -> tuple[dict, ensembles.Ensemble, ensembles.Ensemble]:
+    """Every iteration, then the kept policy scored on all evaluation episodes; the metrics, the policy (kept weights), the inverse model."""
+    args = bco.args
+    pre_steps = args.pre_steps or bco.demo_steps
+    post_steps = int(round(args.alpha * pre_steps))  # the paper's |I_post| = alpha |I_pre|, per iteration
+    if args.iterations and post_steps < 1:
+        raise UserError(f"--alpha {args.alpha} x |I_pre| = {pre_steps} rounds to no post-demonstration steps; raise --alpha or --pre_steps")
+    expert_stats, random_stats, curve = score_baselines(bco)
     config = {**bco.config.record(), "pre_steps": pre_steps, "post_steps_per_iteration": post_steps}
     bco.logger.text("hyperparameters", reporting.hyperparameter_table(config))
     bco.logger.hparams(config)
@@ -310,43 +373,25 @@ def run(args: argparse.Namespace) -> dict:
                                                     "episodes": len(bco.demos), "steps": bco.demo_steps},
                "expert": vars(expert_stats), "random": vars(random_stats), "evaluation_seeds": bco.evaluation_seeds, "iterations": [],
                "package_versions": provenance.package_versions()}
+    print(f"expert {expert_stats.mean:.1f}, random policy {random_stats.mean:.1f}; "
+          f"collecting |I_pre| = {pre_steps} interactions with the random policy")
     inverse = policy = None
     selection_distances: list[float | None] = []
     kept_weights: list[np.ndarray] = []
     for iteration in range(args.iterations + 1):
-        seconds: dict[str, float] = {}
-        clock = time.perf_counter()
-
-        def lap(phase: str) -> None:
-            nonlocal clock
-            seconds[phase] = time.perf_counter() - clock
-            clock = time.perf_counter()
-
-        if iteration == 0:
-            print(f"expert {expert_stats.mean:.1f}, random policy {random_stats.mean:.1f}; "
-                  f"collecting |I_pre| = {pre_steps} interactions with the random policy")
-            collected_distance = bco.collect(bco.explorer, pre_steps, stream=0)
-            bco.interactions.pre += pre_steps
-        else:
-            driver = inverse_dynamics.exploring_policy(policy.model, bco.action_space, args.exploration, seed=args.seed * 1000 + iteration)
-            collected_distance = bco.collect(driver, post_steps, stream=iteration)
-            bco.interactions.post += post_steps
-        lap("collect")
-        inverse, inverse_score = bco.fit_inverse(inverse, iteration)
-        lap("inverse_fit")
-        policy = bco.fit_policy(policy, inverse, iteration)
-        runs.check_finite_weights(policy.model, f"in BCO iteration {iteration}", runs.divergence_hint(args))  # argmax hides NaN logits
-        lap("policy_fit")
+        clock = PhaseClock()
+        inverse, policy, collected_distance, inverse_score = train_iteration(bco, iteration, inverse, policy,
+                                                                             pre_steps if iteration == 0 else post_steps, clock)
         to_demos, from_demos = bco.select(policy.model, iteration) if args.selection_episodes else (None, None)
         selection_distances.append(None if to_demos is None else to_demos + from_demos)
         if args.selection_episodes and select_iteration(selection_distances) == iteration:
             kept_weights = [weights.copy() for weights in policy.model.get_weights()]
-        lap("selection")
+        clock.lap("selection")
         scored = None if iteration in (0, args.iterations) else curve.episodes  # BCO(0) and the last: every evaluation episode
         stats, evaluation = bco.evaluate(policy.model, "the policy", f"in the evaluation of BCO iteration {iteration}", runs.divergence_hint(args),
                                          scored)
         expert_mean, random_mean = (expert_stats.mean, random_stats.mean) if scored is None else (curve.expert, curve.random)
-        lap("evaluation")
+        clock.lap("evaluation")
         record = {"iteration": iteration, "interactions": bco.interactions.total, "pre_interactions": bco.interactions.pre,
                   "post_interactions": bco.interactions.post, "selection_interactions": bco.interactions.selection,
                   "post_to_pre": bco.interactions.post / pre_steps,
@@ -356,15 +401,16 @@ def run(args: argparse.Namespace) -> dict:
                   "evaluation_distance": bco.distance(evaluation),
                   "episodes_scored": stats.episodes, "expert_return_mean": expert_mean,
                   "return_mean": stats.mean, "return_std": stats.std, "return_min": stats.min, "normalized_score": normalized_score(stats.mean, random_mean, expert_mean),
-                  "phase_seconds": seconds, "seconds": sum(seconds.values())}
+                  "phase_seconds": clock.seconds, "seconds": sum(clock.seconds.values())}
         metrics["iterations"].append(record)
         log_iteration(bco, record, args.iterations)
     last = metrics["iterations"][-1]
     kept_iteration = select_iteration(selection_distances) if args.selection_episodes else last["iteration"]
     reporting.save_policy(policy.model, bco.run_dir / "last_policy.keras")
+    if kept_weights:  # from here on the model is the kept policy (the last one's weights are saved above)
+        policy.model.set_weights(kept_weights)
     kept = metrics["iterations"][kept_iteration]
     if kept["episodes_scored"] < args.eval_episodes:  # its curve point saw the first few episodes; the kept policy is scored on all
-        policy.model.set_weights(kept_weights)
         stats, _ = bco.evaluate(policy.model, "the kept policy", f"in the evaluation of BCO iteration {kept_iteration}", runs.divergence_hint(args))
         kept = {**kept, "return_mean": stats.mean, "normalized_score": normalized_score(stats.mean, random_stats.mean, expert_stats.mean)}
     metrics["interactions"] = dataclasses.asdict(bco.interactions) | {"total": bco.interactions.total, "post_to_pre": bco.interactions.post / pre_steps}
@@ -375,18 +421,7 @@ def run(args: argparse.Namespace) -> dict:
         "kept": {"iteration": kept_iteration, "return": kept["return_mean"], "normalized_score": kept["normalized_score"],
                  "selection_distance": kept["selection_distance"]},
     }
-    bco.logger.close()
-    if kept_weights:
-        policy.model.set_weights(kept_weights)
-    reporting.save_policy(policy.model, bco.run_dir / "policy.keras")
-    reporting.save_policy(inverse.model, bco.run_dir / "inverse_dynamics.keras")
-    files.write_json(bco.run_dir / "metrics.json", metrics)
-    why = "closest to the demonstrations" if args.selection_episodes else "the last, as --selection_episodes 0 asks"
-    print(f"kept iteration {kept_iteration} ({why}): return {kept['return_mean']:.1f}, normalized score "
-          f"{kept['normalized_score']:.2f}; the last iteration: {last['return_mean']:.1f}, {last['normalized_score']:.2f}. "
-          f"Interactions: |I_pre| = {bco.interactions.pre}, alpha |I_pre| = {bco.interactions.post}, selection {bco.interactions.selection}")
-    print(f"wrote {bco.run_dir}/policy.keras (kept), last_policy.keras, inverse_dynamics.keras, metrics.json and TensorBoard events")
-    return metrics
+    return metrics, policy, inverse
 
 
 def log_iteration(bco: BcoRun, record: dict, iterations: int) -> None:
