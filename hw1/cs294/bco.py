@@ -282,7 +282,10 @@ class BcoRun:
         train, validation = training.split_train_validation(states, actions, config.validation_fraction,
                                                             np.random.default_rng([self.args.seed, iteration, 2]), config.batch_size)
         callback = reporting.EpochLogger(self.logger, config.epochs, f"policy {iteration}", tag_prefix="policy", step_offset=iteration * 1000)
-        ensembles.fit_ensemble(policy, train, validation, config, [callback], seed=[self.args.seed, iteration, 4])
+        # A refit sees data of the first fit's shapes, so it runs on the first fit's engine: under XLA, already compiled for
+        # these shapes, where that fit was large enough for XLA (a refit alone is too small to pay for a compilation).
+        xla = training.uses_xla(len(train[0]), self.training_config.epochs)
+        ensembles.fit_ensemble(policy, train, validation, config, [callback], seed=[self.args.seed, iteration, 4], xla=xla)
         return policy
 
 

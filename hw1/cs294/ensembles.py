@@ -58,10 +58,11 @@ def fit_ensemble(
     callbacks: Sequence[keras.callbacks.Callback] = (),
     *,
     seed: int | Sequence[int],
+    xla: bool | None = None,
 ) -> training.TrainingResult:
-    """Fit every member on the same (inputs, labels); all members see the same batches, in an order drawn from `seed`."""
+    """Fit every member on the same (inputs, labels); all members see the same batches, in an order drawn from `seed` (xla: as fit_policy)."""
     def repeat(labels: np.ndarray):
         return labels if ensemble.size == 1 else [labels] * ensemble.size
 
     return training.fit_policy(ensemble.trainer, (train[0], repeat(train[1])), (validation[0], repeat(validation[1])),
-                               config, list(callbacks), seed=seed)
+                               config, list(callbacks), seed=seed, xla=xla)
