@@ -13,7 +13,6 @@ evaluation episodes, which read the reward, only report; nothing is chosen by th
 
 import argparse
 import dataclasses
-import functools
 import time
 
 from cs294 import quiet_tensorflow  # noqa: F401  (first: before keras)
@@ -186,16 +185,7 @@ class BcoRun:
         self.own: list[data.Trajectory] = []
         self.interactions = Interactions()
         runs.claim_fresh_run_dir(self.run_dir, args.overwrite, "bco.py")
-
-    @functools.cached_property
-    def logger(self) -> reporting.TensorBoardLogger:
-        """The run's TensorBoard writer, opened on first use: a run refused while it scores the expert leaves its directory empty."""
-        return reporting.TensorBoardLogger(self.run_dir)
-
-    def close(self) -> None:
-        """Flush and close the TensorBoard writer, if the run opened one."""
-        if "logger" in vars(self):
-            self.logger.close()
+        self.logger = reporting.TensorBoardLogger(self.run_dir)  # opened by its first write: a refusal while the expert is scored leaves none
 
     def fresh_seeds(self, count: int, stream: int) -> list[int]:
         """Reset seeds no demonstration, evaluation or earlier episode of this run used."""
@@ -310,7 +300,7 @@ def run(args: argparse.Namespace) -> dict:
     try:
         metrics, policy, inverse = learn(bco)
     finally:
-        bco.close()  # before the files that mark the run finished, and also when a refusal ends it
+        bco.logger.close()  # before the files that mark the run finished, and also when a refusal ends it
     reporting.save_policy(policy.model, bco.run_dir / "policy.keras")
     reporting.save_policy(inverse.model, bco.run_dir / "inverse_dynamics.keras")
     files.write_json(bco.run_dir / "metrics.json", metrics)

@@ -9,7 +9,6 @@ last one committed.
 
 
 import argparse
-import functools
 import shutil
 import time
 from pathlib import Path
@@ -70,20 +69,11 @@ class DaggerRun:
             demonstrations = data.read_rollouts(self.config.data, env_name=args.env)
             training.check_split(sum(t.length for t in demonstrations.trajectories), self.training_config.validation_fraction, self.config.data)
         locks.claim_run_dir(self.run_dir, resume=args.resume, overwrite=args.overwrite)
+        self.logger = reporting.TensorBoardLogger(self.run_dir)  # opened by its first write: a no-op --resume adds no events file
         if args.curve_episodes > args.eval_episodes:  # not an error: --eval_episodes alone may be lowered below the default
             print(f"note: --curve_episodes {args.curve_episodes} is more than --eval_episodes {args.eval_episodes}, "
                   f"so every iteration is scored on all {args.eval_episodes} evaluation episodes")
         self.episodes: list[data.Trajectory] = []  # the aggregated file's episodes, kept as they are written: read back only to resume
-
-    @functools.cached_property
-    def logger(self) -> reporting.TensorBoardLogger:
-        """The run's TensorBoard writer, opened on first use: a refused or no-op --resume adds no events file to the run."""
-        return reporting.TensorBoardLogger(self.run_dir)
-
-    def close(self) -> None:
-        """Flush and close the TensorBoard writer, if the run opened one."""
-        if "logger" in vars(self):
-            self.logger.close()
 
     def seeds_for(self, iteration: int, count: int, exclude: list[int]) -> list[int]:
         """Episode seeds of one iteration, from a generator of (seed, iteration): a resumed iteration redoes the same episodes."""
@@ -263,10 +253,12 @@ def run(args: argparse.Namespace) -> dict:
     """Run (or resume) DAgger; returns its metrics."""
     check_args(args)
     run = DaggerRun(args)
-    policy, metrics, state = run.start()
-    for iteration in range(state.completed_iterations + 1, args.iterations + 1):
-        run.iterate(iteration, policy, metrics, state)
-    run.close()
+    try:
+        policy, metrics, state = run.start()
+        for iteration in range(state.completed_iterations + 1, args.iterations + 1):
+            run.iterate(iteration, policy, metrics, state)
+    finally:
+        run.logger.close()
     last = metrics["iterations"][-1]
     print(f"last iteration {last['iteration']}: return {last['return_mean']:.1f} ± {last['return_std']:.1f} over {last['episodes_scored']} episodes "
           f"(falls {last['falls']}/{last['episodes_scored']}) with {last['expert_labels']} expert labels; "

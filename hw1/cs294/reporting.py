@@ -14,10 +14,20 @@ from cs294.files import atomic_path
 
 
 class TensorBoardLogger:
-    """Event files in the run directory itself, so TensorBoard names the run by its folder; namespaced tags (train/…, eval/…)."""
+    """Event files in the run directory itself, so TensorBoard names the run by its folder; namespaced tags (train/…, eval/…).
+
+    The events file is opened by the first write, so a run refused before it logs anything leaves none behind.
+    """
 
     def __init__(self, log_dir: str | Path) -> None:
-        self.writer = tf.summary.create_file_writer(str(log_dir))
+        self.log_dir = Path(log_dir)
+        self._writer: tf.summary.SummaryWriter | None = None
+
+    @property
+    def writer(self) -> tf.summary.SummaryWriter:
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(str(self.log_dir))
+        return self._writer
 
     def scalars(self, values: Mapping[str, float], step: int) -> None:
         with self.writer.as_default():
@@ -40,7 +50,9 @@ class TensorBoardLogger:
         self.writer.flush()
 
     def close(self) -> None:
-        self.writer.close()
+        """Flush and close the events file, if a write opened one."""
+        if self._writer is not None:
+            self._writer.close()
 
 
 class EpochLogger(keras.callbacks.Callback):
