@@ -44,6 +44,32 @@ def as_if_from_a_terminal() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+@pytest.fixture
+def ctrl_c_as_in_a_terminal():
+    """Python's own Ctrl-C handler in this process (a worker of the suite may have another) and the run's catching of it."""
+    import signal
+
+    from cs294 import interrupts
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with interrupts.ctrl_c_stops_the_run():
+            yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def swallow_a_ctrl_c() -> None:
+    """A Ctrl-C that lands where TensorFlow's C layer calls back into Python, and is dropped there (measured in
+    tf.summary.scalar's context._handle; see cs294/interrupts.py)."""
+    import signal
+
+    try:
+        signal.raise_signal(signal.SIGINT)
+    except KeyboardInterrupt:
+        pass
+
+
 def tensorboard_tags(run_dir: Path) -> set[str]:
     """Every tag in a run's TensorBoard event files, read back as TensorBoard reads them."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator

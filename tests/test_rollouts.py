@@ -70,6 +70,21 @@ def test_episode_end_callback_sees_every_episode(hopper_expert):
     assert sorted(seen) == [(0, 5), (1, 5), (2, 5)]
 
 
+def test_a_ctrl_c_swallowed_at_an_episode_end_still_stops_the_rollouts_at_the_next_step(hopper_expert, ctrl_c_as_in_a_terminal):
+    from conftest import swallow_a_ctrl_c
+
+    seen = []
+
+    def swallow_after_the_first(index, trajectory):
+        seen.append(index)
+        swallow_a_ctrl_c()
+
+    with pytest.raises(KeyboardInterrupt):
+        rollouts.sample_trajectories(hopper_expert, environments.resolve("Hopper-v1"), [1, 2, 3], max_episode_steps=5, num_envs=1,
+                                     on_episode_end=swallow_after_the_first)
+    assert seen == [0]
+
+
 def test_episode_seeds_come_from_the_generator():
     assert rollouts.episode_seeds(np.random.default_rng(1), 4) == rollouts.episode_seeds(np.random.default_rng(1), 4)
     assert rollouts.episode_seeds(np.random.default_rng(1), 4) != rollouts.episode_seeds(np.random.default_rng(2), 4)

@@ -199,3 +199,22 @@ def test_a_callback_can_stop_training_early():
     result = training.fit_policy(new_policy(observations, config), (observations, actions), (observations[:0], actions[:0]), config,
                                  [stopper], seed=0)
     assert len(result.train_loss) == 2
+
+
+def test_a_ctrl_c_that_tensorflow_swallows_in_a_callback_still_stops_the_fit_at_the_next_epoch(ctrl_c_as_in_a_terminal):
+    from conftest import swallow_a_ctrl_c
+
+    observations, actions = regression_data(200)
+    config = training.TrainingConfig(epochs=50)
+    epochs_ended = []
+
+    class SwallowsOnce(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            epochs_ended.append(epoch)
+            if epoch == 2:
+                swallow_a_ctrl_c()
+
+    with pytest.raises(KeyboardInterrupt):
+        training.fit_policy(new_policy(observations, config), (observations, actions), (observations[:0], actions[:0]), config,
+                            [SwallowsOnce()], seed=0)
+    assert epochs_ended == [0, 1, 2]

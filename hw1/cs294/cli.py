@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from cs294 import interrupts
 from cs294.errors import UserError
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -186,8 +187,9 @@ def run(
     keep_blank_outputs(parser)
     args = parser.parse_args(argv)
     try:
-        check_common_arguments(args)
-        main(args)
+        with interrupts.ctrl_c_stops_the_run():
+            check_common_arguments(args)
+            main(args)
     except UserError as error:
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
         return USER_ERROR_EXIT_CODE

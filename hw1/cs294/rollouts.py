@@ -11,6 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from cs294 import interrupts
 from cs294.configs import DEFAULT_NUM_ENVS  # defined without TensorFlow, for the parsers; rollouts.DEFAULT_NUM_ENVS still works
 from cs294.data import Trajectory, make_trajectory
 from cs294.environments import EnvSpec, make_env
@@ -284,6 +285,7 @@ def sample_trajectories(
         for slot in range(num_envs):
             start_next(slot)
         while any(recorders):
+            interrupts.stop_if_interrupted()
             actions = policy(current_observations)
             for slot, recorder in enumerate(recorders):
                 if recorder is None:

@@ -202,36 +202,39 @@ def behavioral_cloning(args: argparse.Namespace) -> dict:
 
     config = run.record()
     logger = reporting.TensorBoardLogger(run_dir)
-    logger.text("hyperparameters", reporting.hyperparameter_table(config))
-    episodes = len(demonstrations.trajectories)
-    print(f"training on {len(train[0])} transitions from {episodes} episode{'s' if episodes != 1 else ''} "
-          f"({len(validation[0])} held out for validation)")
-    fit = training.fit_policy(model, train, validation, training_config,
-                              callbacks=[reporting.EpochLogger(logger, training_config.epochs, f"{run.env} BC")], seed=run.seed)
+    try:
+        logger.text("hyperparameters", reporting.hyperparameter_table(config))
+        episodes = len(demonstrations.trajectories)
+        print(f"training on {len(train[0])} transitions from {episodes} episode{'s' if episodes != 1 else ''} "
+              f"({len(validation[0])} held out for validation)")
+        fit = training.fit_policy(model, train, validation, training_config,
+                                  callbacks=[reporting.EpochLogger(logger, training_config.epochs, f"{run.env} BC")], seed=run.seed)
 
-    # A diverged fit must not be scored and saved as if it had learned: metrics.json marks a finished run.
-    after = f"after epoch {training_config.epochs} of BC"
-    check_finite_weights(model, after, divergence_hint(args))
-    # The seeds dagger.py's run of this seed is scored on too (its expert column is then the same).
-    evaluation_seeds = rollouts.evaluation_seeds(run.seed, run.eval_episodes, exclude=[t.seed for t in whole_file.trajectories])
-    evaluation_start = time.perf_counter()
-    stats, evaluation_episodes = evaluate_finite(model, spec, evaluation_seeds, run.num_envs, "the policy", f"in evaluation {after}",
-                                                 divergence_hint(args))
-    evaluation_seconds = time.perf_counter() - evaluation_start
-    expert_in_data = rollouts.rollout_stats(demonstrations.trajectories)
-    expert_path = experts.default_expert_path(run.env)
-    expert_model = experts.load_checked_expert(expert_path, spec) if run.env in data.DEMONSTRATION_ROLLOUTS else None
-    # The expert on the very episodes the policy was scored on: a paired, less noisy yardstick.
-    if expert_model:
-        expert, _ = expert_scores.expert_returns(expert_path, spec, evaluation_seeds, run.num_envs, lambda: evaluate_finite(
-            expert_model, spec, evaluation_seeds, run.num_envs, f"the expert {expert_path}", "on the evaluation episodes", expert_hint(expert_path)))
-    else:
-        expert = expert_in_data
-    # Step = expert-labelled transitions, as dagger.py logs its iterations: BC and DAgger share one axis in one chart.
-    logger.scalars({"eval/return_mean": stats.mean, "eval/return_std": stats.std, "eval/expert_return_mean": expert.mean,
-                    "eval/falls": stats.falls}, step=len(observations))
-    logger.hparams(config)
-    logger.close()
+        # A diverged fit must not be scored and saved as if it had learned: metrics.json marks a finished run.
+        after = f"after epoch {training_config.epochs} of BC"
+        check_finite_weights(model, after, divergence_hint(args))
+        # The seeds dagger.py's run of this seed is scored on too (its expert column is then the same).
+        evaluation_seeds = rollouts.evaluation_seeds(run.seed, run.eval_episodes, exclude=[t.seed for t in whole_file.trajectories])
+        evaluation_start = time.perf_counter()
+        stats, evaluation_episodes = evaluate_finite(model, spec, evaluation_seeds, run.num_envs, "the policy", f"in evaluation {after}",
+                                                     divergence_hint(args))
+        evaluation_seconds = time.perf_counter() - evaluation_start
+        expert_in_data = rollouts.rollout_stats(demonstrations.trajectories)
+        expert_path = experts.default_expert_path(run.env)
+        expert_model = experts.load_checked_expert(expert_path, spec) if run.env in data.DEMONSTRATION_ROLLOUTS else None
+        # The expert on the very episodes the policy was scored on: a paired, less noisy yardstick.
+        if expert_model:
+            expert, _ = expert_scores.expert_returns(expert_path, spec, evaluation_seeds, run.num_envs, lambda: evaluate_finite(
+                expert_model, spec, evaluation_seeds, run.num_envs, f"the expert {expert_path}", "on the evaluation episodes",
+                expert_hint(expert_path)))
+        else:
+            expert = expert_in_data
+        # Step = expert-labelled transitions, as dagger.py logs its iterations: BC and DAgger share one axis in one chart.
+        logger.scalars({"eval/return_mean": stats.mean, "eval/return_std": stats.std, "eval/expert_return_mean": expert.mean,
+                        "eval/falls": stats.falls}, step=len(observations))
+        logger.hparams(config)
+    finally:
+        logger.close()
 
     reporting.save_policy(model, run_dir / "policy.keras")
     metrics = {

@@ -21,6 +21,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from cs294 import interrupts
 from cs294.configs import TrainingConfig  # defined without TensorFlow, for the parsers; training.TrainingConfig still works
 from cs294.errors import UserError
 
@@ -375,6 +376,7 @@ def fit_policy(
     callback_list.on_train_begin()
     try:
         for epoch, key in enumerate(epoch_keys(seed, config.epochs)):
+            interrupts.stop_if_interrupted()
             callback_list.on_epoch_begin(epoch)
             train_loss, validation_loss = engine.run_epoch(tf.constant(key), data, held_out)
             logs = {"loss": float(train_loss)} if held_out is None else {"loss": float(train_loss), "val_loss": float(validation_loss)}
