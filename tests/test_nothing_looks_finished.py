@@ -109,6 +109,13 @@ def test_dagger_with_an_expert_whose_actions_overflow_is_refused(run_main, hoppe
     assert not metrics.exists() or json.loads(metrics.read_text()).get("complete") is not True
 
 
+def test_run_expert_with_a_policy_whose_actions_overflow_writes_no_file(run_main, huge_expert_dir, tmp_path):
+    output = tmp_path / "rollouts.h5"
+    result = run_main("run_expert.py", str(huge_expert_dir / "Hopper-v1.pkl"), "Hopper-v1", "--num_rollouts", "2", "--output", str(output))
+    one_line_error(result, "Hopper-v1.pkl gave a NaN or infinite action", "nothing was written")
+    assert not output.exists() and "mean return" not in result.stdout  # it wrote a file its own readers refused, and exited 0
+
+
 def test_the_expert_check_refuses_an_expert_whose_return_is_not_finite(run_main, huge_expert_dir):
     result = run_main("check_experts.py", "--tasks", "Hopper-v1", "--episodes", "2", "--experts_dir", str(huge_expert_dir))
     one_line_error(result, "Hopper-v1.pkl", "NaN or infinite", "git checkout -- experts/")
@@ -420,6 +427,15 @@ def test_a_full_disk_ends_dagger_in_one_line(hopper_data, mount, tmp_path):
     flags = ("Hopper-v1", "--data", str(hopper_data), "--epochs", "1", "--iterations", "2", "--retrain_epochs", "1", "--rollouts_per_iter", "1",
              "--eval_episodes", "1", "--run_dir", str(full / "dagger"))
     one_line_error(run_script("dagger.py", *flags), "the disk is full", "run the same command again with --resume")
+
+
+def test_a_disk_that_fills_inside_the_hdf5_writer_ends_run_expert_in_one_line_and_leaves_no_file(mount):
+    # At 200k the disk fills while the episodes are written, not before: HDF5 then used to leave its
+    # objects half closed, and h5py crashed the process (signal 11) with the temporary file left behind.
+    full = mount("size=200k")
+    result = run_script("run_expert.py", str(EXPERTS_DIR / "Hopper-v1.pkl"), "Hopper-v1", "--num_rollouts", "3", "--output", str(full / "h.h5"))
+    one_line_error(result, "the disk is full writing", "h.h5", "run the same command again")
+    assert list(full.iterdir()) == []
 
 
 def test_a_root_on_a_read_only_mount_is_refused_before_any_step(run_main, mount, tmp_path):

@@ -3,8 +3,8 @@
 import contextlib
 import dataclasses
 import functools
+import io
 import json
-import shutil
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
@@ -134,7 +134,7 @@ def write_rollouts(
         raise ValueError(f"rollout attributes lack {missing}")
     if not trajectories:
         raise ValueError("no episodes to write")
-    with atomic_path(path) as temporary, h5py.File(temporary, "w") as file:
+    with _hdf5_image(path) as file:
         file.attrs["format"] = FORMAT_NAME
         file.attrs["format_version"] = FORMAT_VERSION
         _set_attributes(file.attrs, attributes)
@@ -149,11 +149,29 @@ def append_rollouts(
 ) -> None:
     """Add episodes (and update file attributes) in one atomic step: a copy grows, then replaces the file."""
     path = Path(path)
+    with _hdf5_image(path, start=path.read_bytes()) as file:
+        _set_attributes(file.attrs, attributes or {})
+        _write_episodes(file, len(file["episode_lengths"]), trajectories, episode_attributes)
+
+
+@contextlib.contextmanager
+def _hdf5_image(path: Path, start: bytes = b"") -> Iterator[h5py.File]:
+    """An HDF5 file built in memory (from the bytes `start`, if any) and then written to `path` atomically.
+
+    HDF5 never writes to the disk itself: when it meets a full disk it leaves its objects half
+    closed, and h5py then crashes the process (signal 11) as they are freed. Plain Python
+    writes the finished image instead, so a full disk is an ordinary OSError.
+    """
+    image = io.BytesIO(start)
+    with h5py.File(image, "a" if start else "w") as file:
+        yield file
     with atomic_path(path) as temporary:
-        shutil.copyfile(path, temporary)
-        with h5py.File(temporary, "a") as file:
-            _set_attributes(file.attrs, attributes or {})
-            _write_episodes(file, len(file["episode_lengths"]), trajectories, episode_attributes)
+        try:
+            temporary.write_bytes(image.getbuffer())
+        except OSError as error:
+            if error.filename is not None:
+                raise
+            raise OSError(error.errno, error.strerror, str(path)) from error  # a failed write() names no file; name the one being written
 
 
 def _set_attributes(target: h5py.AttributeManager, attributes: Mapping[str, Any]) -> None:
