@@ -4,6 +4,7 @@ Each case must end in one line on stderr and exit code 2: no traceback, nothing 
 no memory spent on what a file merely declares.
 """
 
+import importlib.util
 import pickle
 import shutil
 import struct
@@ -156,6 +157,42 @@ def test_crafted_keras_files_are_refused_in_one_line(content, tmp_path, capsys):
     assert_one_line_refusal(code, stderr, "not a Keras model")
 
 
+@pytest.mark.parametrize("script, flag", [("bc_curve", "--seeds"), ("bc_curve", "--num_demos"), ("hopper_study", "--seeds")])
+def test_a_seed_or_demo_count_given_twice_is_refused(script, flag, tmp_path, capsys):
+    module = importlib.import_module(script)
+    where = ["Hopper-v1", "--output_dir", tmp_path / "out"] if script == "bc_curve" else ["--results_dir", tmp_path / "out"]
+    code, stderr = run_in_process(module, [*where, flag, "1,1"], capsys)
+    assert_one_line_refusal(code, stderr, f"{flag} lists 1 twice")  # was a row, or a mean with ± 0.0, counted twice
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("Box2D") is not None, reason="Box2D is installed here")
+def test_a_task_whose_package_is_not_installed_is_refused_in_one_line(tmp_path, capsys):
+    code, stderr = run_in_process(run_expert, [EXPERTS_DIR / "CartPole-v1.pkl", "LunarLander-v3", "--output", tmp_path / "out.h5"], capsys)
+    assert_one_line_refusal(code, stderr, "LunarLander-v3 needs a package that is not installed (Box2D is not installed")
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_keras_policy_on_a_task_without_vector_observations_is_refused_in_one_line(tmp_path, capsys):
+    policy = tmp_path / "policy.keras"
+    policy.write_bytes(b"never read: the task is refused first")
+    code, stderr = run_in_process(run_expert, [policy, "FrozenLake-v1", "--output", tmp_path / "out.h5"], capsys)
+    assert_one_line_refusal(code, stderr, "FrozenLake-v1 has observations of shape ()")  # was an IndexError
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--seeds", ""], "argument --seeds: expected at least one whole number"),  # was an IndexError after the work
+    (["--seeds", "0,0"], "argument --seeds: 0 is given twice"),  # a mean over one seed counted twice, shown as ± 0.0
+    (["--ensemble", "5,5"], "argument --ensemble: 5 is given twice"),
+])
+def test_label_noise_refuses_an_empty_or_repeated_list(flags, message, good_rollouts, tmp_path, capsys):
+    with pytest.raises(SystemExit) as refused:  # argparse's own refusal: its usage, then one error line
+        run_in_process(label_noise, ["Hopper-v1", "--data", good_rollouts, *flags, "--output", tmp_path / "table.md"], capsys)
+    stderr = capsys.readouterr().err
+    assert refused.value.code == 2 and "Traceback" not in stderr and message in stderr.strip().splitlines()[-1], stderr
+    assert not list(tmp_path.iterdir())
+
+
 def test_an_output_that_is_an_input_is_refused_and_the_input_survives(tmp_path, good_rollouts, capsys):
     expert = tmp_path / "Hopper-v1.pkl"
     shutil.copyfile(EXPERTS_DIR / "Hopper-v1.pkl", expert)
@@ -185,6 +222,18 @@ def test_a_run_dir_holding_a_users_own_files_is_refused_even_with_overwrite(scri
         assert_one_line_refusal(code, stderr, "holds files no run writes (chapter1, draft.tex)")
     assert sorted(path.name for path in notes.iterdir()) == ["chapter1", "draft.tex", "metrics.json"]
     assert (notes / "draft.tex").read_text() == "my own words"
+
+
+def test_overwrite_through_a_symlinked_run_dir_clears_its_target_and_keeps_the_link(good_rollouts, tmp_path, capsys):
+    real, link = tmp_path / "real", tmp_path / "link"
+    real.mkdir()
+    link.symlink_to(real)
+    flags = ["Hopper-v1", "--data", good_rollouts, "--epochs", 1, "--eval_episodes", 1, "--run_dir", link]
+    assert run_in_process(bc, flags, capsys)[0] == 0
+    (real / "policy.keras").unlink()  # so the rerun's files show that it, not the first run, wrote them
+    code, stderr = run_in_process(bc, [*flags, "--overwrite"], capsys)
+    assert code == 0, stderr  # shutil.rmtree refused the link itself with a traceback
+    assert link.is_symlink() and (real / "policy.keras").is_file() and (real / "metrics.json").is_file()
 
 
 @pytest.mark.parametrize(("flags", "message"), [

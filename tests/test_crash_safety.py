@@ -95,6 +95,10 @@ def test_a_second_writer_is_refused_and_a_dead_holder_does_not_block(tmp_path, h
     second = run_script("dagger.py", *map(str, dagger_args(hopper_data, run_dir)))
     assert second.returncode == 2 and f"in use by pid {first.pid}" in second.stderr
     assert len(second.stderr.strip().splitlines()) == 1
+    link = tmp_path / "link"
+    link.symlink_to(run_dir)  # the same directory by another name has the same lock
+    through_link = run_script("dagger.py", *map(str, dagger_args(hopper_data, link)), "--resume")
+    assert through_link.returncode == 2 and f"in use by pid {first.pid}" in through_link.stderr
     assert locks.is_locked(run_dir)
     first.kill()
     first.wait()

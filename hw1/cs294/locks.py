@@ -32,9 +32,14 @@ _HELD: dict[Path, int] = {}
 """Locks this process holds, by locked path; each stays held until release() or the process ends."""
 
 
+def locked_path(path: Path) -> Path:
+    """The path a lock is keyed on: absolute, with symlinks followed, so a link to a directory and the directory share one lock."""
+    return Path(path).resolve()
+
+
 def lock_file(path: Path) -> Path:
-    """The lock file of a run directory or output: `.<name>.lock` beside it."""
-    path = Path(path).absolute()
+    """The lock file of a run directory or output: `.<name>.lock` beside it (beside the real one, for a symlink)."""
+    path = locked_path(path)
     return path.with_name(f".{path.name}.lock")
 
 
@@ -51,7 +56,7 @@ def acquire(path: Path) -> None:
     """Take the exclusive lock of `path` for this process, or raise a UserError naming its holder."""
     if fcntl is None:
         raise UserError(NATIVE_WINDOWS)
-    path = Path(path).absolute()
+    path = locked_path(path)
     if path in _HELD:
         return
     lock = lock_file(path)
@@ -71,14 +76,14 @@ def acquire(path: Path) -> None:
 
 def release(path: Path) -> None:
     """Give up this process's lock of `path` (the process's end does the same)."""
-    descriptor = _HELD.pop(Path(path).absolute(), None)
+    descriptor = _HELD.pop(locked_path(path), None)
     if descriptor is not None:
         os.close(descriptor)
 
 
 def is_locked(path: Path) -> bool:
     """Whether some process (this one included) holds the lock of `path` now."""
-    path = Path(path).absolute()
+    path = locked_path(path)
     if path in _HELD:
         return True
     if not lock_file(path).exists():
@@ -127,9 +132,9 @@ def claim_run_dir(run_dir: Path, *, resume: bool = False, overwrite: bool = Fals
         if not overwrite:
             raise UserError(f"--run_dir {run_dir} already holds a run; pass --resume to continue it (dagger.py), "
                             "--overwrite to replace it, or choose another directory")
-        shutil.rmtree(run_dir)
+        shutil.rmtree(run_dir.resolve())  # a symlink's target is cleared; the link itself is the user's and stays
     try:
-        run_dir.mkdir(parents=True, exist_ok=True)
+        run_dir.resolve().mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise UserError(f"cannot create --run_dir {run_dir}: {error.strerror}") from None
     return run_dir
