@@ -42,10 +42,17 @@ def parse_floats(text: str) -> list[float]:
 
 
 def parse_sizes(text: str) -> list[int]:
+    """'1,5' -> [1, 5]; an empty list or a value given twice (a column or a seed counted twice) is refused."""
     try:
-        return [int(part) for part in text.split(",") if part]
+        values = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected whole numbers separated by commas, like 1,5, not {text!r}")
+    if not values:
+        raise argparse.ArgumentTypeError("expected at least one whole number, like 1,5")
+    repeated = sorted({value for value in values if values.count(value) > 1})
+    if repeated:
+        raise argparse.ArgumentTypeError(f"{repeated[0]} is given twice; give each value once")
+    return values
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -51,7 +51,7 @@ def check_args(args: argparse.Namespace) -> None:
 
 def main(args: argparse.Namespace) -> dict:
     """Roll out the expert, print the returns, write the HDF5 file; return the stats and path."""
-    from cs294 import experts, rollouts  # here, not above: they import Keras, which --help does not need
+    from cs294 import experts, rollouts, runs  # here, not above: they import Keras, which --help does not need
 
     check_args(args)
     spec = environments.resolve(args.envname)
@@ -71,6 +71,8 @@ def main(args: argparse.Namespace) -> dict:
             num_envs=args.num_envs,
             on_episode_end=report,
         )
+    runs.check_finite_episodes(trajectories, str(args.expert_policy_file), "in run_expert.py", "nothing was written: roll out a "
+                               "policy whose actions are finite (the task's expert, or the policy.keras of a finished run)")
     stats = rollouts.rollout_stats(trajectories)
     print(f"mean return {stats.mean:.2f}")
     print(f"std of return {stats.std:.2f}")

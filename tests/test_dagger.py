@@ -116,6 +116,18 @@ def test_resume_after_a_crash_continues_with_the_same_data(tmp_path, hopper_data
         np.testing.assert_array_equal(before.observations, after.observations)
     assert [row["iteration"] for row in json.loads((crashed / "metrics.json").read_text())["iterations"]] == [0, 1, 2]
 
+    # What a resume must refuse, each in one line and with the run left as it was.
+    before = {name: (crashed / name).read_bytes() for name in ("metrics.json", "state.json", "aggregated.h5")}
+    refusals = [(tiny_run(hopper_data, crashed, 1) + ["--resume"], "--iterations 1 is fewer than the 2 iterations"),  # records then disagreed
+                (tiny_run(hopper_data, crashed, 3) + ["--resume", "--overwrite"], "give one of them")]
+    for argv, message in refusals:
+        code, output = run_dagger(argv, capsys)
+        assert code == 2 and message in output.err and len(output.err.strip().splitlines()) == 1, output.err
+    assert {name: (crashed / name).read_bytes() for name in before} == before
+    (crashed / "aggregated.h5").write_bytes(before["aggregated.h5"][:1000])
+    code, output = run_dagger(tiny_run(hopper_data, crashed, 3) + ["--resume"], capsys)
+    assert code == 2 and "aggregated data, so start the run again with --overwrite" in output.err, output.err
+
 
 def test_resume_without_a_run_is_a_clear_error(tmp_path, capsys):
     code, output = run_dagger(["Hopper-v1", "--resume", "--run_dir", tmp_path / "nothing"], capsys)

@@ -32,6 +32,8 @@ def check_args(args: argparse.Namespace) -> None:
     runs.check_at_least(args, {"iterations": 0, "rollouts_per_iter": 1, "retrain_epochs": 1, "curve_episodes": 1})
     if not 0 <= args.beta <= 1:
         raise UserError(f"--beta must be in [0, 1], got {args.beta}")
+    if args.resume and args.overwrite:
+        raise UserError("--resume continues the run in --run_dir and --overwrite deletes it: give one of them")
     if args.resume and args.run_dir is None:
         raise UserError("--resume needs --run_dir, the directory of the run to continue")
     if args.resume and not (args.run_dir / AGGREGATED_FILE).exists():
@@ -122,10 +124,16 @@ class DaggerRun:
         if state is None or not state.checkpoint:
             raise UserError(f"{self.run_dir} holds no completed iteration to resume from; start the run again with --overwrite")
         self.check_same_run(state.metrics["config"])
+        if self.args.iterations < state.completed_iterations:  # its records would disagree: state.json and the last row say more
+            raise UserError(f"--iterations {self.args.iterations} is fewer than the {state.completed_iterations} iterations {self.run_dir} "
+                            f"has done; resume with --iterations {state.completed_iterations} or more (only --iterations may grow)")
         # --iterations may grow on resume: the record says what the run now aims at, and whether it got there.
         state.metrics["config"]["iterations"] = self.args.iterations
         state.metrics["complete"] = state.completed_iterations >= self.args.iterations
-        self.episodes, dropped = aggregation.drop_unfinished_episodes(self.data_path, state.episodes)
+        try:
+            self.episodes, dropped = aggregation.drop_unfinished_episodes(self.data_path, state.episodes)
+        except UserError as error:  # the run's own data is unreadable: nothing can continue from it
+            raise UserError(f"{error}; it is this run's aggregated data, so start the run again with --overwrite") from None
         policy = models.load_keras_model(self.run_dir / state.checkpoint, "start the run again with --overwrite")  # with its optimizer state
         self.publish(state)
         print(f"resuming {self.run_dir} after iteration {state.completed_iterations}"

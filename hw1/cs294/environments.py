@@ -134,7 +134,10 @@ def make_env(spec: EnvSpec, *, max_episode_steps: int | None = None, render_mode
         # warning would only alarm users.
         warnings.filterwarnings("ignore", message=r".*is out of date.*")
         warnings.filterwarnings("ignore", message=r".*deprecated.*", category=DeprecationWarning)
-        env = gym.make(spec.gym_id, **options)
+        try:
+            env = gym.make(spec.gym_id, **options)
+        except gym.error.DependencyNotInstalled as error:  # e.g. Box2D's tasks: gymnasium[box2d] is not in requirements.txt
+            raise UserError(f"{spec.name} needs a package that is not installed ({error})") from None
     if spec.inertials_2017:
         restore_2017_inertials(env.unwrapped.model, env.unwrapped.data, env.unwrapped.fullpath)
     if spec.clip_actions or spec.contact_cost_2017:

@@ -220,6 +220,10 @@ def load_expert_or_policy(path: str | Path, env_spec: EnvSpec) -> keras.Model:
     if not is_keras_file(path):
         return load_checked_expert(path, env_spec)
     env = make_env(env_spec)
-    space, observation_dim = env.action_space, env.observation_space.shape[0]
+    space, observations = env.action_space, env.observation_space.shape
     env.close()
+    if observations is None or len(observations) != 1:  # e.g. FrozenLake's single integer, or CarRacing's images
+        raise UserError(f"a .keras policy here maps a vector of observations to actions, but {env_spec.name} has observations of "
+                        f"shape {observations}; choose a task whose observations are a vector, such as Hopper-v1")
+    observation_dim = observations[0]
     return models.load_policy(path, observation_dim, int(space.n) if hasattr(space, "n") else space.shape[0])
