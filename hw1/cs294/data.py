@@ -5,6 +5,7 @@ import dataclasses
 import functools
 import io
 import json
+import shutil
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
@@ -149,21 +150,24 @@ def append_rollouts(
 ) -> None:
     """Add episodes (and update file attributes) in one atomic step: a copy grows, then replaces the file."""
     path = Path(path)
-    with _hdf5_image(path, start=path.read_bytes()) as file:
+    with _hdf5_image(path, start_from=path) as file:
         _set_attributes(file.attrs, attributes or {})
         _write_episodes(file, len(file["episode_lengths"]), trajectories, episode_attributes)
 
 
 @contextlib.contextmanager
-def _hdf5_image(path: Path, start: bytes = b"") -> Iterator[h5py.File]:
-    """An HDF5 file built in memory (from the bytes `start`, if any) and then written to `path` atomically.
+def _hdf5_image(path: Path, start_from: Path | None = None) -> Iterator[h5py.File]:
+    """An HDF5 file built in memory (as a copy of the file `start_from`, if given) and then written to `path` atomically.
 
     HDF5 never writes to the disk itself: when it meets a full disk it leaves its objects half
     closed, and h5py then crashes the process (signal 11) as they are freed. Plain Python
     writes the finished image instead, so a full disk is an ordinary OSError.
     """
-    image = io.BytesIO(start)
-    with h5py.File(image, "a" if start else "w") as file:
+    image = io.BytesIO()
+    if start_from is not None:
+        with start_from.open("rb") as source:
+            shutil.copyfileobj(source, image)  # streamed: one copy of the file in memory, where read_bytes() made two
+    with h5py.File(image, "a" if start_from is not None else "w") as file:
         yield file
     with atomic_path(path) as temporary:
         try:
