@@ -72,6 +72,22 @@ def test_a_step_is_stamped_with_the_code_it_ran_when_the_code_changed_while_it_w
     assert not pipeline.is_done(uses, pipeline.cache_key(uses, pipeline.Hasher()), state, pipeline.Hasher())
 
 
+def test_a_step_whose_output_is_a_symlink_clears_the_target_and_keeps_the_link(tmp_path, monkeypatch):
+    hw1 = tmp_path / "hw1"
+    shutil.copytree(REPO_ROOT / "hw1" / "cs294", hw1 / "cs294", ignore=shutil.ignore_patterns("__pycache__"))
+    (hw1 / "write.py").write_text("import pathlib, sys\nout = pathlib.Path(sys.argv[1])\nout.mkdir(exist_ok=True)\n(out / 'new').write_text('new')\n")
+    monkeypatch.setattr(pipeline, "HW1_DIR", hw1)
+    monkeypatch.setattr(pipeline, "PACKAGE_DIR", hw1 / "cs294")
+    monkeypatch.setenv("CS294_FRESH_STEPS", "1")
+    target, link = tmp_path / "elsewhere", tmp_path / "run"
+    target.mkdir()
+    (target / "stale").write_text("from an earlier run")
+    link.symlink_to(target)
+    job = pipeline.Job(name="write", script="write.py", args=[str(link)], output=link, stage="BC")
+    pipeline.Runner([job], tmp_path / "state", pipeline.LocalBackend(1), echo=lambda line: None).run()  # rmtree refused the link: a traceback
+    assert link.is_symlink() and sorted(path.name for path in target.iterdir()) == ["new"]
+
+
 def test_chain_costs_start_the_longest_chain_first(tmp_path):
     jobs = {name: pipeline.Job(name=name, script="bc.py", args=[], output=tmp_path / name, stage="BC", deps=deps, cost=cost)
             for name, deps, cost in [("data", (), 1), ("long", ("data",), 50), ("short", (), 10)]}

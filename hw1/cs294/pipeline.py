@@ -419,7 +419,9 @@ class Runner:
         if not resuming:
             for output in job.outputs:
                 if output.is_dir():
-                    shutil.rmtree(output)
+                    shutil.rmtree(output.resolve())  # through a symlink, its target: rmtree refuses the link itself
+                    if output.is_symlink():
+                        output.resolve().mkdir()  # the link is the user's: it keeps pointing at a directory, now empty
                 elif output.exists():
                     output.unlink()
         command = job.command + (list(job.resume_args) if resuming else [])
