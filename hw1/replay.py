@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace) -> list[float]:
-    episodes = None if args.episodes is None else cli.comma_integers(args.episodes, "--episodes")
+    episodes = None if args.episodes is None else cli.comma_integers(args.episodes, "--episodes", repeats=True)  # an episode shown twice is harmless
     replay.check_display("a replay opens a window", "on a headless machine run it under xvfb-run -a, or write a video of a MuJoCo "
                                                     "task with render_video.py, which needs none")
     drifts = replay.replay_file(args.path, episodes)

@@ -126,7 +126,8 @@ def test_resume_after_a_crash_continues_with_the_same_data(tmp_path, hopper_data
     assert {name: (crashed / name).read_bytes() for name in before} == before
     (crashed / "aggregated.h5").write_bytes(before["aggregated.h5"][:1000])
     code, output = run_dagger(tiny_run(hopper_data, crashed, 3) + ["--resume"], capsys)
-    assert code == 2 and "aggregated data, so start the run again with --overwrite" in output.err, output.err
+    assert code == 2 and "is not a readable HDF5 file: it is this run's aggregated data" in output.err, output.err
+    assert "start the run again with --overwrite" in output.err and "run_expert" not in output.err  # not the reader's advice for data files
 
 
 def test_resume_without_a_run_is_a_clear_error(tmp_path, capsys):

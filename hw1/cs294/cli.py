@@ -36,14 +36,14 @@ USER_ERROR_EXIT_CODE = 2
 INTERRUPTED_EXIT_CODE = 130
 
 
-def comma_integers(text: str, flag: str) -> list[int]:
-    """'0,1,2' -> [0, 1, 2]; anything else, or a value given twice (a row or a mean counted twice), is a UserError naming the flag."""
+def comma_integers(text: str, flag: str, repeats: bool = False) -> list[int]:
+    """'0,1,2' -> [0, 1, 2]; anything else, or unless `repeats` a value given twice (a row or a mean counted twice), is a UserError naming the flag."""
     try:
         values = [int(part) for part in text.split(",")]
     except ValueError:
         raise UserError(f"{flag} takes comma-separated integers such as 0,1,2, not {text!r}") from None
     repeated = sorted({value for value in values if values.count(value) > 1})
-    if repeated:
+    if repeated and not repeats:
         raise UserError(f"{flag} lists {repeated[0]} twice; give each value once")
     return values
 

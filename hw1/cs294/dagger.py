@@ -126,14 +126,15 @@ class DaggerRun:
         self.check_same_run(state.metrics["config"])
         if self.args.iterations < state.completed_iterations:  # its records would disagree: state.json and the last row say more
             raise UserError(f"--iterations {self.args.iterations} is fewer than the {state.completed_iterations} iterations {self.run_dir} "
-                            f"has done; resume with --iterations {state.completed_iterations} or more (only --iterations may grow)")
+                            f"has done; resume with --iterations {state.completed_iterations} or more")
         # --iterations may grow on resume: the record says what the run now aims at, and whether it got there.
         state.metrics["config"]["iterations"] = self.args.iterations
         state.metrics["complete"] = state.completed_iterations >= self.args.iterations
         try:
             self.episodes, dropped = aggregation.drop_unfinished_episodes(self.data_path, state.episodes)
-        except UserError as error:  # the run's own data is unreadable: nothing can continue from it
-            raise UserError(f"{error}; it is this run's aggregated data, so start the run again with --overwrite") from None
+        except UserError as error:  # the run's own data is unreadable; the reader's own advice (remake it with run_expert.py) does not apply
+            problem = str(error).split(";")[0]
+            raise UserError(f"{problem}: it is this run's aggregated data, so nothing can continue from it; start the run again with --overwrite") from None
         policy = models.load_keras_model(self.run_dir / state.checkpoint, "start the run again with --overwrite")  # with its optimizer state
         self.publish(state)
         print(f"resuming {self.run_dir} after iteration {state.completed_iterations}"
